@@ -1,0 +1,148 @@
+//! AdmissionReview in, AdmissionResponse out. No HTTP here: the server reads
+//! the body, asks the inventory, and calls [`validate`] or [`mutate`].
+
+mod redact;
+mod response;
+
+use std::collections::BTreeSet;
+
+use kube::core::DynamicObject;
+use kube::core::admission::{
+    AdmissionRequest, AdmissionResponse, AdmissionReview, Operation as KubeOp,
+};
+
+use crate::config::{ConfigObject, Role, manifest};
+use crate::inventory::{Facts, Query};
+use crate::rules::{self, Operation};
+
+pub use redact::Secrets;
+pub use response::Outcome;
+
+/// How the webhook is configured (flags of `serve`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rules: rules::Settings,
+    /// Groups whose members may let a denied edit through with the bypass annotation.
+    pub bypass_groups: Vec<String>,
+    /// Terway's namespace; ConfigMaps elsewhere pass untouched. Empty = any.
+    pub terway_namespace: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rules: rules::Settings::default(),
+            bypass_groups: vec!["system:masters".to_string()],
+            terway_namespace: "kube-system".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("body is not an AdmissionReview: {0}")]
+    NotAReview(String),
+    #[error("AdmissionReview has no request")]
+    NoRequest,
+    #[error("unsupported AdmissionReview apiVersion {0:?}; use admission.k8s.io/v1")]
+    Version(String),
+}
+
+/// A decoded request, with its ConfigMaps read into the model.
+pub struct Prepared {
+    pub request: AdmissionRequest<DynamicObject>,
+    pub operation: Option<Operation>,
+    pub new: Option<ConfigObject>,
+    pub old: Option<ConfigObject>,
+    /// `Some(reason)` when the object is a ConfigMap we cannot read.
+    pub unreadable: Option<String>,
+    pub terway: bool,
+}
+
+pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
+    let review: AdmissionReview<DynamicObject> =
+        serde_json::from_slice(body).map_err(|e| DecodeError::NotAReview(e.to_string()))?;
+    if review.types.api_version != "admission.k8s.io/v1" {
+        return Err(DecodeError::Version(review.types.api_version));
+    }
+    review.try_into().map_err(|_| DecodeError::NoRequest)
+}
+
+pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) -> Prepared {
+    let is_configmap = request.kind.group.is_empty() && request.kind.kind == "ConfigMap";
+    let in_namespace = settings.terway_namespace.is_empty()
+        || request.namespace.as_deref() == Some(settings.terway_namespace.as_str());
+    let operation = match request.operation {
+        KubeOp::Create => Some(Operation::Create),
+        KubeOp::Update => Some(Operation::Update),
+        KubeOp::Delete => Some(Operation::Delete),
+        KubeOp::Connect => None,
+    };
+    let mut unreadable = None;
+    let mut read = |o: &Option<DynamicObject>| {
+        let o = o.as_ref()?;
+        let value = serde_json::to_value(o).ok()?;
+        match manifest::from_value(value) {
+            Ok(mut cm) => {
+                // The request names the object even when metadata lacks it (generateName).
+                if cm.name.is_empty() {
+                    cm.name = request.name.clone();
+                }
+                Some(cm)
+            }
+            Err(e) => {
+                unreadable = Some(e.to_string());
+                None
+            }
+        }
+    };
+    let (new, old) = if is_configmap && in_namespace {
+        (read(&request.object), read(&request.old_object))
+    } else {
+        (None, None)
+    };
+    let terway = is_configmap
+        && in_namespace
+        && operation.is_some()
+        && (unreadable.is_some()
+            || [&new, &old]
+                .iter()
+                .any(|o| o.as_ref().is_some_and(|o| o.role() != Role::Other)));
+    Prepared {
+        request,
+        operation,
+        new,
+        old,
+        unreadable,
+        terway,
+    }
+}
+
+/// The vSwitch ids the inventory must answer for.
+pub fn query(p: &Prepared) -> Query {
+    [&p.new, &p.old]
+        .into_iter()
+        .flatten()
+        .filter_map(ConfigObject::eni_conf)
+        .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
+        .collect::<BTreeSet<_>>()
+}
+
+/// The validating webhook's answer.
+pub fn validate(
+    p: &Prepared,
+    facts: Option<&Facts>,
+    settings: &Settings,
+) -> (AdmissionResponse, Outcome) {
+    response::validate(p, facts, settings)
+}
+
+/// The mutating webhook's answer: always allowed, sometimes with a patch.
+pub fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
+    response::mutate(p)
+}
+
+/// Serializes a response as the AdmissionReview the apiserver expects.
+pub fn to_review_json(resp: AdmissionResponse) -> Vec<u8> {
+    serde_json::to_vec(&resp.into_review()).unwrap_or_default()
+}

@@ -1,0 +1,137 @@
+//! `terway-guard check`: the verdict engine on files.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{CheckArgs, Output};
+use crate::admission::Secrets;
+use crate::config::{ConfigObject, manifest};
+use crate::inventory::{Query, StaticInventory};
+use crate::rules::{Finding, Settings};
+use crate::verdict::{self, Verdict};
+
+pub fn run(args: &CheckArgs) -> Result<i32> {
+    let new = load(&args.new)?;
+    let old = args.old.as_deref().map(load).transpose()?;
+    let base = args.base.as_deref().map(load).transpose()?;
+    let objects: Vec<&ConfigObject> = [Some(&new), old.as_ref(), base.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let facts = match &args.inventory {
+        Some(path) => {
+            let inv = StaticInventory::load(path)?;
+            let query: Query = objects
+                .iter()
+                .filter_map(|o| o.eni_conf())
+                .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
+                .collect();
+            Some(inv.snapshot(&query))
+        }
+        None => None,
+    };
+    let settings = Settings {
+        max_prefix_len: args.rules.max_prefix_len,
+        ..Settings::default()
+    };
+    let v = verdict::judge_objects(&new, old.as_ref(), base.as_ref(), facts.as_ref(), &settings);
+    let secrets = Secrets::of(objects.iter().copied());
+    match args.output {
+        Output::Json => println!("{}", to_json(&v, &secrets)),
+        Output::Text => print!("{}", to_text(&v, &secrets, color())),
+    }
+    Ok(if v.allowed { 0 } else { 1 })
+}
+
+fn load(path: &str) -> Result<ConfigObject> {
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read stdin")?;
+        s
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+    };
+    manifest::parse(&text).with_context(|| format!("{path} is not a readable ConfigMap"))
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The one JSON object `check -o json` prints; secret values are masked.
+pub fn to_json(v: &Verdict, secrets: &Secrets) -> Value {
+    let findings: Vec<Value> = v
+        .findings
+        .iter()
+        .map(|f| json!({"rule": f.rule, "severity": f.severity, "path": secrets.scrub(&f.path), "message": secrets.scrub(&f.message)}))
+        .collect();
+    let mut patch = serde_json::to_value(&v.patch).unwrap_or(Value::Array(Vec::new()));
+    scrub_value(&mut patch, secrets);
+    json!({"allowed": v.allowed, "findings": findings, "patch": patch})
+}
+
+fn scrub_value(v: &mut Value, secrets: &Secrets) {
+    match v {
+        Value::String(s) => *s = secrets.scrub(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(i, secrets)),
+        Value::Object(m) => m.values_mut().for_each(|i| scrub_value(i, secrets)),
+        _ => {}
+    }
+}
+
+pub fn to_text(v: &Verdict, secrets: &Secrets, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let group = |title: &str, code: &str, items: Vec<&Finding>, out: &mut String| {
+        if items.is_empty() {
+            return;
+        }
+        out.push_str(&paint(code, title));
+        out.push('\n');
+        for f in items {
+            out.push_str(&format!(
+                "  {} [{}]\n    {}\n",
+                secrets.scrub(&f.path),
+                f.rule,
+                secrets.scrub(&f.message)
+            ));
+        }
+    };
+    group("DENY", "1;31", v.denials().collect(), &mut out);
+    group("WARN", "1;33", v.warnings().collect(), &mut out);
+    if !v.patch.0.is_empty() {
+        out.push_str(&paint("1;36", "MUTATION"));
+        out.push('\n');
+        for op in &v.patch.0 {
+            let path = serde_json::to_value(op)
+                .ok()
+                .and_then(|o| o.get("path").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            let what = if path == "/data/eni_conf" {
+                "remove repeated vSwitch ids from eni_conf"
+            } else {
+                "stamp the terway-guard.io/eni-conf-sha256 annotation"
+            };
+            out.push_str(&format!("  {what}\n"));
+        }
+    }
+    let denies = v.denials().count();
+    let warns = v.warnings().count();
+    let verdict = if v.allowed {
+        paint("1;32", "allowed")
+    } else {
+        paint("1;31", "denied")
+    };
+    out.push_str(&format!("{verdict}: {denies} deny, {warns} warn\n"));
+    out
+}

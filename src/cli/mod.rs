@@ -1,0 +1,141 @@
+//! Command-line interface: flags (each with an environment twin) and the
+//! commands' glue. `main.rs` only parses and calls [`run`].
+
+mod check;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "terway-guard",
+    version,
+    about = "Keeps Terway's eni-config safe to edit"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge an eni-config edit offline: exit 0 allowed, 1 denied, 2 could not run.
+    Check(CheckArgs),
+    /// Run the HTTPS admission webhook.
+    Serve(ServeArgs),
+    /// Write a CA and a serving certificate/key for the webhook.
+    Certs(CertsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// vSwitches added by an UPDATE must have at most this prefix length.
+    #[arg(long, env = "TERWAY_GUARD_MAX_PREFIX_LEN", default_value_t = 19, value_parser = clap::value_parser!(u8).range(8..=29))]
+    pub max_prefix_len: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The ConfigMap after the edit (YAML or JSON, `-` for stdin).
+    pub new: String,
+    /// The ConfigMap before the edit; makes the check an UPDATE.
+    #[arg(long, env = "TERWAY_GUARD_OLD")]
+    pub old: Option<String>,
+    /// The base eni-config, to also judge a dynamic config merged onto it.
+    #[arg(long, env = "TERWAY_GUARD_BASE")]
+    pub base: Option<String>,
+    /// Static inventory YAML (see README).
+    #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
+    pub inventory: Option<String>,
+    #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the HTTPS webhook [default: 0.0.0.0:9443; 127.0.0.1:8443 with --dev].
+    #[arg(long, env = "TERWAY_GUARD_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// PEM certificate chain [default: <cert-dir>/tls.crt].
+    #[arg(long, env = "TERWAY_GUARD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key [default: <cert-dir>/tls.key].
+    #[arg(long, env = "TERWAY_GUARD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Where the certificates live (and where --dev writes them).
+    #[arg(long, env = "TERWAY_GUARD_CERT_DIR", default_value = "certs")]
+    pub cert_dir: PathBuf,
+    /// Static inventory YAML [default with --dev: examples/inventory.yaml].
+    #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
+    pub inventory: Option<String>,
+    /// Plain-HTTP address for /metrics [default: 0.0.0.0:9091; 127.0.0.1:9091 with --dev]; `off` disables.
+    #[arg(long, env = "TERWAY_GUARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Groups allowed to bypass a denial with the terway-guard.io/bypass annotation.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_BYPASS_GROUPS",
+        value_delimiter = ',',
+        default_value = "system:masters"
+    )]
+    pub bypass_groups: Vec<String>,
+    /// Terway's namespace; ConfigMaps elsewhere pass untouched.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
+    /// Longest wait for inventory facts inside one request, in milliseconds.
+    #[arg(long, env = "TERWAY_GUARD_REQUEST_TIMEOUT_MS", default_value_t = 2000)]
+    pub request_timeout_ms: u64,
+    /// Most concurrent connections; more are closed at once.
+    #[arg(long, env = "TERWAY_GUARD_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, env = "TERWAY_GUARD_LOG_LEVEL", default_value = "info")]
+    pub log_level: tracing_subscriber::filter::LevelFilter,
+    /// Local development: generate certs if absent, use the example inventory, print a curl.
+    #[arg(long, env = "TERWAY_GUARD_DEV")]
+    pub dev: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// Output directory for ca.crt, tls.crt and tls.key.
+    #[arg(long, env = "TERWAY_GUARD_CERTS_OUT")]
+    pub out: PathBuf,
+    /// DNS names (or IP addresses) the serving certificate is for.
+    #[arg(long, env = "TERWAY_GUARD_CERTS_DNS", required = true, num_args = 1.., value_delimiter = ',')]
+    pub dns: Vec<String>,
+}
+
+/// Exit status: 0 success/allowed, 1 denied, 2 could not run.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Serve(args) => serve::run(args).await.map(|()| 0),
+        Command::Certs(args) => {
+            let bundle = crate::certs::generate(&args.dns)?;
+            crate::certs::write(&args.out, &bundle)?;
+            println!(
+                "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key for {1}",
+                args.out.display(),
+                args.dns.join(", ")
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `terway-guard serve`: flags to a running webhook, `--dev` conveniences.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::ServeArgs;
+use crate::admission;
+use crate::inventory::{Inventory, StaticInventory};
+use crate::server::{Server, ServerConfig};
+
+/// The example inventory, embedded so `serve --dev` works from any directory.
+const EXAMPLE_INVENTORY: &str = include_str!("../../examples/inventory.yaml");
+const EXAMPLE_INVENTORY_PATH: &str = "examples/inventory.yaml";
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(args.log_level)
+        .with_writer(std::io::stderr)
+        .init();
+    let dev = args.dev;
+    let listen = args.listen.unwrap_or(if dev {
+        ([127, 0, 0, 1], 8443).into()
+    } else {
+        ([0, 0, 0, 0], 9443).into()
+    });
+    let tls_cert = args
+        .tls_cert
+        .clone()
+        .unwrap_or_else(|| args.cert_dir.join("tls.crt"));
+    let tls_key = args
+        .tls_key
+        .clone()
+        .unwrap_or_else(|| args.cert_dir.join("tls.key"));
+    if dev && !(tls_cert.exists() && tls_key.exists()) {
+        let bundle = crate::certs::generate(&["localhost".into(), "127.0.0.1".into()])?;
+        crate::certs::write(&args.cert_dir, &bundle)?;
+        tracing::info!(dir = %args.cert_dir.display(), "generated a dev CA and serving certificate");
+    }
+    let inventory: Option<Arc<dyn Inventory>> = match (&args.inventory, dev) {
+        (Some(path), _) => Some(Arc::new(StaticInventory::load(path)?)),
+        (None, true) if Path::new(EXAMPLE_INVENTORY_PATH).exists() => {
+            Some(Arc::new(StaticInventory::load(EXAMPLE_INVENTORY_PATH)?))
+        }
+        (None, true) => Some(Arc::new(
+            StaticInventory::parse(EXAMPLE_INVENTORY)
+                .map_err(|e| anyhow::anyhow!("embedded inventory: {e}"))?,
+        )),
+        (None, false) => None,
+    };
+    let metrics_listen = match args.metrics_listen.as_deref() {
+        Some("off") => None,
+        Some(a) => Some(
+            a.parse::<SocketAddr>()
+                .with_context(|| format!("--metrics-listen {a:?} is not host:port"))?,
+        ),
+        None if dev => Some(([127, 0, 0, 1], 9091).into()),
+        None => Some(([0, 0, 0, 0], 9091).into()),
+    };
+    let mut cfg = ServerConfig::new(listen, tls_cert, tls_key);
+    cfg.metrics_listen = metrics_listen;
+    cfg.inventory = inventory;
+    cfg.request_timeout = Duration::from_millis(args.request_timeout_ms);
+    cfg.max_connections = args.max_connections;
+    cfg.admission = admission::Settings {
+        rules: crate::rules::Settings {
+            max_prefix_len: args.rules.max_prefix_len,
+            ..Default::default()
+        },
+        bypass_groups: args.bypass_groups.clone(),
+        terway_namespace: args.terway_namespace.clone(),
+    };
+    let server = Server::bind(cfg).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, metrics = ?server.metrics_addr(), "terway-guard webhook listening");
+    if dev {
+        let ca = args.cert_dir.join("ca.crt");
+        println!("terway-guard (dev) listening on https://{addr}");
+        println!("try a denied edit:");
+        println!(
+            "  curl -sS --cacert {} -H 'Content-Type: application/json' --data-binary @examples/review-denied.json https://{addr}/validate",
+            ca.display()
+        );
+    }
+    server.run(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on the first SIGTERM or SIGINT; a second one aborts at once.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers, never shut down on our own.
+        return std::future::pending().await;
+    };
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    tracing::info!("signal received; draining (send again to abort)");
+    tokio::spawn(async move {
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        std::process::exit(1);
+    });
+}

@@ -1,0 +1,268 @@
+//! The `eni_conf` JSON document, read the way Terway's Go code reads it.
+
+use serde_json::{Map, Value};
+
+use super::path::Path;
+
+/// A parsed `eni_conf`: a JSON object, key order kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EniConf {
+    pub doc: Map<String, Value>,
+}
+
+/// Why `eni_conf` is not a document Terway can load.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A top-level entry as Terway would see it: the key actually written and its value.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub key: &'a str,
+    pub value: &'a Value,
+}
+
+impl Entry<'_> {
+    pub fn path(&self) -> Path {
+        Path::root(super::ENI_CONF).key(self.key)
+    }
+}
+
+/// One vSwitch id as listed: its zone, its position and where it sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub zone: String,
+    pub index: usize,
+    pub id: String,
+    pub path: Path,
+}
+
+impl EniConf {
+    /// Parses with Go `encoding/json` rules: strict JSON, an object at the top.
+    pub fn parse(text: &str) -> Result<EniConf, ParseError> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(doc)) => Ok(EniConf { doc }),
+            Ok(other) => Err(ParseError {
+                line: 1,
+                column: 1,
+                message: format!(
+                    "eni_conf must be a JSON object ({{...}}), not {}",
+                    type_name(&other)
+                ),
+            }),
+            Err(e) => Err(ParseError {
+                line: e.line(),
+                column: e.column(),
+                message: format!("{}{}", strip_position(&e), hint(text, e.line())),
+            }),
+        }
+    }
+
+    /// The entry Terway would use for `field`. Go matches keys to fields
+    /// case-insensitively and the last matching key wins.
+    pub fn get(&self, field: &str) -> Option<Entry<'_>> {
+        self.doc
+            .iter()
+            .rfind(|(k, _)| k.eq_ignore_ascii_case(field))
+            .map(|(key, value)| Entry { key, value })
+    }
+
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.get(field).and_then(|e| e.value.as_str())
+    }
+
+    /// An integer field as Go's `int` reads it (no fraction, no exponent).
+    pub fn int(&self, field: &str) -> Option<i64> {
+        self.get(field).and_then(|e| e.value.as_i64())
+    }
+
+    /// Every listed vSwitch id, in document order. Non-string items are
+    /// skipped here (the type rule reports them).
+    pub fn vswitches(&self) -> Vec<Listed> {
+        let Some(entry) = self.get("vswitches") else {
+            return Vec::new();
+        };
+        let Some(zones) = entry.value.as_object() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (zone, ids) in zones {
+            let Some(ids) = ids.as_array() else { continue };
+            for (index, id) in ids.iter().enumerate() {
+                if let Some(id) = id.as_str() {
+                    out.push(Listed {
+                        zone: zone.clone(),
+                        index,
+                        id: id.to_string(),
+                        path: entry.path().key(zone).index(index),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// RFC 7396 merge of `patch` onto this document (how Terway applies a
+    /// dynamic config onto the base).
+    pub fn merged(&self, patch: &EniConf) -> EniConf {
+        let mut target = Value::Object(self.doc.clone());
+        merge_patch(&mut target, &Value::Object(patch.doc.clone()));
+        match target {
+            Value::Object(doc) => EniConf { doc },
+            _ => unreachable!("merging two objects yields an object"),
+        }
+    }
+
+    /// Hex SHA-256 of the document with keys sorted and no whitespace, so
+    /// formatting and key order do not change it.
+    pub fn normalized_sha256(&self) -> String {
+        let canon = canonical(&Value::Object(self.doc.clone()));
+        let digest = ring::digest::digest(&ring::digest::SHA256, canon.as_bytes());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// serde's message without its " at line L column C" tail (we report those apart).
+fn strip_position(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let tail = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&tail).unwrap_or(&full).to_string()
+}
+
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(map) = target else { return };
+    for (key, value) in patch {
+        if value.is_null() {
+            map.remove(key);
+        } else {
+            merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
+
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a number with a fraction or exponent",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A hint for the mistakes people make when pasting configs from blog posts.
+fn hint(text: &str, line: usize) -> String {
+    let at = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+    if at.contains('#') || at.contains("//") || at.contains("/*") {
+        "; comments (# or //) are not allowed".to_string()
+    } else if at.contains('\'') {
+        "; strings and keys need double quotes".to_string()
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_name_line_and_column() {
+        let cases = [
+            ("{\n  \"a\": 1,\n}", 3, "trailing comma"),
+            (
+                "{\n  \"version\": \"1\",  # v\n  \"b\": 2\n}",
+                2,
+                "comments",
+            ),
+            ("{'a': 1}", 1, "double quotes"),
+            ("", 1, "EOF"),
+            ("[1]", 1, "must be a JSON object"),
+            ("{\"a\": 1} x", 1, "trailing characters"),
+        ];
+        for (text, line, want) in cases {
+            let err = EniConf::parse(text).unwrap_err();
+            assert_eq!(err.line, line, "{text:?}");
+            assert!(err.message.contains(want), "{text:?}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn fields_match_like_go() {
+        let conf = EniConf::parse(r#"{"max_pool_size": 5, "MAX_POOL_SIZE": 7}"#).unwrap();
+        let entry = conf.get("max_pool_size").unwrap();
+        assert_eq!(entry.key, "MAX_POOL_SIZE");
+        assert_eq!(conf.int("max_pool_size"), Some(7));
+        assert_eq!(conf.int("min_pool_size"), None);
+        let conf = EniConf::parse(r#"{"max_pool_size": 5.0}"#).unwrap();
+        assert_eq!(conf.int("max_pool_size"), None);
+    }
+
+    #[test]
+    fn lists_vswitches_with_paths() {
+        let conf =
+            EniConf::parse(r#"{"vswitches": {"cn-a": ["vsw-1", 3, "vsw-2"], "cn-b": null}}"#)
+                .unwrap();
+        let listed = conf.vswitches();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].id, "vsw-2");
+        assert_eq!(listed[1].index, 2);
+        assert_eq!(listed[1].path.as_str(), r#"eni_conf.vswitches["cn-a"][2]"#);
+    }
+
+    #[test]
+    fn merge_follows_rfc7396() {
+        let base =
+            EniConf::parse(r#"{"a": 1, "vswitches": {"z1": ["vsw-1"], "z2": ["vsw-2"]}}"#).unwrap();
+        let patch =
+            EniConf::parse(r#"{"a": null, "b": 2, "vswitches": {"z1": null, "z3": ["vsw-3"]}}"#)
+                .unwrap();
+        let merged = base.merged(&patch);
+        let want: Value =
+            serde_json::from_str(r#"{"vswitches": {"z2": ["vsw-2"], "z3": ["vsw-3"]}, "b": 2}"#)
+                .unwrap();
+        assert_eq!(Value::Object(merged.doc), want);
+    }
+
+    #[test]
+    fn hash_ignores_formatting_and_key_order() {
+        let a = EniConf::parse(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
+        let b = EniConf::parse("{\n \"b\": [1,2],\n \"a\": 1\n}").unwrap();
+        let c = EniConf::parse(r#"{"a": 1, "b": [2, 1]}"#).unwrap();
+        assert_eq!(a.normalized_sha256(), b.normalized_sha256());
+        assert_ne!(a.normalized_sha256(), c.normalized_sha256());
+        assert_eq!(a.normalized_sha256().len(), 64);
+    }
+}

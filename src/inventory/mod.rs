@@ -1,0 +1,87 @@
+//! Facts the rules need that the ConfigMap does not hold.
+//!
+//! The rules take a plain [`Facts`] value; an [`Inventory`] is where facts
+//! come from (a static file now; the cloud and the cluster later).
+
+pub mod static_file;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+
+use ipnet::IpNet;
+
+pub use static_file::StaticInventory;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VSwitchFact {
+    pub id: String,
+    pub vpc: String,
+    pub zone: String,
+    pub cidr: IpNet,
+    pub available_ips: u64,
+}
+
+/// What is known about one vSwitch id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    Found(VSwitchFact),
+    /// The source is authoritative and has no such vSwitch.
+    NotFound,
+    /// The source could not answer (the reason is safe to show).
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VpcFact {
+    pub id: String,
+    pub cidrs: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFact {
+    pub name: String,
+    pub zone: String,
+    /// Pod IPs the node can hold (ENIs × IPs per ENI); `None` = unknown.
+    pub max_pod_ips: Option<u64>,
+    /// The dynamic config the node uses (`terway-config` label), if any.
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub region: Option<String>,
+    pub cluster_vpc: Option<String>,
+    pub vpcs: Vec<VpcFact>,
+    pub vswitches: BTreeMap<String, Lookup>,
+    pub nodes: Vec<NodeFact>,
+}
+
+impl Facts {
+    pub fn vswitch(&self, id: &str) -> Option<&Lookup> {
+        self.vswitches.get(id)
+    }
+
+    pub fn found(&self, id: &str) -> Option<&VSwitchFact> {
+        match self.vswitches.get(id) {
+            Some(Lookup::Found(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The vSwitch ids a decision needs facts about.
+pub type Query = BTreeSet<String>;
+
+pub type FactsFuture<'a> = Pin<Box<dyn Future<Output = Facts> + Send + 'a>>;
+
+/// A source of facts. Implementations must answer every queried id
+/// (found, not found, or failed) and never panic.
+pub trait Inventory: Send + Sync {
+    fn facts<'a>(&'a self, query: &'a Query) -> FactsFuture<'a>;
+
+    /// Whether the first sync has completed (for `/readyz`).
+    fn ready(&self) -> bool {
+        true
+    }
+}

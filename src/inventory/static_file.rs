@@ -1,0 +1,210 @@
+//! The static YAML inventory (offline use, tests, demos).
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::{Facts, FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaticError {
+    #[error("cannot read inventory {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("inventory {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    region: Option<String>,
+    cluster_vpc: Option<String>,
+    #[serde(default)]
+    vpcs: Vec<VpcEntry>,
+    #[serde(default)]
+    vswitches: Vec<VSwitchEntry>,
+    #[serde(default)]
+    nodes: Vec<NodeEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VpcEntry {
+    id: String,
+    #[serde(default)]
+    cidrs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VSwitchEntry {
+    id: String,
+    vpc: String,
+    zone: String,
+    cidr: String,
+    available_ips: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeEntry {
+    name: String,
+    zone: String,
+    max_pod_ips: Option<u64>,
+    /// Name of the dynamic config the node uses (its `terway-config` label).
+    config: Option<String>,
+}
+
+/// An inventory read once from a YAML file; it is authoritative: a vSwitch it
+/// does not list does not exist.
+#[derive(Debug, Clone)]
+pub struct StaticInventory {
+    facts: Facts,
+}
+
+impl StaticInventory {
+    pub fn load(path: &str) -> Result<Self, StaticError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StaticError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| StaticError::Invalid {
+            path: path.to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: File = serde_saphyr::from_str(text)
+            .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
+        let cidr = |s: &str, what: &str| -> Result<IpNet, String> {
+            s.parse::<IpNet>()
+                .map(|n| n.trunc())
+                .map_err(|_| format!("{what}: {s:?} is not a CIDR block"))
+        };
+        let mut vswitches = BTreeMap::new();
+        for v in file.vswitches {
+            let fact = VSwitchFact {
+                cidr: cidr(&v.cidr, &v.id)?,
+                id: v.id.clone(),
+                vpc: v.vpc,
+                zone: v.zone,
+                available_ips: v.available_ips,
+            };
+            if vswitches
+                .insert(v.id.clone(), Lookup::Found(fact))
+                .is_some()
+            {
+                return Err(format!("vSwitch {} is listed twice", v.id));
+            }
+        }
+        let vpcs = file
+            .vpcs
+            .into_iter()
+            .map(|v| {
+                let cidrs = v
+                    .cidrs
+                    .iter()
+                    .map(|c| cidr(c, &v.id))
+                    .collect::<Result<_, _>>()?;
+                Ok(VpcFact { id: v.id, cidrs })
+            })
+            .collect::<Result<_, String>>()?;
+        let nodes = file
+            .nodes
+            .into_iter()
+            .map(|n| NodeFact {
+                name: n.name,
+                zone: n.zone,
+                max_pod_ips: n.max_pod_ips,
+                config: n.config,
+            })
+            .collect();
+        Ok(StaticInventory {
+            facts: Facts {
+                region: file.region,
+                cluster_vpc: file.cluster_vpc,
+                vpcs,
+                vswitches,
+                nodes,
+            },
+        })
+    }
+
+    /// The facts for `query`: every queried id is found or not found.
+    pub fn snapshot(&self, query: &Query) -> Facts {
+        let vswitches = query
+            .iter()
+            .map(|id| {
+                let fact = self
+                    .facts
+                    .vswitches
+                    .get(id)
+                    .cloned()
+                    .unwrap_or(Lookup::NotFound);
+                (id.clone(), fact)
+            })
+            .collect();
+        Facts {
+            vswitches,
+            ..self.facts.clone()
+        }
+    }
+}
+
+impl Inventory for StaticInventory {
+    fn facts<'a>(&'a self, query: &'a Query) -> FactsFuture<'a> {
+        Box::pin(std::future::ready(self.snapshot(query)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+region: cn-shanghai
+vpcs:
+  - {id: vpc-1, cidrs: ["192.168.0.0/16"]}
+vswitches:
+  - {id: vsw-a, vpc: vpc-1, zone: cn-shanghai-f, cidr: 192.168.0.0/24, available_ips: 2}
+nodes:
+  - {name: node-1, zone: cn-shanghai-f, max_pod_ips: 100}
+"#;
+
+    #[test]
+    fn reads_the_documented_format() {
+        let inv = StaticInventory::parse(SAMPLE).unwrap();
+        let q: Query = ["vsw-a".to_string(), "vsw-zz".to_string()].into();
+        let facts = inv.snapshot(&q);
+        assert_eq!(facts.region.as_deref(), Some("cn-shanghai"));
+        assert_eq!(facts.found("vsw-a").unwrap().available_ips, 2);
+        assert_eq!(facts.found("vsw-a").unwrap().cidr.prefix_len(), 24);
+        assert_eq!(facts.vswitch("vsw-zz"), Some(&Lookup::NotFound));
+        assert_eq!(facts.nodes[0].max_pod_ips, Some(100));
+        assert_eq!(facts.vpcs[0].cidrs.len(), 1);
+    }
+
+    #[test]
+    fn refuses_bad_files_clearly() {
+        let cases = [
+            (
+                "vswitches:\n  - {id: a, vpc: v, zone: z, cidr: nope, available_ips: 1}\n",
+                "not a CIDR",
+            ),
+            ("regoin: x\n", "regoin"),
+            (
+                "vswitches:\n  - {id: a, vpc: v, zone: z, cidr: 10.0.0.0/8, available_ips: 1}\n  - {id: a, vpc: v, zone: z, cidr: 10.0.0.0/8, available_ips: 1}\n",
+                "twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = StaticInventory::parse(text).unwrap_err();
+            assert!(err.contains(want), "{err}");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! terway-guard: keeps Terway's `eni-config` safe to edit.
+//!
+//! The core is pure: [`config`] models the ConfigMap, [`rules`] turns
+//! (old, new, base, facts) into findings, [`verdict`] adds the mutation.
+//! The edges ([`server`], [`inventory`], [`cli`]) do the I/O.
+#![forbid(unsafe_code)]
+
+pub mod admission;
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod inventory;
+pub mod rules;
+pub mod server;
+pub mod verdict;

@@ -1,0 +1,220 @@
+//! Rules on the IP pool watermarks and what they cost each zone.
+
+use std::collections::BTreeMap;
+
+use super::{Doc, Finding, Severity, id};
+use crate::config::{ENI_CONF, EniConf, Path};
+use crate::inventory::NodeFact;
+
+pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
+    for field in ["min_pool_size", "max_pool_size", "ip_warm_up_size"] {
+        if let Some(e) = d.new.get(field)
+            && let Some(n) = e.value.as_i64()
+            && n < 0
+        {
+            out.push(Finding::deny(
+                id::POOL_SIZE,
+                &e.path(),
+                format!("{field} is {n}; it counts IPs and must be 0 or more"),
+            ));
+        }
+    }
+    let min = d.new.int("min_pool_size");
+    let max = d.new.int("max_pool_size");
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+        && max >= 0
+    {
+        let path = d
+            .new
+            .get("min_pool_size")
+            .map_or(Path::root(ENI_CONF), |e| e.path());
+        out.push(Finding::deny(
+            id::POOL_ORDER,
+            &path,
+            format!("min_pool_size ({min}) is above max_pool_size ({max}); Terway would silently use {max}. Set min_pool_size ≤ max_pool_size"),
+        ));
+    }
+    let Some(facts) = d.facts else { return };
+    let nodes: Vec<&NodeFact> = facts
+        .nodes
+        .iter()
+        .filter(|n| n.config.as_deref() == d.dynamic)
+        .collect();
+    if let Some(max) = max.filter(|m| *m > 0) {
+        let over: Vec<&NodeFact> = nodes
+            .iter()
+            .copied()
+            .filter(|n| n.max_pod_ips.is_some_and(|c| (max as u64) > c))
+            .collect();
+        if let Some(smallest) = over.iter().min_by_key(|n| n.max_pod_ips) {
+            let path = d
+                .new
+                .get("max_pool_size")
+                .map_or(Path::root(ENI_CONF), |e| e.path());
+            out.push(Finding::warn(
+                id::POOL_CAPACITY,
+                &path,
+                format!(
+                    "max_pool_size {max} is above the pod-IP capacity of {} node(s) (smallest: {} with {}); Terway silently uses the capacity there",
+                    over.len(),
+                    smallest.name,
+                    smallest.max_pod_ips.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    zone_budget(d, &nodes, out);
+}
+
+/// Idle IPs Terway keeps on one node: min(min_pool_size, max_pool_size, capacity).
+fn idle_per_node(conf: Option<&EniConf>, node: &NodeFact) -> u64 {
+    let Some(conf) = conf else { return 0 };
+    let min = conf.int("min_pool_size").unwrap_or(0).max(0) as u64;
+    let max = conf
+        .int("max_pool_size")
+        .map_or(u64::MAX, |m| m.max(0) as u64);
+    min.min(max).min(node.max_pod_ips.unwrap_or(u64::MAX))
+}
+
+fn zone_budget(d: &Doc, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
+    let Some(facts) = d.facts else { return };
+    let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
+    for n in nodes {
+        let delta = idle_per_node(Some(d.new), n) as i128 - idle_per_node(d.old, n) as i128;
+        let e = per_zone.entry(&n.zone).or_default();
+        e.0 += delta;
+        e.1 += 1;
+    }
+    let listed = d.new.vswitches();
+    let min_path = d
+        .new
+        .get("min_pool_size")
+        .map_or(Path::root(ENI_CONF), |e| e.path());
+    for (zone, (extra, count)) in per_zone {
+        if extra <= 0 {
+            continue;
+        }
+        let in_zone: Vec<&str> = listed
+            .iter()
+            .filter(|l| l.zone == zone)
+            .map(|l| l.id.as_str())
+            .collect();
+        if in_zone.is_empty() {
+            continue;
+        }
+        let mut ids = in_zone.clone();
+        ids.dedup();
+        let free: u64 = ids
+            .iter()
+            .filter_map(|id| facts.found(id))
+            .map(|v| v.available_ips)
+            .sum();
+        let extra = extra as u64;
+        let ratio = d.settings.budget_warn_ratio;
+        let severity = if extra > free {
+            Severity::Deny
+        } else if (extra as f64) > ratio * free as f64 {
+            Severity::Warn
+        } else {
+            continue;
+        };
+        let old_min = d.old.and_then(|o| o.int("min_pool_size")).unwrap_or(0);
+        let new_min = d.new.int("min_pool_size").unwrap_or(0);
+        out.push(Finding::new(
+            id::ZONE_BUDGET,
+            severity,
+            &min_path,
+            format!(
+                "the pool change (min_pool_size {old_min} -> {new_min}) makes Terway pre-allocate {extra} more idle IPs in zone {zone} ({count} nodes), but its vSwitches have {free} free; add a vSwitch to the zone first (terway-guard expand --zone {zone}) or raise min_pool_size in smaller steps"
+            ),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::*;
+
+    const VSW: &str =
+        r#""vswitches": {"cn-shanghai-f": ["vsw-f19"], "cn-shanghai-g": ["vsw-g19"]}"#;
+
+    fn pools(min: i64, max: i64) -> crate::config::ConfigObject {
+        base(&format!(
+            r#"{{{VSW}, "min_pool_size": {min}, "max_pool_size": {max}}}"#
+        ))
+    }
+
+    #[test]
+    fn watermarks() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                r#"{"min_pool_size": 5, "max_pool_size": 10, "ip_warm_up_size": 3}"#,
+                &[],
+            ),
+            (r#"{"min_pool_size": -1}"#, &["pool-size"]),
+            (r#"{"ip_warm_up_size": -5}"#, &["pool-size"]),
+            (
+                r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
+                &["pool-order"],
+            ),
+            (r#"{"min_pool_size": 10, "max_pool_size": 10}"#, &[]),
+        ];
+        for (conf, want) in cases {
+            assert_denies(&create(&base(conf)), want);
+        }
+    }
+
+    #[test]
+    fn capacity_warns() {
+        let got = update_with_facts(&pools(5, 10), &pools(5, 50));
+        assert_warns(&got, &["pool-capacity"]);
+        assert!(message(&got, "pool-capacity").contains("2 node(s)"));
+    }
+
+    #[test]
+    fn zone_budget() {
+        // Zone g: 2 base nodes (capacity 60) and vsw-g19 with 100 free IPs.
+        type Case = (
+            (i64, i64),
+            (i64, i64),
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            ((5, 10), (10, 10), &[], &[]),
+            ((5, 50), (47, 50), &[], &["zone-budget"]),
+            ((5, 60), (60, 60), &["zone-budget"], &[]),
+            ((50, 60), (5, 60), &[], &[]),
+        ];
+        for ((omin, omax), (nmin, nmax), deny, warn) in cases {
+            let got = update_with_facts(&pools(*omin, *omax), &pools(*nmin, *nmax));
+            assert_denies(&got, deny);
+            let mut warn = warn.to_vec();
+            if *nmax > 30 && !warn.contains(&"pool-capacity") {
+                warn.push("pool-capacity");
+            }
+            assert_warns(&got, &warn);
+        }
+    }
+
+    #[test]
+    fn budget_message_has_the_numbers() {
+        let got = update_with_facts(&pools(5, 60), &pools(60, 60));
+        let m = message(&got, "zone-budget");
+        assert!(
+            m.contains("110 more idle IPs in zone cn-shanghai-g (2 nodes)"),
+            "{m}"
+        );
+        assert!(m.contains("have 100 free"), "{m}");
+    }
+
+    #[test]
+    fn adding_a_vswitch_in_the_same_edit_counts() {
+        let old = pools(5, 60);
+        let new = base(
+            r#"{"vswitches": {"cn-shanghai-f": ["vsw-f19"], "cn-shanghai-g": ["vsw-g19", "vsw-g18"]}, "min_pool_size": 60, "max_pool_size": 60}"#,
+        );
+        assert_denies(&update_with_facts(&old, &new), &[]);
+    }
+}

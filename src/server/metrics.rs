@@ -1,0 +1,151 @@
+//! Prometheus text metrics, kept by hand: a counter and a latency histogram.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// endpoint, operation, decision, patched
+type RequestKey = (&'static str, &'static str, &'static str, bool);
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<RequestKey, u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    bad_requests: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    pub fn observe(
+        &self,
+        endpoint: &'static str,
+        operation: &'static str,
+        decision: &'static str,
+        patched: bool,
+        took: Duration,
+    ) {
+        let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *r.entry((endpoint, operation, decision, patched))
+            .or_default() += 1;
+        drop(r);
+        let secs = took.as_secs_f64();
+        let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let h = l.entry(endpoint).or_default();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += secs;
+        h.count += 1;
+    }
+
+    pub fn bad_request(&self, endpoint: &'static str) {
+        *self
+            .bad_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(endpoint)
+            .or_default() += 1;
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP terway_guard_admission_requests_total Admission reviews answered.\n# TYPE terway_guard_admission_requests_total counter\n");
+        for ((e, op, d, p), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_requests_total{{endpoint=\"{e}\",operation=\"{op}\",decision=\"{d}\",patched=\"{p}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP terway_guard_admission_bad_requests_total Requests refused as malformed.\n# TYPE terway_guard_admission_bad_requests_total counter\n");
+        for (e, n) in self
+            .bad_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_bad_requests_total{{endpoint=\"{e}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP terway_guard_admission_duration_seconds Time to answer a review.\n# TYPE terway_guard_admission_duration_seconds histogram\n");
+        for (e, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            for (b, c) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "terway_guard_admission_duration_seconds_bucket{{endpoint=\"{e}\",le=\"{b}\"}} {c}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_duration_seconds_bucket{{endpoint=\"{e}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_duration_seconds_sum{{endpoint=\"{e}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_duration_seconds_count{{endpoint=\"{e}\"}} {}",
+                h.count
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe(
+            "validate",
+            "UPDATE",
+            "denied",
+            false,
+            Duration::from_micros(300),
+        );
+        m.observe(
+            "validate",
+            "UPDATE",
+            "denied",
+            false,
+            Duration::from_millis(3),
+        );
+        m.bad_request("mutate");
+        let text = m.render();
+        assert!(text.contains("terway_guard_admission_requests_total{endpoint=\"validate\",operation=\"UPDATE\",decision=\"denied\",patched=\"false\"} 2"));
+        assert!(text.contains("le=\"0.0005\"} 1"));
+        assert!(text.contains("le=\"0.005\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+        assert!(text.contains("terway_guard_admission_bad_requests_total{endpoint=\"mutate\"} 1"));
+    }
+}

@@ -1,0 +1,164 @@
+//! The HTTP handlers: thin glue between the body and [`crate::admission`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query as UrlQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::metrics::Metrics;
+use crate::admission::{self, Prepared};
+use crate::config::duration;
+use crate::inventory::{Facts, Inventory, Lookup};
+
+pub struct App {
+    pub settings: admission::Settings,
+    pub inventory: Option<Arc<dyn Inventory>>,
+    pub metrics: Metrics,
+    /// Upper bound for waiting on the inventory within one request.
+    pub request_timeout: Duration,
+}
+
+pub fn router(app: Arc<App>, max_body: usize) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(app): State<Arc<App>>| async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    app.metrics.render(),
+                )
+            }),
+        )
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    match &app.inventory {
+        Some(inv) if !inv.ready() => {
+            (StatusCode::SERVICE_UNAVAILABLE, "inventory not synced").into_response()
+        }
+        _ => "ok".into_response(),
+    }
+}
+
+type Params = UrlQuery<HashMap<String, String>>;
+
+async fn validate(State(app): State<Arc<App>>, UrlQuery(q): Params, body: Bytes) -> Response {
+    let start = Instant::now();
+    let p = match decode(&app, "validate", &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let facts = facts(&app, &p, deadline(&app, &q)).await;
+    let (resp, outcome) = admission::validate(&p, facts.as_ref(), &app.settings);
+    finish(&app, "validate", &p, &outcome, start);
+    json(admission::to_review_json(resp))
+}
+
+async fn mutate(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let start = Instant::now();
+    let p = match decode(&app, "mutate", &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let (resp, outcome) = admission::mutate(&p);
+    finish(&app, "mutate", &p, &outcome, start);
+    json(admission::to_review_json(resp))
+}
+
+fn decode(
+    app: &App,
+    endpoint: &'static str,
+    body: &[u8],
+) -> Result<Prepared, (StatusCode, String)> {
+    match admission::decode(body) {
+        Ok(req) => Ok(admission::prepare(req, &app.settings)),
+        Err(e) => {
+            app.metrics.bad_request(endpoint);
+            tracing::info!(endpoint, error = %e, "malformed request");
+            Err((StatusCode::BAD_REQUEST, e.to_string()))
+        }
+    }
+}
+
+/// The apiserver appends `?timeout=10s`; answer well before it gives up.
+fn deadline(app: &App, q: &HashMap<String, String>) -> Duration {
+    let theirs = q
+        .get("timeout")
+        .and_then(|t| duration::parse(t).ok())
+        .filter(|ns| *ns > 0)
+        .map(|ns| Duration::from_nanos((ns as u64).saturating_mul(8) / 10));
+    theirs.map_or(app.request_timeout, |t| t.min(app.request_timeout))
+}
+
+async fn facts(app: &App, p: &Prepared, deadline: Duration) -> Option<Facts> {
+    if !p.terway {
+        return None;
+    }
+    let inv = app.inventory.as_ref()?;
+    let query = admission::query(p);
+    match tokio::time::timeout(deadline, inv.facts(&query)).await {
+        Ok(f) => Some(f),
+        Err(_) => {
+            let why = format!(
+                "the inventory did not answer within {} ms",
+                deadline.as_millis()
+            );
+            Some(Facts {
+                vswitches: query
+                    .into_iter()
+                    .map(|id| (id, Lookup::Failed(why.clone())))
+                    .collect(),
+                ..Facts::default()
+            })
+        }
+    }
+}
+
+fn finish(app: &App, endpoint: &'static str, p: &Prepared, o: &admission::Outcome, start: Instant) {
+    let took = start.elapsed();
+    let op = match p.request.operation {
+        kube::core::admission::Operation::Create => "CREATE",
+        kube::core::admission::Operation::Update => "UPDATE",
+        kube::core::admission::Operation::Delete => "DELETE",
+        kube::core::admission::Operation::Connect => "CONNECT",
+    };
+    app.metrics
+        .observe(endpoint, op, o.decision, o.patched, took);
+    if p.terway {
+        tracing::info!(
+            endpoint,
+            uid = %p.request.uid,
+            operation = op,
+            namespace = p.request.namespace.as_deref().unwrap_or(""),
+            name = %p.request.name,
+            user = p.request.user_info.username.as_deref().unwrap_or(""),
+            dry_run = p.request.dry_run,
+            decision = o.decision,
+            rules = %o.rules.join(","),
+            patched = o.patched,
+            micros = took.as_micros() as u64,
+            "admission review"
+        );
+    }
+}
+
+fn json(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

@@ -1,0 +1,192 @@
+//! The one decision every front end shares: findings from the rules plus the
+//! mutation (hash stamp, repeat removal). The webhook, `check` and the planner
+//! all call [`judge`].
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::spans::{self, Node, Spanned};
+use crate::config::{ConfigObject, EniConf, HASH_ANNOTATION, Role};
+use crate::rules::{self, Finding, Input, Operation};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub findings: Vec<Finding>,
+    /// RFC 6902 operations the mutating webhook would send.
+    pub patch: json_patch::Patch,
+}
+
+impl Verdict {
+    pub fn denials(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.is_deny())
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.is_deny())
+    }
+}
+
+pub fn judge(input: &Input) -> Verdict {
+    let findings = rules::evaluate(input);
+    let patch = match (input.operation, input.new) {
+        (Operation::Create | Operation::Update, Some(new)) => mutation(new),
+        _ => json_patch::Patch(Vec::new()),
+    };
+    Verdict {
+        allowed: !findings.iter().any(Finding::is_deny),
+        findings,
+        patch,
+    }
+}
+
+/// The patch that stamps the hash annotation and drops vSwitch ids repeated
+/// within a zone. Applying it to its own result yields an empty patch.
+pub fn mutation(obj: &ConfigObject) -> json_patch::Patch {
+    let empty = json_patch::Patch(Vec::new());
+    if obj.role() == Role::Other {
+        return empty;
+    }
+    let Some(text) = obj.eni_conf_text() else {
+        return empty;
+    };
+    let Ok(mut conf) = EniConf::parse(text) else {
+        return empty;
+    };
+    let mut ops: Vec<Value> = Vec::new();
+    if let Some(new_text) = without_repeats(text, &conf) {
+        conf = EniConf::parse(&new_text).unwrap_or(conf);
+        ops.push(json!({"op": "replace", "path": "/data/eni_conf", "value": new_text}));
+    }
+    let hash = conf.normalized_sha256();
+    if obj.annotations.get(HASH_ANNOTATION) != Some(&hash) {
+        if obj.annotations.is_empty() {
+            ops.push(json!({"op": "add", "path": "/metadata/annotations", "value": {HASH_ANNOTATION: hash}}));
+        } else {
+            let key = HASH_ANNOTATION.replace('~', "~0").replace('/', "~1");
+            ops.push(
+                json!({"op": "add", "path": format!("/metadata/annotations/{key}"), "value": hash}),
+            );
+        }
+    }
+    serde_json::from_value(Value::Array(ops)).unwrap_or(empty)
+}
+
+/// `text` with repeated vSwitch ids removed, every other byte kept; `None`
+/// when there is nothing to remove.
+fn without_repeats(text: &str, conf: &EniConf) -> Option<String> {
+    let repeats = crate::rules::repeats(conf);
+    if repeats.is_empty() {
+        return None;
+    }
+    let root = spans::scan(text)?;
+    let entry = conf.get("vswitches")?;
+    let vsw = last_field(&root, entry.key)?;
+    let mut cuts = Vec::new();
+    for r in repeats {
+        let Node::Array(items) = &last_field(vsw, &r.zone)?.node else {
+            return None;
+        };
+        let prev = items.get(r.index.checked_sub(1)?)?;
+        cuts.push((prev.span.clone(), items.get(r.index)?.span.clone()));
+    }
+    Some(spans::remove_items(text, &cuts))
+}
+
+/// Go and serde both let the last of repeated keys win.
+fn last_field<'a>(node: &'a Spanned, key: &str) -> Option<&'a Spanned> {
+    match &node.node {
+        Node::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// Applies `patch` to the ConfigMap JSON `object` (used to prove idempotence).
+pub fn apply(object: &Value, patch: &json_patch::Patch) -> Result<Value, json_patch::PatchError> {
+    let mut doc = object.clone();
+    json_patch::patch(&mut doc, patch)?;
+    Ok(doc)
+}
+
+/// Convenience for `check`: judge files already loaded.
+pub fn judge_objects(
+    new: &ConfigObject,
+    old: Option<&ConfigObject>,
+    base: Option<&ConfigObject>,
+    facts: Option<&crate::inventory::Facts>,
+    settings: &rules::Settings,
+) -> Verdict {
+    judge(&Input {
+        operation: if old.is_some() {
+            Operation::Update
+        } else {
+            Operation::Create
+        },
+        new: Some(new),
+        old,
+        base,
+        facts,
+        settings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm_json(eni_conf: &str, annotations: Option<Value>) -> Value {
+        let mut v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "eni-config", "namespace": "kube-system"}, "data": {"eni_conf": eni_conf}});
+        if let Some(a) = annotations {
+            v["metadata"]["annotations"] = a;
+        }
+        v
+    }
+
+    fn object(v: &Value) -> ConfigObject {
+        crate::config::manifest::from_value(v.clone()).unwrap()
+    }
+
+    #[test]
+    fn mutation_is_idempotent_and_keeps_formatting() {
+        let text = "{\n  \"vswitches\": {\n    \"cn-a\": [\"vsw-1\", \"vsw-2\", \"vsw-1\"],\n    \"cn-b\": [\"vsw-3\",\n      \"vsw-3\"]\n  },\n  \"max_pool_size\": 5.0e0\n}";
+        let cases = [None, Some(json!({})), Some(json!({"team": "net"}))];
+        for annotations in cases {
+            let v = cm_json(text, annotations.clone());
+            let patch = mutation(&object(&v));
+            let once = apply(&v, &patch).unwrap();
+            let eni = once["data"]["eni_conf"].as_str().unwrap();
+            assert_eq!(
+                eni,
+                "{\n  \"vswitches\": {\n    \"cn-a\": [\"vsw-1\", \"vsw-2\"],\n    \"cn-b\": [\"vsw-3\"]\n  },\n  \"max_pool_size\": 5.0e0\n}"
+            );
+            assert_eq!(
+                once["metadata"]["annotations"][HASH_ANNOTATION]
+                    .as_str()
+                    .unwrap()
+                    .len(),
+                64
+            );
+            if let Some(Value::Object(a)) = &annotations {
+                for (k, val) in a {
+                    assert_eq!(&once["metadata"]["annotations"][k], val);
+                }
+            }
+            assert!(
+                mutation(&object(&once)).0.is_empty(),
+                "second pass must be empty"
+            );
+        }
+    }
+
+    #[test]
+    fn stale_hash_is_restamped_and_bad_json_left_alone() {
+        let v = cm_json("{\"a\": 1}", Some(json!({HASH_ANNOTATION: "old"})));
+        let patch = mutation(&object(&v));
+        assert_eq!(patch.0.len(), 1);
+        let v = cm_json("{\"a\": 1,}", None);
+        assert!(mutation(&object(&v)).0.is_empty());
+        let mut other = object(&v);
+        other.name = "kube-proxy".into();
+        other.data.clear();
+        assert!(mutation(&other).0.is_empty());
+    }
+}
