@@ -1,0 +1,358 @@
+//! The webhook over real TLS: decisions, messages, warnings, audit
+//! annotations, mutation, limits.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+const UID: &str = "0b0e2a6c-1111-4a1b-9c7e-00000000abcd";
+
+fn eni(cm: &mut Value, eni_conf: &str) {
+    cm["data"]["eni_conf"] = json!(eni_conf);
+}
+
+#[tokio::test]
+async fn denies_a_bad_edit_with_every_message() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let new = example_cm("edit-wrong-zone.yaml");
+    let r = response(
+        &s.post(
+            "/validate?timeout=10s",
+            &review(
+                "UPDATE",
+                Some(&new),
+                Some(&old),
+                &["system:authenticated"],
+                false,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(r["uid"], UID);
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 403);
+    let msg = r["status"]["message"].as_str().unwrap();
+    let lines: Vec<&str> = msg.lines().collect();
+    assert_eq!(lines.len(), 3, "{msg}");
+    assert!(
+        lines[1].starts_with("- [vswitch-zones]") || lines[2].starts_with("- [vswitch-zones]"),
+        "{msg}"
+    );
+    assert!(msg.contains(r#"[vswitch-zone] eni_conf.vswitches["cn-shanghai-f"][1]: vsw-uf6ccc0003 is in zone cn-shanghai-g"#), "{msg}");
+    let audit = &r["auditAnnotations"];
+    assert_eq!(audit["decision"], "denied");
+    assert!(audit["rules"].as_str().unwrap().contains("vswitch-zone"));
+    // The id was already listed (under its own zone), so nothing is "added".
+    assert!(audit.get("vswitches-added").is_none(), "{audit}");
+    assert!(
+        r["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("[vswitch-prefix]"))
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn allows_a_good_edit_with_warnings_and_annotations() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let new = example_cm("edit-expand.yaml");
+    let r = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&new), Some(&old), &[], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["auditAnnotations"]["decision"], "allowed");
+    assert_eq!(r["auditAnnotations"]["vswitches-added"], "vsw-uf6bbb0002");
+    assert_eq!(
+        r["auditAnnotations"]["eni-conf-sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    let warnings = r["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].as_str().unwrap().len() <= 256);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn delete_dry_run_and_foreign_configmaps() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let r = response(
+        &s.post("/validate", &review("DELETE", None, Some(&old), &[], false))
+            .await,
+    );
+    assert_eq!(r["allowed"], false);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[delete-base]")
+    );
+
+    // dryRun gets the same answer as the real thing.
+    let new = example_cm("edit-small-vswitch.yaml");
+    let wet = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&new), Some(&old), &[], false),
+        )
+        .await,
+    );
+    let dry = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&new), Some(&old), &[], true),
+        )
+        .await,
+    );
+    assert_eq!(wet, dry);
+    assert_eq!(dry["allowed"], false);
+
+    // A ConfigMap that is not Terway's passes untouched, even with bad content.
+    let mut other = example_cm("edit-comments.yaml");
+    other["metadata"]["name"] = json!("coredns");
+    other["data"].as_object_mut().unwrap().remove("eni_conf");
+    other["data"]["Corefile"] = json!(".:53 {");
+    for path in ["/validate", "/mutate"] {
+        let r = response(
+            &s.post(
+                path,
+                &review("UPDATE", Some(&other), Some(&other), &[], false),
+            )
+            .await,
+        );
+        assert_eq!(r["allowed"], true);
+        assert!(
+            r.get("patch").is_none() && r.get("auditAnnotations").is_none(),
+            "{r}"
+        );
+    }
+    // eni-config in another namespace is not Terway's either.
+    let mut elsewhere = example_cm("edit-comments.yaml");
+    elsewhere["metadata"]["namespace"] = json!("default");
+    let r = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&elsewhere), None, &[], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], true);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn mutation_applies_and_is_idempotent() {
+    let s = start().await;
+    let mut cm = example_cm("eni-config.yaml");
+    let text = cm["data"]["eni_conf"].as_str().unwrap().replace(
+        r#"["vsw-uf6ccc0003"]"#,
+        r#"["vsw-uf6ccc0003", "vsw-uf6ccc0003"]"#,
+    );
+    eni(&mut cm, &text);
+    let r = response(
+        &s.post(
+            "/mutate",
+            &review("UPDATE", Some(&cm), Some(&cm), &[], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], true);
+    assert_eq!(r["patchType"], "JSONPatch");
+    // kube-core sends the patch bytes as a JSON array, which Go's []byte decoding accepts.
+    let patch_bytes: Vec<u8> = serde_json::from_value(r["patch"].clone()).unwrap();
+    let patch: json_patch::Patch = serde_json::from_slice(&patch_bytes).unwrap();
+    let mut patched = cm.clone();
+    json_patch::patch(&mut patched, &patch).unwrap();
+    let eni_after = patched["data"]["eni_conf"].as_str().unwrap();
+    assert_eq!(eni_after.matches("vsw-uf6ccc0003").count(), 1);
+    assert_eq!(eni_after, text.replace(r#", "vsw-uf6ccc0003"]"#, "]"));
+    assert_eq!(
+        patched["metadata"]["annotations"]["terway-guard.io/eni-conf-sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    // The webhook applied to its own output sends no patch.
+    let again = response(
+        &s.post(
+            "/mutate",
+            &review("UPDATE", Some(&patched), Some(&cm), &[], false),
+        )
+        .await,
+    );
+    assert!(again.get("patch").is_none(), "{again}");
+    // And the validating webhook only warns about the repeat.
+    let v = response(
+        &s.post(
+            "/validate",
+            &review(
+                "UPDATE",
+                Some(&cm),
+                Some(&example_cm("eni-config.yaml")),
+                &[],
+                false,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(v["allowed"], true, "{v}");
+    assert!(v["warnings"].to_string().contains("vswitch-duplicate"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bypass_needs_an_allowed_group() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let mut new = example_cm("edit-small-vswitch.yaml");
+    new["metadata"]["annotations"] =
+        json!({"terway-guard.io/bypass": "INC-42: emergency, /24 is all we have"});
+    let r = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&new), Some(&old), &["system:masters"], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["auditAnnotations"]["decision"], "bypassed");
+    assert_eq!(
+        r["auditAnnotations"]["bypass-reason"],
+        "INC-42: emergency, /24 is all we have"
+    );
+    assert_eq!(r["auditAnnotations"]["bypassed-rules"], "vswitch-prefix");
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("BYPASSED vswitch-prefix")
+    );
+
+    let r = response(
+        &s.post(
+            "/validate",
+            &review(
+                "UPDATE",
+                Some(&new),
+                Some(&old),
+                &["system:authenticated"],
+                false,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], false);
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("alice is not in a group allowed to bypass (system:masters)")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn secrets_never_leave() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let mut new = example_cm("edit-typos.yaml");
+    let key = "LTAI5tSecretKeyId9";
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCY";
+    let text = new["data"]["eni_conf"].as_str().unwrap().replacen('{', &format!("{{\n  \"access_key\": \"{key}\",\n  \"access_secret\": \"{secret}\",\n  \"acess_secret\": \"{secret}\","), 1);
+    eni(&mut new, &text);
+    new["metadata"]["annotations"] =
+        json!({"terway-guard.io/bypass": format!("leaking {secret} here")});
+    for groups in [&["system:masters"][..], &[][..]] {
+        let reply = s
+            .post(
+                "/validate",
+                &review("UPDATE", Some(&new), Some(&old), groups, false),
+            )
+            .await;
+        let body = reply.text();
+        assert!(!body.contains(key) && !body.contains(secret), "{body}");
+        assert!(body.contains("inline-credentials"), "{body}");
+    }
+    let metrics = plain_get(s.metrics, "/metrics").await;
+    assert!(!metrics.contains(key) && !metrics.contains(secret));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_and_oversize_requests_get_4xx_and_the_server_lives() {
+    let s = start().await;
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (b"not json at all".to_vec(), 400),
+        (b"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}".to_vec(), 400),
+        (b"{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\",\"request\":{}}".to_vec(), 400),
+        (b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_vec(), 400),
+        (vec![0xff, 0xfe, 0x00], 400),
+        (vec![b' '; 5 << 20], 413),
+    ];
+    for (body, want) in cases {
+        for path in ["/validate", "/mutate"] {
+            let r = s.raw("POST", path, body.clone()).await.unwrap();
+            assert_eq!(r.status, want, "{path}: {}", r.text());
+        }
+    }
+    let r = s.raw("GET", "/healthz", Vec::new()).await.unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+    let r = s.raw("GET", "/readyz", Vec::new()).await.unwrap();
+    assert_eq!(r.status, 200);
+    let r = s.raw("GET", "/nope", Vec::new()).await.unwrap();
+    assert_eq!(r.status, 404);
+    let metrics = plain_get(s.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("terway_guard_admission_bad_requests_total{endpoint=\"validate\"} 5"),
+        "{metrics}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_decisions() {
+    let s = start().await;
+    let old = example_cm("eni-config.yaml");
+    let new = example_cm("edit-wrong-zone.yaml");
+    for _ in 0..3 {
+        s.post(
+            "/validate",
+            &review("UPDATE", Some(&new), Some(&old), &[], false),
+        )
+        .await;
+    }
+    let m = plain_get(s.metrics, "/metrics").await;
+    assert!(m.contains("terway_guard_admission_requests_total{endpoint=\"validate\",operation=\"UPDATE\",decision=\"denied\",patched=\"false\"} 3"), "{m}");
+    assert!(
+        m.contains("terway_guard_admission_duration_seconds_count{endpoint=\"validate\"} 3"),
+        "{m}"
+    );
+    s.stop().await;
+}
+
+async fn plain_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
