@@ -24,6 +24,10 @@ pub fn parse(text: &str) -> Result<ConfigObject, ManifestError> {
     } else {
         serde_saphyr::from_str(text).map_err(|e| ManifestError::Yaml(first_line(&e.to_string())))?
     };
+    // A file must say what it is; `kubectl get cm -o yaml` always does.
+    if value.get("kind").is_none() {
+        return Err(ManifestError::WrongKind("(none)".into()));
+    }
     from_value(value)
 }
 
@@ -66,6 +70,7 @@ mod tests {
             ("kind: Secret\nmetadata: {name: x}\n", "kind \"Secret\""),
             ("{\"kind\": \"ConfigMap\", ", "not valid JSON"),
             ("kind: ConfigMap\ndata:\n  a: [1, 2]\n", "not a ConfigMap"),
+            ("region: cn-shanghai\n", "kind \"(none)\""),
             ("a: [\n", "not valid YAML"),
         ];
         for (text, want) in cases {

@@ -1,0 +1,211 @@
+//! The binary as a user runs it: `check`, `certs`, and `serve --dev` with SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).arg("check").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_exit_codes_follow_the_verdict() {
+    let old = example("eni-config.yaml");
+    let inv = example("inventory.yaml");
+    let cases = [
+        ("eni-config.yaml", 0, ""),
+        ("edit-expand.yaml", 0, ""),
+        ("edit-wrong-zone.yaml", 1, "vswitch-zone"),
+        ("edit-small-vswitch.yaml", 1, "vswitch-prefix"),
+        ("edit-typos.yaml", 1, "field-type"),
+        ("edit-comments.yaml", 1, "eni-conf-json"),
+    ];
+    for (file, code, rule) in cases {
+        let (got, stdout, stderr) = check(&[&example(file), "--old", &old, "--inventory", &inv]);
+        assert_eq!(got, code, "{file}: {stdout}{stderr}");
+        assert!(stdout.contains(rule), "{file}: {stdout}");
+    }
+}
+
+#[test]
+fn check_json_is_one_object() {
+    let (code, stdout, _) = check(&[
+        &example("edit-wrong-zone.yaml"),
+        "--old",
+        &example("eni-config.yaml"),
+        "--inventory",
+        &example("inventory.yaml"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
+    assert_eq!(v["allowed"], false);
+    let f = v["findings"].as_array().unwrap();
+    assert!(f.iter().any(|f| f["rule"] == "vswitch-zone"
+        && f["severity"] == "deny"
+        && f["path"] == r#"eni_conf.vswitches["cn-shanghai-f"][1]"#));
+    assert!(
+        f.iter()
+            .all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty()))
+    );
+    assert_eq!(v["patch"][0]["op"], "add");
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["allowed", "findings", "patch"]);
+}
+
+#[test]
+fn check_reads_stdin_and_judges_dynamic_configs_against_the_base() {
+    let dynamic = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big-pool, namespace: kube-system}\ndata:\n  eni_conf: '{\"min_pool_size\": 40}'\n";
+    let run = |extra: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args(["check", "-", "-o", "json"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dynamic.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
+    };
+    // Alone, min 40 is fine; merged onto a base whose max is 30, it is not.
+    let (code, _) = run(&[]);
+    assert_eq!(code, 0);
+    let (code, v) = run(&["--base", &example("eni-config.yaml")]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "pool-order")
+    );
+}
+
+#[test]
+fn check_says_why_it_cannot_run() {
+    let cases: [&[&str]; 4] = [
+        &["/nonexistent/cm.yaml"],
+        &[&example("inventory.yaml")],
+        &[
+            &example("eni-config.yaml"),
+            "--inventory",
+            &example("eni-config.yaml"),
+        ],
+        &[&example("eni-config.yaml"), "-o", "xml"],
+    ];
+    for args in cases {
+        let (code, _, stderr) = check(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn certs_writes_a_usable_pair() {
+    let dir = temp_dir("certs");
+    let out = Command::new(BIN)
+        .args(["certs", "--out"])
+        .arg(&dir)
+        .args([
+            "--dns",
+            "terway-guard.kube-system.svc",
+            "--dns",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["ca.crt", "tls.crt", "tls.key"] {
+        assert!(
+            std::fs::read_to_string(dir.join(f))
+                .unwrap()
+                .contains("-----BEGIN")
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_dev_answers_and_drains_on_sigterm() {
+    let dir = temp_dir("dev");
+    let mut child = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr: std::net::SocketAddr = first.rsplit("https://").next().unwrap().parse().unwrap();
+    let curl = lines.nth(1).unwrap().unwrap();
+    assert!(
+        curl.contains("curl") && curl.contains("--cacert certs/ca.crt"),
+        "{curl}"
+    );
+    let ca = std::fs::read_to_string(dir.join("certs/ca.crt")).unwrap();
+
+    let body = std::fs::read(example("review-denied.json")).unwrap();
+    let reply = call(addr, roots(&[&ca]), "POST", "/validate?timeout=5s", body)
+        .await
+        .unwrap();
+    let v = reply.json();
+    assert_eq!(v["response"]["allowed"], false, "{v}");
+    assert!(
+        v["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[vswitch-zone]")
+    );
+
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not exit within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
