@@ -356,3 +356,114 @@ async fn plain_get(addr: std::net::SocketAddr, path: &str) -> String {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     out
 }
+
+/// The apiserver's Go client negotiates HTTP/2 over TLS when it can.
+#[tokio::test]
+async fn speaks_http2_when_negotiated() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use std::sync::Arc;
+    let s = start().await;
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots(&[&s.ca_pem]))
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let body = std::fs::read(example("review-denied.json")).unwrap();
+    for _ in 0..3 {
+        let req = hyper::Request::post("https://localhost/validate?timeout=10s")
+            .header("content-type", "application/json")
+            .body(Full::new(hyper::body::Bytes::from(body.clone())))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["response"]["allowed"], false);
+    }
+    s.stop().await;
+}
+
+/// An inventory that never answers in time (a slow cloud).
+struct Stuck;
+
+impl terway_guard::inventory::Inventory for Stuck {
+    fn facts<'a>(
+        &'a self,
+        _: &'a terway_guard::inventory::Query,
+    ) -> terway_guard::inventory::FactsFuture<'a> {
+        Box::pin(async {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            terway_guard::inventory::Facts::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_slow_inventory_never_lets_an_unverified_vswitch_in() {
+    let dir = temp_dir("slow");
+    let ca = write_certs(&dir);
+    let s = start_with(
+        dir.join("tls.crt"),
+        dir.join("tls.key"),
+        ca,
+        dir.clone(),
+        |c| {
+            c.inventory = Some(std::sync::Arc::new(Stuck));
+            c.request_timeout = std::time::Duration::from_millis(200);
+        },
+    )
+    .await;
+    let old = example_cm("eni-config.yaml");
+    let started = std::time::Instant::now();
+    let r = response(
+        &s.post(
+            "/validate?timeout=10s",
+            &review(
+                "UPDATE",
+                Some(&example_cm("edit-expand.yaml")),
+                Some(&old),
+                &[],
+                false,
+            ),
+        )
+        .await,
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(r["allowed"], false, "{r}");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("[vswitch-lookup]")
+            && msg.contains("vsw-uf6bbb0002")
+            && msg.contains("did not answer within 200 ms"),
+        "{msg}"
+    );
+    // Nothing added: the unverifiable vSwitches already listed only warn.
+    let r = response(
+        &s.post(
+            "/validate",
+            &review("UPDATE", Some(&old), Some(&old), &[], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(r["warnings"].to_string().contains("vswitch-lookup"));
+    s.stop().await;
+}
