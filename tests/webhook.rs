@@ -6,6 +6,18 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
+/// The response to a review that is not a dry run.
+async fn judge(
+    s: &Running,
+    path: &str,
+    op: &str,
+    new: Option<&Value>,
+    old: Option<&Value>,
+    groups: &[&str],
+) -> Value {
+    response(&s.post(path, &review(op, new, old, groups, false)).await)
+}
+
 const UID: &str = "0b0e2a6c-1111-4a1b-9c7e-00000000abcd";
 
 fn eni(cm: &mut Value, eni_conf: &str) {
@@ -17,19 +29,15 @@ async fn denies_a_bad_edit_with_every_message() {
     let s = start().await;
     let old = example_cm("eni-config.yaml");
     let new = example_cm("edit-wrong-zone.yaml");
-    let r = response(
-        &s.post(
-            "/validate?timeout=10s",
-            &review(
-                "UPDATE",
-                Some(&new),
-                Some(&old),
-                &["system:authenticated"],
-                false,
-            ),
-        )
-        .await,
-    );
+    let r = judge(
+        &s,
+        "/validate?timeout=10s",
+        "UPDATE",
+        Some(&new),
+        Some(&old),
+        &["system:authenticated"],
+    )
+    .await;
     assert_eq!(r["uid"], UID);
     assert_eq!(r["allowed"], false);
     assert_eq!(r["status"]["code"], 403);
@@ -61,13 +69,7 @@ async fn allows_a_good_edit_with_warnings_and_annotations() {
     let s = start().await;
     let old = example_cm("eni-config.yaml");
     let new = example_cm("edit-expand.yaml");
-    let r = response(
-        &s.post(
-            "/validate",
-            &review("UPDATE", Some(&new), Some(&old), &[], false),
-        )
-        .await,
-    );
+    let r = judge(&s, "/validate", "UPDATE", Some(&new), Some(&old), &[]).await;
     assert_eq!(r["allowed"], true, "{r}");
     assert_eq!(r["auditAnnotations"]["decision"], "allowed");
     assert_eq!(r["auditAnnotations"]["vswitches-added"], "vsw-uf6bbb0002");
@@ -88,10 +90,7 @@ async fn allows_a_good_edit_with_warnings_and_annotations() {
 async fn delete_dry_run_and_foreign_configmaps() {
     let s = start().await;
     let old = example_cm("eni-config.yaml");
-    let r = response(
-        &s.post("/validate", &review("DELETE", None, Some(&old), &[], false))
-            .await,
-    );
+    let r = judge(&s, "/validate", "DELETE", None, Some(&old), &[]).await;
     assert_eq!(r["allowed"], false);
     assert!(
         r["status"]["message"]
@@ -102,13 +101,7 @@ async fn delete_dry_run_and_foreign_configmaps() {
 
     // dryRun gets the same answer as the real thing.
     let new = example_cm("edit-small-vswitch.yaml");
-    let wet = response(
-        &s.post(
-            "/validate",
-            &review("UPDATE", Some(&new), Some(&old), &[], false),
-        )
-        .await,
-    );
+    let wet = judge(&s, "/validate", "UPDATE", Some(&new), Some(&old), &[]).await;
     let dry = response(
         &s.post(
             "/validate",
@@ -141,13 +134,7 @@ async fn delete_dry_run_and_foreign_configmaps() {
     // eni-config in another namespace is not Terway's either.
     let mut elsewhere = example_cm("edit-comments.yaml");
     elsewhere["metadata"]["namespace"] = json!("default");
-    let r = response(
-        &s.post(
-            "/validate",
-            &review("UPDATE", Some(&elsewhere), None, &[], false),
-        )
-        .await,
-    );
+    let r = judge(&s, "/validate", "UPDATE", Some(&elsewhere), None, &[]).await;
     assert_eq!(r["allowed"], true);
     s.stop().await;
 }
@@ -161,13 +148,7 @@ async fn mutation_applies_and_is_idempotent() {
         r#"["vsw-uf6ccc0003", "vsw-uf6ccc0003"]"#,
     );
     eni(&mut cm, &text);
-    let r = response(
-        &s.post(
-            "/mutate",
-            &review("UPDATE", Some(&cm), Some(&cm), &[], false),
-        )
-        .await,
-    );
+    let r = judge(&s, "/mutate", "UPDATE", Some(&cm), Some(&cm), &[]).await;
     assert_eq!(r["allowed"], true);
     assert_eq!(r["patchType"], "JSONPatch");
     // kube-core sends the patch bytes as a JSON array, which Go's []byte decoding accepts.
@@ -186,13 +167,7 @@ async fn mutation_applies_and_is_idempotent() {
         64
     );
     // The webhook applied to its own output sends no patch.
-    let again = response(
-        &s.post(
-            "/mutate",
-            &review("UPDATE", Some(&patched), Some(&cm), &[], false),
-        )
-        .await,
-    );
+    let again = judge(&s, "/mutate", "UPDATE", Some(&patched), Some(&cm), &[]).await;
     assert!(again.get("patch").is_none(), "{again}");
     // And the validating webhook only warns about the repeat.
     let v = response(
@@ -220,13 +195,15 @@ async fn bypass_needs_an_allowed_group() {
     let mut new = example_cm("edit-small-vswitch.yaml");
     new["metadata"]["annotations"] =
         json!({"terway-guard.io/bypass": "INC-42: emergency, /24 is all we have"});
-    let r = response(
-        &s.post(
-            "/validate",
-            &review("UPDATE", Some(&new), Some(&old), &["system:masters"], false),
-        )
-        .await,
-    );
+    let r = judge(
+        &s,
+        "/validate",
+        "UPDATE",
+        Some(&new),
+        Some(&old),
+        &["system:masters"],
+    )
+    .await;
     assert_eq!(r["allowed"], true, "{r}");
     assert_eq!(r["auditAnnotations"]["decision"], "bypassed");
     assert_eq!(
@@ -241,19 +218,15 @@ async fn bypass_needs_an_allowed_group() {
             .contains("BYPASSED vswitch-prefix")
     );
 
-    let r = response(
-        &s.post(
-            "/validate",
-            &review(
-                "UPDATE",
-                Some(&new),
-                Some(&old),
-                &["system:authenticated"],
-                false,
-            ),
-        )
-        .await,
-    );
+    let r = judge(
+        &s,
+        "/validate",
+        "UPDATE",
+        Some(&new),
+        Some(&old),
+        &["system:authenticated"],
+    )
+    .await;
     assert_eq!(r["allowed"], false);
     assert!(
         r["status"]["message"]
@@ -456,13 +429,7 @@ async fn a_slow_inventory_never_lets_an_unverified_vswitch_in() {
         "{msg}"
     );
     // Nothing added: the unverifiable vSwitches already listed only warn.
-    let r = response(
-        &s.post(
-            "/validate",
-            &review("UPDATE", Some(&old), Some(&old), &[], false),
-        )
-        .await,
-    );
+    let r = judge(&s, "/validate", "UPDATE", Some(&old), Some(&old), &[]).await;
     assert_eq!(r["allowed"], true, "{r}");
     assert!(r["warnings"].to_string().contains("vswitch-lookup"));
     s.stop().await;
