@@ -76,7 +76,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     let server = Server::bind(cfg).await?;
     let addr = server.local_addr();
-    tracing::info!(%addr, metrics = ?server.metrics_addr(), "terway-guard webhook listening");
+    let metrics = server
+        .metrics_addr()
+        .map_or("off".to_string(), |a| a.to_string());
+    tracing::info!(%addr, %metrics, "terway-guard webhook listening");
     if dev {
         let ca = args.cert_dir.join("ca.crt");
         println!("terway-guard (dev) listening on https://{addr}");

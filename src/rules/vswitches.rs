@@ -70,10 +70,13 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         let zones: BTreeSet<&str> = places.iter().map(|l| l.zone.as_str()).collect();
         if zones.len() > 1 {
             let names: Vec<String> = zones.iter().map(|z| quote_short(z, 40)).collect();
-            let second = places
-                .iter()
-                .find(|l| l.zone != places[0].zone)
-                .unwrap_or(&places[0]);
+            // Point at the listing that is wrong when the real zone is known.
+            let real = d.facts.and_then(|f| f.found(id_)).map(|v| v.zone.as_str());
+            let wrong = match real {
+                Some(z) => places.iter().find(|l| l.zone != z),
+                None => places.iter().find(|l| l.zone != places[0].zone),
+            };
+            let second = wrong.unwrap_or(&places[0]);
             out.push(Finding::deny(
                 id::VSWITCH_ZONES,
                 &second.path,
