@@ -32,6 +32,11 @@ fn check_exit_codes_follow_the_verdict() {
         ("edit-typos.yaml", 1, "field-type"),
         ("edit-comments.yaml", 1, "eni-conf-json"),
     ];
+    // Without --old the check is a CREATE; the live config and the good edit pass.
+    for file in ["eni-config.yaml", "edit-expand.yaml"] {
+        let (got, stdout, _) = check(&[&example(file), "--inventory", &inv]);
+        assert_eq!(got, 0, "{file}: {stdout}");
+    }
     for (file, code, rule) in cases {
         let (got, stdout, stderr) = check(&[&example(file), "--old", &old, "--inventory", &inv]);
         assert_eq!(got, code, "{file}: {stdout}{stderr}");

@@ -434,3 +434,16 @@ async fn a_slow_inventory_never_lets_an_unverified_vswitch_in() {
     assert!(r["warnings"].to_string().contains("vswitch-lookup"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn example_reviews_from_the_readme() {
+    let s = start().await;
+    for (file, allowed) in [("review-allowed.json", true), ("review-denied.json", false)] {
+        let body = std::fs::read(example(file)).unwrap();
+        let reply = s.raw("POST", "/validate", body).await.unwrap();
+        let r = response(&reply);
+        assert_eq!(r["allowed"], allowed, "{file}: {r}");
+        assert!(r["uid"].as_str().unwrap().starts_with("5f1c2a9e-"));
+    }
+    s.stop().await;
+}

@@ -180,7 +180,7 @@ pub const RULES: &[Rule] = &[
     r(
         id::ZONE_BUDGET,
         "deny / warn (> 80 %)",
-        "the idle IPs an edit makes Terway pre-allocate in a zone exceed its vSwitches' free IPs",
+        "the idle IPs an UPDATE makes Terway pre-allocate in a zone exceed its vSwitches' free IPs",
         "the zone would run dry at the next Terway restart",
     ),
     r(

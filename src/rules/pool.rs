@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Doc, Finding, Severity, id};
+use super::{Doc, Finding, Operation, Severity, id};
 use crate::config::{ENI_CONF, EniConf, Path};
 use crate::inventory::NodeFact;
 
@@ -78,6 +78,11 @@ fn idle_per_node(conf: Option<&EniConf>, node: &NodeFact) -> u64 {
 }
 
 fn zone_budget(d: &Doc, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
+    // Free IPs are already net of what Terway holds now; without the old
+    // config (a CREATE) the extra cost of the edit is unknown, not "all of it".
+    if d.op != Operation::Update {
+        return;
+    }
     let Some(facts) = d.facts else { return };
     let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
     for n in nodes {
@@ -207,6 +212,11 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("have 100 free"), "{m}");
+    }
+
+    #[test]
+    fn a_create_has_no_before_so_no_budget() {
+        assert_denies(&create_with_facts(&pools(60, 60)), &[]);
     }
 
     #[test]
