@@ -106,9 +106,9 @@ pub fn to_text(v: &Verdict, secrets: &Secrets, color: bool) -> String {
         out.push('\n');
         for f in items {
             out.push_str(&format!(
-                "  {} [{}]\n    {}\n",
-                secrets.scrub(&f.path),
+                "  [{}] {}: {}\n",
                 f.rule,
+                secrets.scrub(&f.path),
                 secrets.scrub(&f.message)
             ));
         }
@@ -140,4 +140,39 @@ pub fn to_text(v: &Verdict, secrets: &Secrets, color: bool) -> String {
     };
     out.push_str(&format!("{verdict}: {denies} deny, {warns} warn\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::{base, create};
+
+    #[test]
+    fn text_is_one_line_per_finding_and_colours_only_on_request() {
+        let cm = base(
+            r#"{"max_pool_size": "80", "access_key": "LTAI-VERY-SECRET", "vswitches": {"z": ["vsw-1", "vsw-1"]}}"#,
+        );
+        let v = verdict::judge_objects(&cm, None, None, None, &Settings::default());
+        let secrets = Secrets::of([&cm]);
+        let plain = to_text(&v, &secrets, false);
+        let lines: Vec<&str> = plain.lines().collect();
+        assert_eq!(lines[0], "DENY");
+        assert!(
+            lines[1].starts_with("  [field-type] eni_conf.max_pool_size: "),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("MUTATION\n  remove repeated vSwitch ids"),
+            "{plain}"
+        );
+        assert!(plain.ends_with("denied: 1 deny, 3 warn\n"), "{plain}");
+        assert!(!plain.contains('\x1b'));
+        assert!(to_text(&v, &secrets, true).contains("\x1b[1;31mDENY\x1b[0m"));
+        let json = to_json(&v, &secrets).to_string();
+        assert!(
+            !json.contains("LTAI-VERY-SECRET") && json.contains("[redacted]"),
+            "{json}"
+        );
+        assert_eq!(create(&cm).len(), v.findings.len());
+    }
 }
