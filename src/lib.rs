@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod certs;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod inventory;
 pub mod rules;

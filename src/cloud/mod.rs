@@ -1,0 +1,3 @@
+//! The Alibaba Cloud side: request signing, credentials, VPC actions.
+
+pub mod sign;
