@@ -1,3 +1,5 @@
 //! The Alibaba Cloud side: request signing, credentials, VPC actions.
 
+pub mod credentials;
 pub mod sign;
+pub mod time;
