@@ -1,5 +1,7 @@
 //! The Alibaba Cloud side: request signing, credentials, VPC actions.
 
+pub mod client;
 pub mod credentials;
 pub mod sign;
 pub mod time;
+pub mod vpc;

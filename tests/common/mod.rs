@@ -2,6 +2,8 @@
 //! and a real TLS client.
 #![allow(dead_code)]
 
+pub mod fake_vpc;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

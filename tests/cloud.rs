@@ -1,0 +1,225 @@
+//! The VPC client and the credential chain against the fake endpoint.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::fake_vpc::{AK, Fake, SECRET};
+use terway_guard::cloud::client::{CloudError, Retry, VpcClient, http_client};
+use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+use terway_guard::cloud::vpc::VSwitchFilter;
+
+fn env_creds(secret: &str, token: Option<&str>) -> Arc<Chain> {
+    let c = Credential {
+        access_key_id: Secret::new(AK),
+        access_key_secret: Secret::new(secret),
+        security_token: token.map(Secret::new),
+        expiration: None,
+        source: "environment",
+    };
+    Arc::new(Chain::new(vec![Source::Env(c)], http_client()))
+}
+
+fn client(fake: &Fake, creds: Arc<Chain>) -> VpcClient {
+    VpcClient::new("cn-shanghai", Some(&fake.url()), creds, http_client()).with_retry(Retry {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        attempt_timeout: Duration::from_secs(2),
+    })
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(5)
+}
+
+#[tokio::test]
+async fn pages_through_every_vswitch() {
+    let fake = Fake::start().await;
+    for i in 0..120 {
+        fake.add_vswitch(
+            &format!("vsw-{i:04}"),
+            "vpc-1",
+            "cn-shanghai-f",
+            &format!("10.{}.{}.0/24", i / 256, i % 256),
+            250,
+        );
+    }
+    fake.add_vswitch("vsw-other", "vpc-2", "cn-shanghai-f", "172.16.0.0/24", 1);
+    let c = client(&fake, env_creds(SECRET, None));
+    let f = VSwitchFilter {
+        vpc_id: Some("vpc-1".into()),
+        ..Default::default()
+    };
+    let all = c.describe_vswitches(&f, soon()).await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert_eq!(
+        fake.calls("DescribeVSwitches"),
+        3,
+        "PageSize 50: 50 + 50 + 20"
+    );
+    assert_eq!(all[119].id, "vsw-0119");
+    assert_eq!(all[0].available_ip_address_count, 250);
+    assert_eq!(
+        c.vswitch("vsw-other", soon())
+            .await
+            .unwrap()
+            .unwrap()
+            .vpc_id,
+        "vpc-2"
+    );
+    assert_eq!(c.vswitch("vsw-missing", soon()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn retries_throttling_and_5xx_but_not_client_errors() {
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "z", "10.0.0.0/24", 1);
+    let c = client(&fake, env_creds(SECRET, None));
+    fake.with(|s| {
+        s.faults.push_back((400, "Throttling.User".into()));
+        s.faults.push_back((503, "ServiceUnavailable".into()));
+        s.faults.push_back((500, "InternalError".into()));
+    });
+    assert!(c.vswitch("vsw-a", soon()).await.unwrap().is_some());
+    assert_eq!(fake.calls("DescribeVSwitches"), 4);
+
+    fake.with(|s| s.faults.push_back((403, "Forbidden.RAM".into())));
+    let e = c.vswitch("vsw-a", soon()).await.unwrap_err();
+    assert_eq!(e.code(), Some("Forbidden.RAM"));
+    assert!(
+        e.to_string()
+            .contains("DescribeVSwitches failed: Forbidden.RAM"),
+        "{e}"
+    );
+    assert_eq!(fake.calls("DescribeVSwitches"), 5, "not retried");
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_hits_the_deadline() {
+    let fake = Fake::start().await;
+    fake.with(|s| s.delay = Duration::from_secs(3));
+    let c = client(&fake, env_creds(SECRET, None));
+    let started = Instant::now();
+    let e = c
+        .vswitch("vsw-a", Instant::now() + Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(
+            e,
+            CloudError::Transport { .. } | CloudError::Deadline { .. }
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_rejected_by_signature_check() {
+    let fake = Fake::start().await;
+    let c = client(&fake, env_creds("not-the-secret", None));
+    let e = c.vswitch("vsw-a", soon()).await.unwrap_err();
+    assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(fake.calls("DescribeVSwitches"), 1);
+    // The right secret with an STS token passes (the token is signed too).
+    let c = client(&fake, env_creds(SECRET, Some("CAIS-fake-sts-token")));
+    assert_eq!(c.vswitch("vsw-a", soon()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn credentials_from_rrsa_metadata_and_terway_file() {
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "z", "10.0.0.0/24", 7);
+    let dir = common::temp_dir("creds");
+
+    // RRSA: an OIDC token file exchanged at the fake STS.
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "oidc-token-from-file\n").unwrap();
+    let url = fake.url();
+    let env = move |k: &str| -> Option<String> {
+        Some(match k {
+            "ALIBABA_CLOUD_ROLE_ARN" => "acs:ram::123:role/terway-guard".into(),
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN" => "acs:ram::123:oidc-provider/ack-rrsa".into(),
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE" => token_file.display().to_string(),
+            "ALIBABA_CLOUD_STS_ENDPOINT" => url.clone(),
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED" => "true".into(),
+            _ => return None,
+        })
+    };
+    let chain = Arc::new(Chain::new(
+        Chain::sources_from(env, "http://127.0.0.1:1", None),
+        http_client(),
+    ));
+    assert_eq!(chain.get().await.unwrap().source, "RRSA");
+    assert_eq!(
+        client(&fake, chain.clone())
+            .vswitch("vsw-a", soon())
+            .await
+            .unwrap()
+            .unwrap()
+            .available_ip_address_count,
+        7
+    );
+    chain.get().await.unwrap();
+    assert_eq!(
+        fake.calls("AssumeRoleWithOIDC"),
+        1,
+        "cached until close to expiry"
+    );
+
+    // ECS RAM role via the metadata server.
+    let metadata = fake.url();
+    let chain = Arc::new(Chain::new(
+        Chain::sources_from(|_| None, &metadata, None),
+        http_client(),
+    ));
+    let c = chain.get().await.unwrap();
+    assert_eq!(
+        (c.source, c.security_token.unwrap().expose()),
+        ("ECS RAM role", "CAIS-fake-sts-token")
+    );
+
+    // Terway's credential file, encrypted here with AES-CBC.
+    let keyring = "0123456789abcdef";
+    let seal = |plain: &str| {
+        use cbc::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
+        let iv = [42u8; 16];
+        let ct = cbc::Encryptor::<aes::Aes128>::new_from_slices(keyring.as_bytes(), &iv)
+            .unwrap()
+            .encrypt_padded_vec_mut::<Pkcs7>(plain.as_bytes());
+        terway_guard::cloud::sign::base64(&[&iv[..], &ct].concat())
+    };
+    let file = dir.join("token-config");
+    let doc = serde_json::json!({"access.key.id": seal(AK), "access.key.secret": seal(SECRET), "security.token": seal("CAIS-fake-sts-token"), "expiration": "2099-01-01T00:00:00Z", "keyring": keyring});
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let env = |k: &str| (k == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_string());
+    let chain = Arc::new(Chain::new(
+        Chain::sources_from(env, "http://127.0.0.1:1", Some(file)),
+        http_client(),
+    ));
+    assert_eq!(chain.get().await.unwrap().source, "Terway credential file");
+    assert!(
+        client(&fake, chain)
+            .vswitch("vsw-a", soon())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Nothing works: the error lists every source and no secret.
+    let env = |k: &str| (k == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_string());
+    let chain = Chain::new(
+        Chain::sources_from(env, "http://127.0.0.1:1", Some(dir.join("absent"))),
+        http_client(),
+    );
+    let e = chain.get().await.unwrap_err().to_string();
+    assert!(
+        e.contains("Terway credential file") && !e.contains(SECRET),
+        "{e}"
+    );
+}

@@ -1,0 +1,366 @@
+//! A fake Alibaba Cloud endpoint on 127.0.0.1 that speaks the real wire
+//! format: VPC actions (V3-signed, every signature verified), STS
+//! AssumeRoleWithOIDC, and the ECS metadata server. Faults can be injected.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use terway_guard::cloud::sign::{V3Request, sha256_hex, sign_v3};
+
+pub const AK: &str = "LTAI5tFakeAccessKeyId";
+pub const SECRET: &str = "fake-access-key-secret-for-tests";
+
+#[derive(Debug, Clone)]
+pub struct FakeVSwitch {
+    pub id: String,
+    pub vpc: String,
+    pub zone: String,
+    pub cidr: String,
+    pub free: u64,
+}
+
+#[derive(Default)]
+pub struct State_ {
+    pub vswitches: Vec<FakeVSwitch>,
+    pub vpcs: Vec<Value>,
+    /// Answers to give before the real one: (HTTP status, error code).
+    pub faults: VecDeque<(u16, String)>,
+    pub delay: Duration,
+    /// Every action called, in order (signed or not).
+    pub calls: Vec<String>,
+    /// The OIDC token STS expects, and the role it hands out.
+    pub oidc_token: String,
+    pub metadata_role: String,
+    /// Security token the VPC side expects when one is sent.
+    pub sts_token: String,
+}
+
+#[derive(Clone)]
+pub struct Fake {
+    pub addr: SocketAddr,
+    pub state: Arc<Mutex<State_>>,
+}
+
+impl Fake {
+    pub async fn start() -> Fake {
+        let state = Arc::new(Mutex::new(State_ {
+            oidc_token: "oidc-token-from-file".into(),
+            metadata_role: "terway-guard-role".into(),
+            sts_token: "CAIS-fake-sts-token".into(),
+            ..Default::default()
+        }));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Fake { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut State_) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn calls(&self, action: &str) -> usize {
+        self.with(|s| s.calls.iter().filter(|c| *c == action).count())
+    }
+
+    pub fn add_vswitch(&self, id: &str, vpc: &str, zone: &str, cidr: &str, free: u64) {
+        self.with(|s| {
+            s.vswitches.push(FakeVSwitch {
+                id: id.into(),
+                vpc: vpc.into(),
+                zone: zone.into(),
+                cidr: cidr.into(),
+                free,
+            })
+        });
+    }
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// A JSON body with its content type (axum's json feature is off).
+struct Json(Value);
+
+impl IntoResponse for Json {
+    fn into_response(self) -> Response {
+        ([("content-type", "application/json")], self.0.to_string()).into_response()
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    let body = json!({"Code": code, "Message": message, "RequestId": "fake-request-id"});
+    (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+}
+
+async fn handle(
+    State(state): State<Arc<Mutex<State_>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = pairs(uri.query().unwrap_or(""));
+    let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let delay = state.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    // The ECS metadata server.
+    if uri.path().starts_with("/latest/") {
+        return metadata(&state, &method, uri.path(), &headers);
+    }
+    // STS: anonymous AssumeRoleWithOIDC.
+    if param("Action").as_deref() == Some("AssumeRoleWithOIDC") {
+        state
+            .lock()
+            .unwrap()
+            .calls
+            .push("AssumeRoleWithOIDC".into());
+        let form = pairs(std::str::from_utf8(&body).unwrap_or(""));
+        let get = |k: &str| {
+            form.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let s = state.lock().unwrap();
+        if get("OIDCToken") != s.oidc_token
+            || get("RoleArn").is_empty()
+            || get("OIDCProviderArn").is_empty()
+        {
+            return error(400, "AuthenticationFail.OIDCToken.Invalid", "bad token");
+        }
+        return Json(json!({"RequestId": "r", "Credentials": {"AccessKeyId": AK, "AccessKeySecret": SECRET, "SecurityToken": s.sts_token, "Expiration": "2099-01-01T00:00:00Z"}})).into_response();
+    }
+    let action = headers
+        .get("x-acs-action")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    state.lock().unwrap().calls.push(action.clone());
+    if let Err(r) = verify(&state, &method, &uri, &headers, &query, &body) {
+        return r;
+    }
+    if let Some((status, code)) = state.lock().unwrap().faults.pop_front() {
+        return error(status, &code, "injected fault");
+    }
+    let s = state.lock().unwrap();
+    let page = |items: Vec<Value>, outer: &str, inner: &str| {
+        let n: usize = param("PageNumber")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let size: usize = param("PageSize").and_then(|p| p.parse().ok()).unwrap_or(10);
+        let total = items.len();
+        let slice: Vec<Value> = items.into_iter().skip((n - 1) * size).take(size).collect();
+        Json(json!({"RequestId": "r", "TotalCount": total, "PageNumber": n, "PageSize": size, outer: {inner: slice}})).into_response()
+    };
+    match action.as_str() {
+        "DescribeVSwitches" => {
+            if param("RegionId").is_none() {
+                return error(400, "MissingRegionId", "RegionId is mandatory");
+            }
+            let items = s
+                .vswitches
+                .iter()
+                .filter(|v| param("VSwitchId").is_none_or(|id| id == v.id))
+                .filter(|v| param("VpcId").is_none_or(|id| id == v.vpc))
+                .filter(|v| param("ZoneId").is_none_or(|z| z == v.zone))
+                .map(|v| json!({"VSwitchId": v.id, "VpcId": v.vpc, "ZoneId": v.zone, "CidrBlock": v.cidr, "AvailableIpAddressCount": v.free, "Status": "Available", "VSwitchName": ""}))
+                .collect();
+            page(items, "VSwitches", "VSwitch")
+        }
+        "DescribeVpcs" => page(
+            s.vpcs
+                .iter()
+                .filter(|v| param("VpcId").is_none_or(|id| v["VpcId"] == id.as_str()))
+                .cloned()
+                .collect(),
+            "Vpcs",
+            "Vpc",
+        ),
+        other => error(
+            400,
+            "InvalidAction.NotFound",
+            &format!("the fake does not serve {other}"),
+        ),
+    }
+}
+
+/// Recomputes the V3 signature from what arrived and compares.
+fn verify(
+    state: &Arc<Mutex<State_>>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<(), Response> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(rest) = auth.strip_prefix("ACS3-HMAC-SHA256 ") else {
+        return Err(error(
+            400,
+            "MissingAuthorization",
+            "no ACS3-HMAC-SHA256 authorization",
+        ));
+    };
+    let field = |name: &str| {
+        rest.split(',')
+            .find_map(|p| p.trim().strip_prefix(name).map(str::to_string))
+            .unwrap_or_default()
+    };
+    if field("Credential=") != AK {
+        return Err(error(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "unknown access key",
+        ));
+    }
+    let signed: Vec<(String, String)> = field("SignedHeaders=")
+        .split(';')
+        .map(|h| {
+            (
+                h.to_string(),
+                headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for required in [
+        "host",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+    ] {
+        if !signed.iter().any(|(h, _)| h == required) {
+            return Err(error(
+                400,
+                "SignatureDoesNotMatch",
+                &format!("{required} is not signed"),
+            ));
+        }
+    }
+    if headers
+        .get("x-acs-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        != Some(sha256_hex(body).as_str())
+    {
+        return Err(error(400, "SignatureDoesNotMatch", "content hash mismatch"));
+    }
+    if let Some(t) = headers.get("x-acs-security-token") {
+        let want = state.lock().unwrap().sts_token.clone();
+        if t.to_str().ok() != Some(want.as_str())
+            || !signed.iter().any(|(h, _)| h == "x-acs-security-token")
+        {
+            return Err(error(
+                400,
+                "InvalidSecurityToken.Malformed",
+                "bad security token",
+            ));
+        }
+    }
+    let sig = sign_v3(
+        &V3Request {
+            method: method.as_str(),
+            path: uri.path(),
+            query,
+            headers: &signed,
+            body,
+        },
+        SECRET,
+    );
+    if field("Signature=") != sig.signature {
+        return Err(error(
+            400,
+            "SignatureDoesNotMatch",
+            "the request signature does not conform to Aliyun standards",
+        ));
+    }
+    Ok(())
+}
+
+fn metadata(
+    state: &Arc<Mutex<State_>>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    s.calls.push(format!("metadata {path}"));
+    if path == "/latest/api/token" {
+        if method != Method::PUT
+            || headers
+                .get("x-aliyun-ecs-metadata-token-ttl-seconds")
+                .is_none()
+        {
+            return (StatusCode::BAD_REQUEST, "need PUT with a ttl").into_response();
+        }
+        return "metadata-session-token".into_response();
+    }
+    if headers
+        .get("x-aliyun-ecs-metadata-token")
+        .and_then(|v| v.to_str().ok())
+        != Some("metadata-session-token")
+    {
+        return (StatusCode::UNAUTHORIZED, "no token").into_response();
+    }
+    let base = "/latest/meta-data/ram/security-credentials/";
+    match path.strip_prefix(base) {
+        Some("") => s.metadata_role.clone().into_response(),
+        Some(role) if role == s.metadata_role => {
+            Json(json!({"AccessKeyId": AK, "AccessKeySecret": SECRET, "SecurityToken": s.sts_token, "Expiration": "2099-01-01T00:00:00Z", "Code": "Success"})).into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
