@@ -182,8 +182,8 @@ async fn handle(
         .unwrap_or("")
         .to_string();
     state.lock().unwrap().calls.push(action.clone());
-    if let Err(r) = verify(&state, &method, &uri, &headers, &query, &body) {
-        return r;
+    if let Err((status, code, message)) = verify(&state, &method, &uri, &headers, &query, &body) {
+        return error(status, code, &message);
     }
     if let Some((status, code)) = state.lock().unwrap().faults.pop_front() {
         return error(status, &code, "injected fault");
@@ -231,6 +231,13 @@ async fn handle(
 }
 
 /// Recomputes the V3 signature from what arrived and compares.
+/// (HTTP status, error code, message)
+type Refusal = (u16, &'static str, String);
+
+fn refuse(status: u16, code: &'static str, message: &str) -> Refusal {
+    (status, code, message.to_string())
+}
+
 fn verify(
     state: &Arc<Mutex<State_>>,
     method: &Method,
@@ -238,13 +245,13 @@ fn verify(
     headers: &HeaderMap,
     query: &[(String, String)],
     body: &[u8],
-) -> Result<(), Response> {
+) -> Result<(), Refusal> {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(rest) = auth.strip_prefix("ACS3-HMAC-SHA256 ") else {
-        return Err(error(
+        return Err(refuse(
             400,
             "MissingAuthorization",
             "no ACS3-HMAC-SHA256 authorization",
@@ -256,7 +263,7 @@ fn verify(
             .unwrap_or_default()
     };
     if field("Credential=") != AK {
-        return Err(error(
+        return Err(refuse(
             404,
             "InvalidAccessKeyId.NotFound",
             "unknown access key",
@@ -284,7 +291,7 @@ fn verify(
         "x-acs-content-sha256",
     ] {
         if !signed.iter().any(|(h, _)| h == required) {
-            return Err(error(
+            return Err(refuse(
                 400,
                 "SignatureDoesNotMatch",
                 &format!("{required} is not signed"),
@@ -296,14 +303,18 @@ fn verify(
         .and_then(|v| v.to_str().ok())
         != Some(sha256_hex(body).as_str())
     {
-        return Err(error(400, "SignatureDoesNotMatch", "content hash mismatch"));
+        return Err((
+            400,
+            "SignatureDoesNotMatch",
+            "content hash mismatch".to_string(),
+        ));
     }
     if let Some(t) = headers.get("x-acs-security-token") {
         let want = state.lock().unwrap().sts_token.clone();
         if t.to_str().ok() != Some(want.as_str())
             || !signed.iter().any(|(h, _)| h == "x-acs-security-token")
         {
-            return Err(error(
+            return Err(refuse(
                 400,
                 "InvalidSecurityToken.Malformed",
                 "bad security token",
@@ -321,7 +332,7 @@ fn verify(
         SECRET,
     );
     if field("Signature=") != sig.signature {
-        return Err(error(
+        return Err(refuse(
             400,
             "SignatureDoesNotMatch",
             "the request signature does not conform to Aliyun standards",
