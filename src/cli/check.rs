@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use super::{CheckArgs, Output};
 use crate::admission::Secrets;
 use crate::config::{ConfigObject, manifest};
-use crate::inventory::{Query, StaticInventory};
+use crate::inventory::Query;
 use crate::rules::{Finding, Settings};
 use crate::verdict::{self, Verdict};
 
-pub fn run(args: &CheckArgs) -> Result<i32> {
+pub async fn run(args: &CheckArgs) -> Result<i32> {
     let new = load(&args.new)?;
     let old = args.old.as_deref().map(load).transpose()?;
     let base = args.base.as_deref().map(load).transpose()?;
@@ -20,16 +20,8 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         .into_iter()
         .flatten()
         .collect();
-    let facts = match &args.inventory {
-        Some(path) => {
-            let inv = StaticInventory::load(path)?;
-            let query: Query = objects
-                .iter()
-                .filter_map(|o| o.eni_conf())
-                .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
-                .collect();
-            Some(inv.snapshot(&query))
-        }
+    let facts = match super::inventory::open(&args.inventory)? {
+        Some(inv) => Some(inv.facts(&query(&objects)).await),
         None => None,
     };
     let settings = Settings {
@@ -51,7 +43,16 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     Ok(if v.allowed { 0 } else { 1 })
 }
 
-fn load(path: &str) -> Result<ConfigObject> {
+/// The vSwitch ids the objects list.
+pub fn query(objects: &[&ConfigObject]) -> Query {
+    objects
+        .iter()
+        .filter_map(|o| o.eni_conf())
+        .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
+        .collect()
+}
+
+pub fn load(path: &str) -> Result<ConfigObject> {
     let text = if path == "-" {
         let mut s = String::new();
         std::io::stdin()

@@ -2,7 +2,9 @@
 //! commands' glue. `main.rs` only parses and calls [`run`].
 
 mod check;
+mod inventory;
 mod serve;
+mod status;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write a CA and a serving certificate/key for the webhook.
     Certs(CertsArgs),
+    /// Show each zone's vSwitches, free IPs and headroom.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,13 +56,50 @@ pub struct CheckArgs {
     /// The base eni-config, to also judge a dynamic config merged onto it.
     #[arg(long, env = "TERWAY_GUARD_BASE")]
     pub base: Option<String>,
-    /// Static inventory YAML (see README).
-    #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
-    pub inventory: Option<String>,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+/// Where facts come from: a static file, or the cloud (`aliyun`).
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// `aliyun` (VPC OpenAPI) or a static inventory YAML file (see README).
+    #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
+    pub inventory: Option<String>,
+    /// Region of the cluster, e.g. cn-shanghai (needed with `aliyun`).
+    #[arg(long, env = "TERWAY_GUARD_REGION")]
+    pub region: Option<String>,
+    /// VPC OpenAPI endpoint URL [default: https://vpc.<region>.aliyuncs.com].
+    #[arg(long, env = "TERWAY_GUARD_VPC_ENDPOINT")]
+    pub vpc_endpoint: Option<String>,
+    /// The cluster's VPC: listed vSwitches must be in it; its vSwitches are kept warm.
+    #[arg(long, env = "TERWAY_GUARD_VPC_ID")]
+    pub vpc_id: Option<String>,
+    /// Terway's encrypted credential file, tried last in the credential chain.
+    #[arg(long, env = "TERWAY_GUARD_CREDENTIAL_PATH")]
+    pub credential_path: Option<PathBuf>,
+    /// ECS metadata server, for the instance RAM role.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_METADATA_ENDPOINT",
+        default_value = "http://100.100.100.200"
+    )]
+    pub metadata_endpoint: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The eni-config ConfigMap (YAML or JSON, `-` for stdin).
+    #[arg(long, env = "TERWAY_GUARD_CONFIG")]
+    pub config: String,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -75,9 +116,9 @@ pub struct ServeArgs {
     /// Where the certificates live (and where --dev writes them).
     #[arg(long, env = "TERWAY_GUARD_CERT_DIR", default_value = "certs")]
     pub cert_dir: PathBuf,
-    /// Static inventory YAML [default with --dev: examples/inventory.yaml].
-    #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
-    pub inventory: Option<String>,
+    /// Inventory [default with --dev: examples/inventory.yaml].
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     /// Plain-HTTP address for /metrics [default: 0.0.0.0:9091; 127.0.0.1:9091 with --dev]; `off` disables.
     #[arg(long, env = "TERWAY_GUARD_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
@@ -125,7 +166,8 @@ pub struct CertsArgs {
 /// Exit status: 0 success/allowed, 1 denied, 2 could not run.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Check(args) => check::run(&args),
+        Command::Check(args) => check::run(&args).await,
+        Command::Status(args) => status::run(&args).await,
         Command::Serve(args) => serve::run(args).await.map(|()| 0),
         Command::Certs(args) => {
             let bundle = crate::certs::generate(&args.dns)?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::ServeArgs;
+use super::inventory::Opened;
 use crate::admission;
 use crate::inventory::{Inventory, StaticInventory};
 use crate::server::{Server, ServerConfig};
@@ -41,16 +42,20 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         crate::certs::write(&args.cert_dir, &bundle)?;
         tracing::info!(dir = %args.cert_dir.display(), "generated a dev CA and serving certificate");
     }
-    let inventory: Option<Arc<dyn Inventory>> = match (&args.inventory, dev) {
-        (Some(path), _) => Some(Arc::new(StaticInventory::load(path)?)),
-        (None, true) if Path::new(EXAMPLE_INVENTORY_PATH).exists() => {
+    let inventory: Option<Arc<dyn Inventory>> = match super::inventory::open(&args.inventory)? {
+        Some(Opened::Cloud(c)) => {
+            c.spawn_refresh();
+            Some(Arc::new(c))
+        }
+        Some(opened) => Some(opened.shared()),
+        None if dev && Path::new(EXAMPLE_INVENTORY_PATH).exists() => {
             Some(Arc::new(StaticInventory::load(EXAMPLE_INVENTORY_PATH)?))
         }
-        (None, true) => Some(Arc::new(
+        None if dev => Some(Arc::new(
             StaticInventory::parse(EXAMPLE_INVENTORY)
                 .map_err(|e| anyhow::anyhow!("embedded inventory: {e}"))?,
         )),
-        (None, false) => None,
+        None => None,
     };
     let metrics_listen = match args.metrics_listen.as_deref() {
         Some("off") => None,

@@ -3,6 +3,7 @@
 //! The rules take a plain [`Facts`] value; an [`Inventory`] is where facts
 //! come from (a static file now; the cloud and the cluster later).
 
+pub mod cloud;
 pub mod static_file;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +12,7 @@ use std::pin::Pin;
 
 use ipnet::IpNet;
 
+pub use cloud::{CloudConfig, CloudInventory};
 pub use static_file::StaticInventory;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +72,13 @@ impl Facts {
     }
 }
 
+/// Addresses a vSwitch can hand out: the block minus the first and the
+/// last three, which Alibaba Cloud reserves.
+pub fn usable_ips(cidr: &IpNet) -> u64 {
+    let host_bits = u32::from(cidr.max_prefix_len() - cidr.prefix_len()).min(63);
+    (1u64 << host_bits).saturating_sub(4)
+}
+
 /// The vSwitch ids a decision needs facts about.
 pub type Query = BTreeSet<String>;
 
@@ -83,5 +92,10 @@ pub trait Inventory: Send + Sync {
     /// Whether the first sync has completed (for `/readyz`).
     fn ready(&self) -> bool {
         true
+    }
+
+    /// Every vSwitch the source currently knows (for the free-IP gauges).
+    fn known(&self) -> Vec<VSwitchFact> {
+        Vec::new()
     }
 }

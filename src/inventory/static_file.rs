@@ -160,6 +160,17 @@ impl Inventory for StaticInventory {
     fn facts<'a>(&'a self, query: &'a Query) -> FactsFuture<'a> {
         Box::pin(std::future::ready(self.snapshot(query)))
     }
+
+    fn known(&self) -> Vec<VSwitchFact> {
+        self.facts
+            .vswitches
+            .values()
+            .filter_map(|l| match l {
+                Lookup::Found(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
 }
 
 /// Idle IPs Terway keeps on one node: min(min_pool_size, max_pool_size, capacity).
-fn idle_per_node(conf: Option<&EniConf>, node: &NodeFact) -> u64 {
+pub fn idle_per_node(conf: Option<&EniConf>, node: &NodeFact) -> u64 {
     let Some(conf) = conf else { return 0 };
     let min = conf.int("min_pool_size").unwrap_or(0).max(0) as u64;
     let max = conf

@@ -127,7 +127,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                 }
                 let len = v.cidr.prefix_len();
                 if len > d.settings.max_prefix_len {
-                    let usable = (1u128 << (v.cidr.max_prefix_len() - len).min(127)).saturating_sub(4);
+                    let usable = crate::inventory::usable_ips(&v.cidr);
                     let (sev, tail) = if d.op == Operation::Update && added(&l.id) {
                         (Severity::Deny, "create a larger one (terway-guard expand) and list that instead")
                     } else {

@@ -119,6 +119,41 @@ impl Metrics {
     }
 }
 
+/// Gauges of free IPs per vSwitch and per zone, from what the inventory knows.
+pub fn render_free_ips(known: &[crate::inventory::VSwitchFact]) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP terway_guard_vswitch_available_ips Free IPs of a vSwitch.\n# TYPE terway_guard_vswitch_available_ips gauge\n");
+    let mut zones: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut sorted: Vec<&crate::inventory::VSwitchFact> = known.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    for v in sorted {
+        let _ = writeln!(
+            out,
+            "terway_guard_vswitch_available_ips{{vswitch=\"{}\",zone=\"{}\",vpc=\"{}\"}} {}",
+            label(&v.id),
+            label(&v.zone),
+            label(&v.vpc),
+            v.available_ips
+        );
+        *zones.entry(&v.zone).or_default() += v.available_ips;
+    }
+    out.push_str("# HELP terway_guard_zone_available_ips Free IPs of the known vSwitches of a zone.\n# TYPE terway_guard_zone_available_ips gauge\n");
+    for (z, n) in zones {
+        let _ = writeln!(
+            out,
+            "terway_guard_zone_available_ips{{zone=\"{}\"}} {n}",
+            label(z)
+        );
+    }
+    out
+}
+
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,10 +39,11 @@ pub fn metrics_router(app: Arc<App>) -> Router {
         .route(
             "/metrics",
             get(|State(app): State<Arc<App>>| async move {
-                (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    app.metrics.render(),
-                )
+                let mut text = app.metrics.render();
+                if let Some(inv) = &app.inventory {
+                    text.push_str(&super::metrics::render_free_ips(&inv.known()));
+                }
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
             }),
         )
         .with_state(app)

@@ -1,0 +1,94 @@
+//! `terway-guard status`: each zone's vSwitches, free IPs and headroom.
+
+use std::io::IsTerminal;
+
+use anyhow::{Result, bail};
+
+use super::check::{load, query};
+use super::{Output, StatusArgs};
+use crate::capacity::{self, State, ZoneReport};
+use crate::config::Role;
+
+pub async fn run(args: &StatusArgs) -> Result<i32> {
+    let cm = load(&args.config)?;
+    let Some(conf) = cm.eni_conf() else {
+        bail!(
+            "{} has no valid eni_conf (run `terway-guard check` on it)",
+            args.config
+        );
+    };
+    let Some(inv) = super::inventory::open(&args.inventory)? else {
+        bail!("status needs facts: pass --inventory aliyun or --inventory FILE");
+    };
+    let facts = inv.facts(&query(&[&cm])).await;
+    let dynamic = (cm.role() == Role::Dynamic).then_some(cm.name.as_str());
+    let zones = capacity::report(&conf, &facts, dynamic);
+    match args.output {
+        Output::Json => println!("{}", serde_json::json!({"config": cm.name, "zones": zones})),
+        Output::Text => print!(
+            "{}",
+            text(
+                &zones,
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            )
+        ),
+    }
+    Ok(0)
+}
+
+const BAR: usize = 20;
+
+pub fn text(zones: &[ZoneReport], color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    for z in zones {
+        let state = match z.state {
+            State::Ok => paint("32", "ok"),
+            State::Low => paint("1;33", "LOW"),
+            State::Exhausted => paint("1;31", "EXHAUSTED"),
+            State::Unknown => paint("1;35", "UNKNOWN"),
+        };
+        out.push_str(&format!(
+            "{}  free {} of {} ({}% used)  nodes {}  reserve {}  headroom {}  {state}\n",
+            paint("1", &z.zone),
+            z.free,
+            z.size,
+            z.used_pct,
+            z.nodes,
+            z.reserve,
+            z.headroom
+        ));
+        for v in &z.vswitches {
+            match (&v.cidr, v.size, v.free, v.used_pct) {
+                (Some(cidr), Some(size), Some(free), Some(used)) => {
+                    let filled = ((used / 100.0) * BAR as f64).round() as usize;
+                    let bar = format!(
+                        "{}{}",
+                        "#".repeat(filled.min(BAR)),
+                        "-".repeat(BAR - filled.min(BAR))
+                    );
+                    let bar = if used >= 90.0 { paint("31", &bar) } else { bar };
+                    out.push_str(&format!(
+                        "  {:<24} {:<18} [{bar}] {used:>5}% used  free {free}/{size}\n",
+                        v.id, cidr
+                    ));
+                }
+                _ => out.push_str(&format!(
+                    "  {:<24} {}\n",
+                    v.id,
+                    paint("35", v.problem.as_deref().unwrap_or("unknown"))
+                )),
+            }
+        }
+    }
+    if zones.is_empty() {
+        out.push_str("eni_conf lists no vSwitches: every node uses its own vSwitch\n");
+    }
+    out
+}

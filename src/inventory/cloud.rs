@@ -1,0 +1,269 @@
+//! Facts from the VPC OpenAPI, cached: a TTL per vSwitch, one cloud call for
+//! many concurrent admissions (single flight), a background refresh that
+//! keeps known vSwitches warm, and readiness after the first sync.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{Facts, FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
+use crate::cloud::client::VpcClient;
+use crate::cloud::vpc::{VSwitch, VSwitchFilter};
+
+#[derive(Debug, Clone)]
+pub struct CloudConfig {
+    /// The cluster's VPC, when known: every listed vSwitch must be in it, and
+    /// its vSwitches are listed in one paged call per refresh.
+    pub vpc_id: Option<String>,
+    pub ttl: Duration,
+    pub not_found_ttl: Duration,
+    pub failure_ttl: Duration,
+    /// A lookup keeps running in the background after an admission stopped waiting.
+    pub lookup_timeout: Duration,
+    pub refresh_every: Duration,
+}
+
+impl Default for CloudConfig {
+    fn default() -> Self {
+        CloudConfig {
+            vpc_id: None,
+            ttl: Duration::from_secs(60),
+            not_found_ttl: Duration::from_secs(20),
+            failure_ttl: Duration::from_secs(5),
+            lookup_timeout: Duration::from_secs(10),
+            refresh_every: Duration::from_secs(30),
+        }
+    }
+}
+
+struct Inner {
+    client: VpcClient,
+    cfg: CloudConfig,
+    cache: Mutex<HashMap<String, (Lookup, Instant)>>,
+    inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
+    vpcs: Mutex<Vec<VpcFact>>,
+    nodes: Mutex<Vec<NodeFact>>,
+    ready: AtomicBool,
+}
+
+#[derive(Clone)]
+pub struct CloudInventory {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl CloudInventory {
+    pub fn new(client: VpcClient, cfg: CloudConfig) -> Self {
+        CloudInventory {
+            inner: Arc::new(Inner {
+                client,
+                cfg,
+                cache: Mutex::new(HashMap::new()),
+                inflight: Mutex::new(HashMap::new()),
+                vpcs: Mutex::new(Vec::new()),
+                nodes: Mutex::new(Vec::new()),
+                ready: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Nodes come from the cluster; whoever watches them sets them here.
+    pub fn set_nodes(&self, nodes: Vec<NodeFact>) {
+        *lock(&self.inner.nodes) = nodes;
+    }
+
+    /// Runs [`sync`](Self::sync) now and then every `refresh_every`.
+    pub fn spawn_refresh(&self) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                me.sync().await;
+                tokio::time::sleep(me.inner.cfg.refresh_every).await;
+            }
+        })
+    }
+
+    /// Refreshes the VPC and every vSwitch already known; marks the
+    /// inventory ready after the first sync that reached the cloud.
+    pub async fn sync(&self) -> bool {
+        let i = &self.inner;
+        let deadline = Instant::now() + i.cfg.lookup_timeout;
+        let ok = match &i.cfg.vpc_id {
+            Some(vpc) => {
+                let vpcs = i.client.describe_vpcs(Some(vpc), deadline).await;
+                let filter = VSwitchFilter {
+                    vpc_id: Some(vpc.clone()),
+                    ..Default::default()
+                };
+                let listed = i.client.describe_vswitches(&filter, deadline).await;
+                match (vpcs, listed) {
+                    (Ok(vpcs), Ok(listed)) => {
+                        *lock(&i.vpcs) = vpcs
+                            .iter()
+                            .map(|v| VpcFact {
+                                id: v.id.clone(),
+                                cidrs: std::iter::once(&v.cidr_block)
+                                    .chain(&v.secondary_cidr_blocks)
+                                    .filter_map(|c| c.parse().ok())
+                                    .collect(),
+                            })
+                            .collect();
+                        let now = Instant::now();
+                        let mut cache = lock(&i.cache);
+                        for v in &listed {
+                            cache.insert(v.id.clone(), (to_lookup(v), now));
+                        }
+                        true
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::warn!(error = %e, "inventory sync failed");
+                        false
+                    }
+                }
+            }
+            None => {
+                let ids: Vec<String> = lock(&i.cache).keys().cloned().collect();
+                let mut ok = true;
+                for id in ids {
+                    ok &= !matches!(self.fetch(&id).await, Lookup::Failed(_));
+                }
+                ok
+            }
+        };
+        if ok && !i.ready.swap(true, Ordering::Relaxed) {
+            tracing::info!("inventory synced");
+        }
+        ok
+    }
+
+    /// Looks `id` up, sharing one cloud call among concurrent askers. The
+    /// lookup runs in its own task, so an asker giving up does not cancel it.
+    async fn lookup(&self, id: &str) -> Lookup {
+        let mut rx = {
+            let mut inflight = lock(&self.inner.inflight);
+            match inflight.get(id) {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    inflight.insert(id.to_string(), rx.clone());
+                    let me = self.clone();
+                    let id = id.to_string();
+                    tokio::spawn(async move {
+                        let result = me.fetch(&id).await;
+                        lock(&me.inner.inflight).remove(&id);
+                        let _ = tx.send(Some(result));
+                    });
+                    rx
+                }
+            }
+        };
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v
+                .clone()
+                .unwrap_or_else(|| Lookup::Failed("lookup vanished".into())),
+            Err(_) => Lookup::Failed("lookup task ended without an answer".into()),
+        }
+    }
+
+    /// One cloud lookup; stores its result in the cache.
+    async fn fetch(&self, id: &str) -> Lookup {
+        let i = &self.inner;
+        let deadline = Instant::now() + i.cfg.lookup_timeout;
+        let result = match i.client.vswitch(id, deadline).await {
+            Ok(Some(v)) => to_lookup(&v),
+            Ok(None) => Lookup::NotFound,
+            Err(e) => Lookup::Failed(e.to_string()),
+        };
+        lock(&i.cache).insert(id.to_string(), (result.clone(), Instant::now()));
+        result
+    }
+
+    fn cached(&self, id: &str) -> Option<Lookup> {
+        let cache = lock(&self.inner.cache);
+        let (lookup, at) = cache.get(id)?;
+        let ttl = match lookup {
+            Lookup::Found(_) => self.inner.cfg.ttl,
+            Lookup::NotFound => self.inner.cfg.not_found_ttl,
+            Lookup::Failed(_) => self.inner.cfg.failure_ttl,
+        };
+        (at.elapsed() < ttl).then(|| lookup.clone())
+    }
+
+    async fn gather(&self, query: &Query) -> Facts {
+        let mut vswitches = std::collections::BTreeMap::new();
+        let mut pending = Vec::new();
+        for id in query {
+            match self.cached(id) {
+                Some(l) => {
+                    vswitches.insert(id.clone(), l);
+                }
+                None => pending.push(id.clone()),
+            }
+        }
+        // Start every lookup before waiting on any, so they run side by side.
+        let waits: Vec<_> = pending
+            .into_iter()
+            .map(|id| {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let l = me.lookup(&id).await;
+                    (id, l)
+                })
+            })
+            .collect();
+        for w in waits {
+            if let Ok((id, l)) = w.await {
+                vswitches.insert(id, l);
+            }
+        }
+        Facts {
+            region: Some(self.inner.client.region.clone()),
+            cluster_vpc: self.inner.cfg.vpc_id.clone(),
+            vpcs: lock(&self.inner.vpcs).clone(),
+            vswitches,
+            nodes: lock(&self.inner.nodes).clone(),
+        }
+    }
+}
+
+fn to_lookup(v: &VSwitch) -> Lookup {
+    match v.cidr_block.parse::<ipnet::IpNet>() {
+        Ok(cidr) => Lookup::Found(VSwitchFact {
+            id: v.id.clone(),
+            vpc: v.vpc_id.clone(),
+            zone: v.zone_id.clone(),
+            cidr,
+            available_ips: v.available_ip_address_count,
+        }),
+        Err(_) => Lookup::Failed(format!(
+            "the cloud returned CIDR {:?} for {}",
+            v.cidr_block, v.id
+        )),
+    }
+}
+
+impl Inventory for CloudInventory {
+    fn facts<'a>(&'a self, query: &'a Query) -> FactsFuture<'a> {
+        Box::pin(self.gather(query))
+    }
+
+    fn ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Relaxed)
+    }
+
+    fn known(&self) -> Vec<VSwitchFact> {
+        lock(&self.inner.cache)
+            .values()
+            .filter_map(|(l, _)| match l {
+                Lookup::Found(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
