@@ -42,8 +42,10 @@ pub struct ZoneReport {
     pub state: State,
 }
 
-/// Share of a zone's addresses in use from which it counts as low.
+/// Share of a zone's addresses in use from which it counts as low, and as
+/// exhausted (a few pod starts away from "has not enough IpAddress").
 const LOW_USED_PCT: f64 = 80.0;
+const EXHAUSTED_USED_PCT: f64 = 95.0;
 
 pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneReport> {
     let mut zones: Vec<String> = Vec::new();
@@ -76,7 +78,7 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
             let used_pct = pct(size - free.min(size), size);
             let state = if vswitches.iter().all(|v| v.size.is_none()) {
                 State::Unknown
-            } else if free == 0 || headroom < 0 {
+            } else if free == 0 || headroom < 0 || used_pct >= EXHAUSTED_USED_PCT {
                 State::Exhausted
             } else if used_pct >= LOW_USED_PCT {
                 State::Low
@@ -144,11 +146,11 @@ mod tests {
     #[test]
     fn zones_add_up_and_stand_out() {
         let cm = base(
-            r#"{"min_pool_size": 20, "max_pool_size": 30, "vswitches": {"cn-shanghai-f": ["vsw-f19", "vsw-f24"], "cn-shanghai-g": ["vsw-g19", "vsw-g19"], "cn-shanghai-h": ["vsw-nope"]}}"#,
+            r#"{"min_pool_size": 20, "max_pool_size": 30, "vswitches": {"cn-shanghai-f": ["vsw-f19", "vsw-f24"], "cn-shanghai-g": ["vsw-g19", "vsw-g19"], "cn-shanghai-x": ["vsw-nope"], "cn-shanghai-h": ["vsw-h19"]}}"#,
         );
         let facts = facts_for(&[&cm]);
         let r = report(&cm.eni_conf().unwrap(), &facts, None);
-        assert_eq!(r.len(), 3);
+        assert_eq!(r.len(), 4);
         let f = &r[0];
         assert_eq!(
             (f.size, f.free, f.nodes, f.reserve),
@@ -159,10 +161,11 @@ mod tests {
         let g = &r[1];
         assert_eq!(g.vswitches.len(), 1, "repeats count once");
         assert_eq!((g.free, g.reserve, g.headroom), (100, 40, 60));
-        assert_eq!(g.state, State::Low);
+        assert_eq!(g.state, State::Exhausted, "98.8 % used");
         let h = &r[2];
         assert_eq!(h.state, State::Unknown);
         assert_eq!(h.vswitches[0].problem.as_deref(), Some("does not exist"));
+        assert_eq!((r[3].used_pct, r[3].state), (87.8, State::Low));
         let tight = base(
             r#"{"min_pool_size": 60, "max_pool_size": 60, "vswitches": {"cn-shanghai-g": ["vsw-g19"]}}"#,
         );

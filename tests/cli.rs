@@ -214,3 +214,84 @@ async fn serve_dev_answers_and_drains_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_check_read_facts_from_the_cloud() {
+    use common::fake_vpc::{AK, Fake, SECRET};
+    let fake = Fake::like_examples().await;
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(&args)
+                .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+                .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+                .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+                .output()
+                .unwrap()
+        })
+    };
+    let cloud = |cmd: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        v.extend(
+            [
+                "--inventory",
+                "aliyun",
+                "--region",
+                "cn-shanghai",
+                "--vpc-endpoint",
+            ]
+            .map(String::from),
+        );
+        v.push(fake.url());
+        v
+    };
+    let out = run(cloud(&["status", "--config", &example("eni-config.yaml")]))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("cn-shanghai-f  free 2 of 252") && text.contains("EXHAUSTED"),
+        "{text}"
+    );
+
+    let out = run(cloud(&[
+        "status",
+        "--config",
+        &example("eni-config.yaml"),
+        "-o",
+        "json",
+    ]))
+    .await
+    .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["zones"][0]["state"], "exhausted");
+    assert_eq!(v["zones"][1]["vswitches"][0]["free"], 6000);
+
+    let out = run(cloud(&[
+        "check",
+        &example("edit-wrong-zone.yaml"),
+        "--old",
+        &example("eni-config.yaml"),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[vswitch-zone]"));
+
+    let out = run(vec![
+        "status".into(),
+        "--config".into(),
+        example("eni-config.yaml"),
+        "--inventory".into(),
+        "aliyun".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--region"));
+}

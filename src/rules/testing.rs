@@ -19,6 +19,7 @@ vswitches:
   - {id: vsw-g18, vpc: vpc-main, zone: cn-shanghai-g, cidr: 192.168.128.0/18, available_ips: 16000}
   - {id: vsw-other, vpc: vpc-other, zone: cn-shanghai-f, cidr: 10.0.0.0/19, available_ips: 8000}
   - {id: vsw-inside, vpc: vpc-main, zone: cn-shanghai-f, cidr: 192.168.0.0/18, available_ips: 4000}
+  - {id: vsw-h19, vpc: vpc-main, zone: cn-shanghai-h, cidr: 192.168.96.0/19, available_ips: 1000}
   - {id: vsw-svc, vpc: vpc-main, zone: cn-shanghai-f, cidr: 172.16.0.0/19, available_ips: 8000}
 nodes:
   - {name: f-1, zone: cn-shanghai-f, max_pod_ips: 30}

@@ -68,6 +68,29 @@ impl Fake {
         Fake { addr, state }
     }
 
+    /// The example inventory (examples/inventory.yaml), served by the fake.
+    pub async fn like_examples() -> Fake {
+        let fake = Fake::start().await;
+        let vpc = "vpc-uf6demo0001";
+        fake.add_vswitch("vsw-uf6aaa0001", vpc, "cn-shanghai-f", "192.168.0.0/24", 2);
+        fake.add_vswitch(
+            "vsw-uf6bbb0002",
+            vpc,
+            "cn-shanghai-f",
+            "192.168.32.0/19",
+            8188,
+        );
+        fake.add_vswitch(
+            "vsw-uf6ccc0003",
+            vpc,
+            "cn-shanghai-g",
+            "192.168.64.0/19",
+            6000,
+        );
+        fake.with(|s| s.vpcs.push(json!({"VpcId": vpc, "CidrBlock": "192.168.0.0/16", "SecondaryCidrBlocks": {"SecondaryCidrBlock": []}})));
+        fake
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
