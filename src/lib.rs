@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod inventory;
+pub mod kube;
 pub mod rules;
 pub mod server;
 pub mod verdict;

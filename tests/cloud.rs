@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fake_vpc::{AK, Fake, SECRET};
-use terway_guard::cloud::client::{CloudError, Retry, VpcClient, http_client};
+use terway_guard::cloud::client::{ApiClient, CloudError, Retry, http_client};
 use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
 use terway_guard::cloud::vpc::VSwitchFilter;
 
@@ -21,8 +21,8 @@ fn env_creds(secret: &str, token: Option<&str>) -> Arc<Chain> {
     Arc::new(Chain::new(vec![Source::Env(c)], http_client()))
 }
 
-fn client(fake: &Fake, creds: Arc<Chain>) -> VpcClient {
-    VpcClient::new("cn-shanghai", Some(&fake.url()), creds, http_client()).with_retry(Retry {
+fn client(fake: &Fake, creds: Arc<Chain>) -> ApiClient {
+    ApiClient::new("cn-shanghai", Some(&fake.url()), creds, http_client()).with_retry(Retry {
         base: Duration::from_millis(10),
         cap: Duration::from_millis(50),
         attempt_timeout: Duration::from_secs(2),
@@ -222,4 +222,21 @@ async fn credentials_from_rrsa_metadata_and_terway_file() {
         e.contains("Terway credential file") && !e.contains(SECRET),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn instance_type_limits_come_in_batches_of_ten() {
+    let fake = Fake::start().await;
+    let types: Vec<String> = (0..13).map(|i| format!("ecs.g7.{i}xlarge")).collect();
+    fake.with(|s| s.instance_types = types.iter().map(|t| (t.clone(), 4, 15)).collect());
+    let ecs = ApiClient::ecs(
+        "cn-shanghai",
+        Some(&fake.url()),
+        env_creds(SECRET, None),
+        http_client(),
+    );
+    let limits = ecs.describe_instance_types(&types, soon()).await.unwrap();
+    assert_eq!(limits.len(), 13);
+    assert_eq!(limits["ecs.g7.12xlarge"].pod_ips(), 45);
+    assert_eq!(fake.calls("DescribeInstanceTypes"), 2);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::fake_vpc::{AK, Fake, SECRET};
 use common::*;
 use serde_json::Value;
-use terway_guard::cloud::client::{VpcClient, http_client};
+use terway_guard::cloud::client::{ApiClient, http_client};
 use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
 use terway_guard::inventory::{CloudConfig, CloudInventory, Inventory};
 
@@ -21,7 +21,7 @@ fn cloud(endpoint: &str, vpc: Option<&str>) -> CloudInventory {
         source: "environment",
     };
     let chain = Arc::new(Chain::new(vec![Source::Env(c)], http_client()));
-    let client = VpcClient::new("cn-shanghai", Some(endpoint), chain, http_client());
+    let client = ApiClient::new("cn-shanghai", Some(endpoint), chain, http_client());
     CloudInventory::new(
         client,
         CloudConfig {
@@ -191,4 +191,36 @@ async fn known_lists_what_was_found() {
     assert!(inv.known().is_empty());
     inv.sync().await;
     assert_eq!(inv.known().len(), 3);
+}
+
+#[tokio::test]
+async fn the_base_from_the_cluster_judges_dynamic_configs_and_names_the_vpc() {
+    let fake = Fake::like_examples().await;
+    let inv = cloud(&fake.url(), None);
+    let base = terway_guard::config::manifest::from_value(example_cm("eni-config.yaml")).unwrap();
+    inv.set_base(Some(base)).await;
+    assert_eq!(inv.vpc_id().as_deref(), Some("vpc-uf6demo0001"));
+    assert!(inv.base_config().is_some());
+    let s = serve_with(inv).await;
+    let dynamic = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "big-pool", "namespace": "kube-system"},
+        "data": {"eni_conf": "{\"min_pool_size\": 40}"}
+    });
+    let r = response(
+        &s.post(
+            "/validate",
+            &review("CREATE", Some(&dynamic), None, &[], false),
+        )
+        .await,
+    );
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[pool-order]"),
+        "{r}"
+    );
+    s.stop().await;
 }

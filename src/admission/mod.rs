@@ -128,13 +128,15 @@ pub fn query(p: &Prepared) -> Query {
         .collect::<BTreeSet<_>>()
 }
 
-/// The validating webhook's answer.
+/// The validating webhook's answer. `base` is the live `eni-config`, when
+/// known, to judge a dynamic config merged onto it.
 pub fn validate(
     p: &Prepared,
     facts: Option<&Facts>,
+    base: Option<&ConfigObject>,
     settings: &Settings,
 ) -> (AdmissionResponse, Outcome) {
-    response::validate(p, facts, settings)
+    response::validate(p, facts, base, settings)
 }
 
 /// The mutating webhook's answer: always allowed, sometimes with a patch.

@@ -34,6 +34,7 @@ const MAX_WARNING: usize = 250;
 pub(super) fn validate(
     p: &Prepared,
     facts: Option<&Facts>,
+    base: Option<&ConfigObject>,
     settings: &Settings,
 ) -> (AdmissionResponse, Outcome) {
     let mut resp = AdmissionResponse::from(&p.request);
@@ -60,7 +61,7 @@ pub(super) fn validate(
         operation,
         new: p.new.as_ref(),
         old: p.old.as_ref(),
-        base: None,
+        base,
         facts,
         settings: &settings.rules,
     });

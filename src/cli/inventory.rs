@@ -5,20 +5,21 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 
 use super::InventoryArgs;
-use crate::cloud::client::{VpcClient, http_client};
+use crate::cloud::client::{ApiClient, http_client};
 use crate::cloud::credentials::Chain;
 use crate::inventory::{CloudConfig, CloudInventory, Facts, Inventory, Query, StaticInventory};
 
 pub enum Opened {
     Static(StaticInventory),
-    Cloud(CloudInventory),
+    /// The cloud inventory, and an ECS client for instance-type limits.
+    Cloud(CloudInventory, Arc<ApiClient>),
 }
 
 impl Opened {
     pub fn shared(self) -> Arc<dyn Inventory> {
         match self {
             Opened::Static(s) => Arc::new(s),
-            Opened::Cloud(c) => Arc::new(c),
+            Opened::Cloud(c, _) => Arc::new(c),
         }
     }
 
@@ -26,7 +27,7 @@ impl Opened {
     pub async fn facts(&self, query: &Query) -> Facts {
         match self {
             Opened::Static(s) => s.snapshot(query),
-            Opened::Cloud(c) => {
+            Opened::Cloud(c, _) => {
                 c.sync().await;
                 c.facts(query).await
             }
@@ -48,12 +49,23 @@ pub fn open(args: &InventoryArgs) -> Result<Option<Opened>> {
                 args.credential_path.clone(),
             );
             let chain = Arc::new(Chain::new(sources, http.clone()));
-            let client = VpcClient::new(region, args.vpc_endpoint.as_deref(), chain, http);
+            let client = ApiClient::new(
+                region,
+                args.vpc_endpoint.as_deref(),
+                chain.clone(),
+                http.clone(),
+            );
+            let ecs = Arc::new(ApiClient::ecs(
+                region,
+                args.ecs_endpoint.as_deref(),
+                chain,
+                http,
+            ));
             let cfg = CloudConfig {
                 vpc_id: args.vpc_id.clone(),
                 ..CloudConfig::default()
             };
-            Ok(Some(Opened::Cloud(CloudInventory::new(client, cfg))))
+            Ok(Some(Opened::Cloud(CloudInventory::new(client, cfg), ecs)))
         }
         Some(path) => Ok(Some(Opened::Static(
             StaticInventory::load(path)

@@ -34,6 +34,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClusterMode {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Text,
     Json,
@@ -76,6 +83,9 @@ pub struct InventoryArgs {
     /// VPC OpenAPI endpoint URL [default: https://vpc.<region>.aliyuncs.com].
     #[arg(long, env = "TERWAY_GUARD_VPC_ENDPOINT")]
     pub vpc_endpoint: Option<String>,
+    /// ECS OpenAPI endpoint URL, for instance-type limits [default: https://ecs.<region>.aliyuncs.com].
+    #[arg(long, env = "TERWAY_GUARD_ECS_ENDPOINT")]
+    pub ecs_endpoint: Option<String>,
     /// The cluster's VPC: listed vSwitches must be in it; its vSwitches are kept warm.
     #[arg(long, env = "TERWAY_GUARD_VPC_ID")]
     pub vpc_id: Option<String>,
@@ -142,6 +152,10 @@ pub struct ServeArgs {
     /// Longest wait for inventory facts inside one request, in milliseconds.
     #[arg(long, env = "TERWAY_GUARD_REQUEST_TIMEOUT_MS", default_value_t = 2000)]
     pub request_timeout_ms: u64,
+    /// Watch the cluster for nodes and the base eni-config (with `--inventory aliyun`):
+    /// `auto` uses it when a kubeconfig or in-cluster config is found.
+    #[arg(long, env = "TERWAY_GUARD_CLUSTER", value_enum, default_value_t = ClusterMode::Auto)]
+    pub cluster: ClusterMode,
     /// Most concurrent connections; more are closed at once.
     #[arg(long, env = "TERWAY_GUARD_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,

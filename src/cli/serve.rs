@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::ServeArgs;
 use super::inventory::Opened;
+use super::{ClusterMode, ServeArgs};
 use crate::admission;
+use crate::cloud::client::ApiClient;
+use crate::inventory::CloudInventory;
 use crate::inventory::{Inventory, StaticInventory};
 use crate::server::{Server, ServerConfig};
 
@@ -43,7 +45,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         tracing::info!(dir = %args.cert_dir.display(), "generated a dev CA and serving certificate");
     }
     let inventory: Option<Arc<dyn Inventory>> = match super::inventory::open(&args.inventory)? {
-        Some(Opened::Cloud(c)) => {
+        Some(Opened::Cloud(c, ecs)) => {
+            watch_cluster(args.cluster, &args.terway_namespace, &c, ecs).await?;
             c.spawn_refresh();
             Some(Arc::new(c))
         }
@@ -97,6 +100,29 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     server.run(shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Feeds nodes and the base eni-config from the cluster into the inventory.
+async fn watch_cluster(
+    mode: ClusterMode,
+    namespace: &str,
+    inv: &CloudInventory,
+    ecs: Arc<ApiClient>,
+) -> Result<()> {
+    if mode == ClusterMode::Off {
+        return Ok(());
+    }
+    match ::kube::Client::try_default().await {
+        Ok(client) => {
+            crate::kube::cluster::spawn(client, namespace, inv.clone(), Some(ecs));
+            Ok(())
+        }
+        Err(e) if mode == ClusterMode::Auto => {
+            tracing::info!(error = %e, "no cluster config found; running without cluster facts (nodes, base eni-config)");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!("--cluster on, but no cluster config: {e}")),
+    }
 }
 
 /// Completes on the first SIGTERM or SIGINT; a second one aborts at once.

@@ -1,5 +1,5 @@
-//! A small signed client for the VPC OpenAPI (2016-04-28, RPC style over V3
-//! signing), with retries inside a deadline.
+//! A small signed client for Alibaba Cloud's RPC-style OpenAPIs (VPC
+//! 2016-04-28, ECS 2014-05-26) over V3 signing, with retries inside a deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -11,6 +11,7 @@ use super::sign::{self, V3Request, canonical_query, sha256_hex};
 use super::time::iso8601;
 
 pub const VPC_VERSION: &str = "2016-04-28";
+pub const ECS_VERSION: &str = "2014-05-26";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
@@ -84,8 +85,9 @@ impl Default for Retry {
     }
 }
 
-pub struct VpcClient {
+pub struct ApiClient {
     http: reqwest::Client,
+    version: &'static str,
     endpoint: String,
     host: String,
     pub region: String,
@@ -95,10 +97,14 @@ pub struct VpcClient {
 
 /// `vpc.<region>.aliyuncs.com` (cn-hangzhou: `vpc.aliyuncs.com`).
 pub fn default_endpoint(region: &str) -> String {
+    product_endpoint("vpc", region)
+}
+
+fn product_endpoint(product: &str, region: &str) -> String {
     if region == "cn-hangzhou" {
-        "https://vpc.aliyuncs.com".into()
+        format!("https://{product}.aliyuncs.com")
     } else {
-        format!("https://vpc.{region}.aliyuncs.com")
+        format!("https://{product}.{region}.aliyuncs.com")
     }
 }
 
@@ -117,15 +123,37 @@ pub fn http_client() -> reqwest::Client {
     builder.build().unwrap_or_default()
 }
 
-impl VpcClient {
+impl ApiClient {
+    /// A client for the VPC API.
     pub fn new(
         region: &str,
         endpoint: Option<&str>,
         credentials: Arc<Chain>,
         http: reqwest::Client,
     ) -> Self {
+        Self::product("vpc", VPC_VERSION, region, endpoint, credentials, http)
+    }
+
+    /// A client for the ECS API (instance types).
+    pub fn ecs(
+        region: &str,
+        endpoint: Option<&str>,
+        credentials: Arc<Chain>,
+        http: reqwest::Client,
+    ) -> Self {
+        Self::product("ecs", ECS_VERSION, region, endpoint, credentials, http)
+    }
+
+    fn product(
+        product: &str,
+        version: &'static str,
+        region: &str,
+        endpoint: Option<&str>,
+        credentials: Arc<Chain>,
+        http: reqwest::Client,
+    ) -> Self {
         let endpoint = endpoint.map_or_else(
-            || default_endpoint(region),
+            || product_endpoint(product, region),
             |e| e.trim_end_matches('/').to_string(),
         );
         let host = endpoint
@@ -136,8 +164,9 @@ impl VpcClient {
             .next()
             .unwrap_or_default()
             .to_string();
-        VpcClient {
+        ApiClient {
             http,
+            version,
             endpoint,
             host,
             region: region.to_string(),
@@ -211,7 +240,7 @@ impl VpcClient {
         let mut headers = vec![
             ("host".to_string(), self.host.clone()),
             ("x-acs-action".to_string(), action.to_string()),
-            ("x-acs-version".to_string(), VPC_VERSION.to_string()),
+            ("x-acs-version".to_string(), self.version.to_string()),
             ("x-acs-date".to_string(), iso8601(SystemTime::now())),
             ("x-acs-signature-nonce".to_string(), nonce()),
             ("x-acs-content-sha256".to_string(), sha256_hex(body)),

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod ecs;
 pub mod sign;
 pub mod time;
 pub mod vpc;

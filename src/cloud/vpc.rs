@@ -1,11 +1,11 @@
-//! Typed VPC actions on top of [`VpcClient::call`].
+//! Typed VPC actions on top of [`ApiClient::call`].
 
 use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::{CloudError, VpcClient};
+use super::client::{ApiClient, CloudError};
 
 /// Alibaba Cloud caps PageSize at 50.
 const PAGE_SIZE: usize = 50;
@@ -100,7 +100,7 @@ fn decode<T: serde::de::DeserializeOwned>(action: &str, v: &Value) -> Result<T, 
     })
 }
 
-impl VpcClient {
+impl ApiClient {
     /// Every item of a paged Describe* action.
     async fn paged(
         &self,

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{Facts, FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
-use crate::cloud::client::VpcClient;
+use crate::cloud::client::ApiClient;
 use crate::cloud::vpc::{VSwitch, VSwitchFilter};
+use crate::config::ConfigObject;
 
 #[derive(Debug, Clone)]
 pub struct CloudConfig {
@@ -40,13 +41,18 @@ impl Default for CloudConfig {
 }
 
 struct Inner {
-    client: VpcClient,
+    client: ApiClient,
     cfg: CloudConfig,
     cache: Mutex<HashMap<String, (Lookup, Instant)>>,
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
     vpcs: Mutex<Vec<VpcFact>>,
     nodes: Mutex<Vec<NodeFact>>,
+    base: Mutex<Option<ConfigObject>>,
+    /// The cluster's VPC: configured, or learnt from the base config.
+    vpc_id: Mutex<Option<String>>,
     ready: AtomicBool,
+    /// Set while cluster facts are expected but not yet synced once.
+    cluster_pending: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -59,7 +65,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl CloudInventory {
-    pub fn new(client: VpcClient, cfg: CloudConfig) -> Self {
+    pub fn new(client: ApiClient, cfg: CloudConfig) -> Self {
+        let cfg_vpc = cfg.vpc_id.clone();
         CloudInventory {
             inner: Arc::new(Inner {
                 client,
@@ -68,7 +75,10 @@ impl CloudInventory {
                 inflight: Mutex::new(HashMap::new()),
                 vpcs: Mutex::new(Vec::new()),
                 nodes: Mutex::new(Vec::new()),
+                base: Mutex::new(None),
+                vpc_id: Mutex::new(cfg_vpc),
                 ready: AtomicBool::new(false),
+                cluster_pending: AtomicBool::new(false),
             }),
         }
     }
@@ -76,6 +86,43 @@ impl CloudInventory {
     /// Nodes come from the cluster; whoever watches them sets them here.
     pub fn set_nodes(&self, nodes: Vec<NodeFact>) {
         *lock(&self.inner.nodes) = nodes;
+    }
+
+    /// Readiness will wait for [`cluster_synced`](Self::cluster_synced).
+    pub fn expect_cluster(&self) {
+        self.inner.cluster_pending.store(true, Ordering::Relaxed);
+    }
+
+    pub fn cluster_synced(&self) {
+        if self.inner.cluster_pending.swap(false, Ordering::Relaxed) {
+            tracing::info!("cluster facts synced");
+        }
+    }
+
+    pub fn vpc_id(&self) -> Option<String> {
+        lock(&self.inner.vpc_id).clone()
+    }
+
+    /// The base `eni-config` as the cluster has it; when the cluster's VPC
+    /// was not configured, it is learnt from the base's vSwitches.
+    pub async fn set_base(&self, base: Option<ConfigObject>) {
+        if self.vpc_id().is_none()
+            && let Some(conf) = base.as_ref().and_then(ConfigObject::eni_conf)
+        {
+            let query: Query = conf.vswitches().into_iter().map(|l| l.id).collect();
+            let facts = self.gather(&query).await;
+            let mut count: HashMap<String, usize> = HashMap::new();
+            for l in facts.vswitches.values() {
+                if let Lookup::Found(v) = l {
+                    *count.entry(v.vpc.clone()).or_default() += 1;
+                }
+            }
+            if let Some((vpc, _)) = count.into_iter().max_by_key(|(_, n)| *n) {
+                tracing::info!(%vpc, "cluster VPC learnt from eni-config");
+                *lock(&self.inner.vpc_id) = Some(vpc);
+            }
+        }
+        *lock(&self.inner.base) = base;
     }
 
     /// Runs [`sync`](Self::sync) now and then every `refresh_every`.
@@ -94,7 +141,7 @@ impl CloudInventory {
     pub async fn sync(&self) -> bool {
         let i = &self.inner;
         let deadline = Instant::now() + i.cfg.lookup_timeout;
-        let ok = match &i.cfg.vpc_id {
+        let ok = match &self.vpc_id() {
             Some(vpc) => {
                 let vpcs = i.client.describe_vpcs(Some(vpc), deadline).await;
                 let filter = VSwitchFilter {
@@ -224,7 +271,7 @@ impl CloudInventory {
         }
         Facts {
             region: Some(self.inner.client.region.clone()),
-            cluster_vpc: self.inner.cfg.vpc_id.clone(),
+            cluster_vpc: self.vpc_id(),
             vpcs: lock(&self.inner.vpcs).clone(),
             vswitches,
             nodes: lock(&self.inner.nodes).clone(),
@@ -255,6 +302,11 @@ impl Inventory for CloudInventory {
 
     fn ready(&self) -> bool {
         self.inner.ready.load(Ordering::Relaxed)
+            && !self.inner.cluster_pending.load(Ordering::Relaxed)
+    }
+
+    fn base_config(&self) -> Option<ConfigObject> {
+        lock(&self.inner.base).clone()
     }
 
     fn known(&self) -> Vec<VSwitchFact> {

@@ -98,4 +98,10 @@ pub trait Inventory: Send + Sync {
     fn known(&self) -> Vec<VSwitchFact> {
         Vec::new()
     }
+
+    /// The base `eni-config`, when the source watches the cluster (to judge
+    /// dynamic configs merged onto it).
+    fn base_config(&self) -> Option<crate::config::ConfigObject> {
+        None
+    }
 }

@@ -67,7 +67,8 @@ async fn validate(State(app): State<Arc<App>>, UrlQuery(q): Params, body: Bytes)
         Err(r) => return r.into_response(),
     };
     let facts = facts(&app, &p, deadline(&app, &q)).await;
-    let (resp, outcome) = admission::validate(&p, facts.as_ref(), &app.settings);
+    let base = app.inventory.as_ref().and_then(|i| i.base_config());
+    let (resp, outcome) = admission::validate(&p, facts.as_ref(), base.as_ref(), &app.settings);
     finish(&app, "validate", &p, &outcome, start);
     json(admission::to_review_json(resp))
 }

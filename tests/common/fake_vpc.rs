@@ -41,6 +41,8 @@ pub struct State_ {
     pub metadata_role: String,
     /// Security token the VPC side expects when one is sent.
     pub sts_token: String,
+    /// ECS instance types: (id, ENIs, IPs per ENI).
+    pub instance_types: Vec<(String, u64, u64)>,
 }
 
 #[derive(Clone)]
@@ -245,6 +247,24 @@ async fn handle(
             "Vpcs",
             "Vpc",
         ),
+        "DescribeInstanceTypes" => {
+            let wanted: Vec<String> = query
+                .iter()
+                .filter(|(k, _)| k.starts_with("InstanceTypes."))
+                .map(|(_, v)| v.clone())
+                .collect();
+            if wanted.len() > 10 {
+                return error(400, "InvalidParameter", "at most 10 InstanceTypes.N");
+            }
+            let items: Vec<Value> = s
+                .instance_types
+                .iter()
+                .filter(|(id, _, _)| wanted.contains(id))
+                .map(|(id, enis, ips)| json!({"InstanceTypeId": id, "EniQuantity": enis, "EniPrivateIpAddressQuantity": ips}))
+                .collect();
+            Json(json!({"RequestId": "r", "InstanceTypes": {"InstanceType": items}}))
+                .into_response()
+        }
         other => error(
             400,
             "InvalidAction.NotFound",

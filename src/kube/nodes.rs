@@ -1,0 +1,182 @@
+//! Node facts from Kubernetes objects: zone, dynamic config, pod-IP capacity.
+//! Pure, so it is tested on Kubernetes JSON fixtures.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::Node;
+use serde_json::Value;
+
+use crate::cloud::ecs::InstanceLimits;
+use crate::inventory::NodeFact;
+
+pub const ZONE_LABELS: [&str; 2] = [
+    "topology.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/zone",
+];
+pub const INSTANCE_TYPE_LABELS: [&str; 2] = [
+    "node.kubernetes.io/instance-type",
+    "beta.kubernetes.io/instance-type",
+];
+/// The label that points a node at a dynamic config.
+pub const CONFIG_LABEL: &str = "terway-config";
+
+fn label<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a str> {
+    let labels = node.metadata.labels.as_ref()?;
+    keys.iter()
+        .find_map(|k| labels.get(*k))
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+pub fn instance_type(node: &Node) -> Option<&str> {
+    label(node, &INSTANCE_TYPE_LABELS)
+}
+
+/// Pod IPs from Terway's own Node resource (`nodes.network.alibabacloud.com`):
+/// `(adapters - 1) × ipv4PerAdapter`.
+pub fn capacity_from_terway_node(obj: &Value) -> Option<u64> {
+    let cap = obj.pointer("/spec/nodeCap")?;
+    let adapters = cap.get("adapters")?.as_u64()?;
+    let per = cap.get("ipv4PerAdapter")?.as_u64()?;
+    (adapters > 0 && per > 0).then(|| (adapters - 1) * per)
+}
+
+/// The facts of one node; `None` when it has no zone label (it cannot be placed).
+pub fn node_fact(
+    node: &Node,
+    terway_node: Option<&Value>,
+    limits: &HashMap<String, InstanceLimits>,
+) -> Option<NodeFact> {
+    let zone = label(node, &ZONE_LABELS)?.to_string();
+    let max_pod_ips = terway_node.and_then(capacity_from_terway_node).or_else(|| {
+        instance_type(node)
+            .and_then(|t| limits.get(t))
+            .map(InstanceLimits::pod_ips)
+    });
+    Some(NodeFact {
+        name: node.metadata.name.clone().unwrap_or_default(),
+        zone,
+        max_pod_ips,
+        config: label(node, &[CONFIG_LABEL]).map(str::to_string),
+    })
+}
+
+/// Facts of all nodes, with Terway Node resources matched by name.
+pub fn node_facts(
+    nodes: &[Node],
+    terway_nodes: &[Value],
+    limits: &HashMap<String, InstanceLimits>,
+) -> Vec<NodeFact> {
+    let by_name: HashMap<&str, &Value> = terway_nodes
+        .iter()
+        .filter_map(|t| Some((t.pointer("/metadata/name")?.as_str()?, t)))
+        .collect();
+    let mut out: Vec<NodeFact> = nodes
+        .iter()
+        .filter_map(|n| {
+            node_fact(
+                n,
+                n.metadata
+                    .name
+                    .as_deref()
+                    .and_then(|name| by_name.get(name).copied()),
+                limits,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Instance types whose limits are needed (nodes without a Terway Node resource).
+pub fn missing_instance_types(
+    nodes: &[Node],
+    terway_nodes: &[Value],
+    known: &HashMap<String, InstanceLimits>,
+) -> Vec<String> {
+    let with_cap: std::collections::HashSet<&str> = terway_nodes
+        .iter()
+        .filter(|t| capacity_from_terway_node(t).is_some())
+        .filter_map(|t| t.pointer("/metadata/name")?.as_str())
+        .collect();
+    let mut types: Vec<String> = nodes
+        .iter()
+        .filter(|n| {
+            !n.metadata
+                .name
+                .as_deref()
+                .is_some_and(|name| with_cap.contains(name))
+        })
+        .filter_map(instance_type)
+        .filter(|t| !known.contains_key(*t))
+        .map(str::to_string)
+        .collect();
+    types.sort();
+    types.dedup();
+    types
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    fn nodes() -> Vec<Node> {
+        fixture("nodes.json")["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| serde_json::from_value(n.clone()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn zone_config_and_capacity_from_real_objects() {
+        let terway: Vec<Value> = fixture("terway-nodes.json")["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let limits: HashMap<String, InstanceLimits> = [(
+            "ecs.g7.xlarge".to_string(),
+            InstanceLimits {
+                eni_quantity: 4,
+                ips_per_eni: 15,
+            },
+        )]
+        .into();
+        let facts = node_facts(&nodes(), &terway, &limits);
+        let got: Vec<(&str, &str, Option<u64>, Option<&str>)> = facts
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.zone.as_str(),
+                    f.max_pod_ips,
+                    f.config.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // Terway's Node resource wins: (5 - 1) × 20.
+                ("cn-shanghai.192.168.0.10", "cn-shanghai-f", Some(80), None),
+                // No Terway Node: the instance type's limits, (4 - 1) × 15.
+                (
+                    "cn-shanghai.192.168.0.11",
+                    "cn-shanghai-f",
+                    Some(45),
+                    Some("big-pool")
+                ),
+                // Old zone label, unknown instance type.
+                ("cn-shanghai.192.168.64.7", "cn-shanghai-g", None, None),
+            ]
+        );
+        let missing = missing_instance_types(&nodes(), &terway, &HashMap::new());
+        assert_eq!(missing, ["ecs.c6.large", "ecs.g7.xlarge"]);
+    }
+}
