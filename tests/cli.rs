@@ -295,3 +295,130 @@ async fn status_and_check_read_facts_from_the_cloud() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--region"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_the_cloud_inventory_end_to_end() {
+    use common::fake_vpc::{AK, Fake, SECRET};
+    let fake = Fake::like_examples().await;
+    let dir = temp_dir("serve-aliyun");
+    let ca = write_certs(&dir);
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+            "--cluster",
+            "off",
+            "--inventory",
+            "aliyun",
+            "--region",
+            "cn-shanghai",
+            "--vpc-id",
+            "vpc-uf6demo0001",
+            "--vpc-endpoint",
+        ])
+        .arg(fake.url())
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep draining stderr (the JSON log) for the whole run, as a kubelet would.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).unwrap_or_default();
+            if v["fields"]["message"] == "terway-guard webhook listening" {
+                let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    });
+    let addr: std::net::SocketAddr = tokio::task::spawn_blocking(move || {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("server never said it was listening")
+    })
+    .await
+    .unwrap()
+    .parse()
+    .unwrap();
+    // Ready once the first sync reached the fake cloud.
+    let mut ready = false;
+    for _ in 0..100 {
+        if call(addr, roots(&[&ca]), "GET", "/readyz", vec![])
+            .await
+            .is_ok_and(|r| r.status == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "never ready");
+    let body = std::fs::read(example("review-denied.json")).unwrap();
+    let v = call(addr, roots(&[&ca]), "POST", "/validate", body)
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(v["response"]["allowed"], false);
+    assert!(
+        v["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is in zone cn-shanghai-g"),
+        "{v}"
+    );
+    assert!(fake.calls("DescribeVpcs") >= 1);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// Logs go to stderr; if nobody reads it any more, admissions must go on.
+#[tokio::test]
+async fn a_broken_log_pipe_does_not_break_admissions() {
+    let dir = temp_dir("pipe");
+    let mut child = Command::new(BIN)
+        .current_dir(&dir)
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let addr: std::net::SocketAddr = first.rsplit("https://").next().unwrap().parse().unwrap();
+    let ca = std::fs::read_to_string(dir.join("certs/ca.crt")).unwrap();
+    for _ in 0..3 {
+        let body = std::fs::read(example("review-denied.json")).unwrap();
+        let reply = call(addr, roots(&[&ca]), "POST", "/validate", body)
+            .await
+            .expect("answered despite the closed log pipe");
+        assert_eq!(reply.json()["response"]["allowed"], false);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

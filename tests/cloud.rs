@@ -240,3 +240,89 @@ async fn instance_type_limits_come_in_batches_of_ten() {
     assert_eq!(limits["ecs.g7.12xlarge"].pod_ips(), 45);
     assert_eq!(fake.calls("DescribeInstanceTypes"), 2);
 }
+
+#[tokio::test]
+async fn nat_snat_and_creation_speak_the_real_shapes() {
+    use serde_json::json;
+    use terway_guard::cloud::vpc::CreateVSwitch;
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "cn-shanghai-f", "192.168.0.0/24", 3);
+    fake.with(|s| {
+        s.vpcs.push(json!({"VpcId": "vpc-1", "CidrBlock": "192.168.0.0/16", "SecondaryCidrBlocks": {"SecondaryCidrBlock": ["10.10.0.0/16"]}, "UserCidrs": {"UserCidr": []}, "NatGatewayIds": {"NatGatewayIds": ["ngw-1"]}}));
+        s.nat_gateways.push(json!({"NatGatewayId": "ngw-1", "VpcId": "vpc-1", "SnatTableIds": {"SnatTableId": ["stb-1"]}, "IpLists": {"IpList": [{"IpAddress": "47.100.1.1", "SnatEntryEnabled": true}, {"IpAddress": "47.100.1.2", "SnatEntryEnabled": false}]}}));
+        s.snat_entries.push(json!({"SnatEntryId": "snat-a", "SnatTableId": "stb-1", "SourceVSwitchId": "vsw-a", "SourceCIDR": "192.168.0.0/24", "SnatIp": "47.100.1.1", "Status": "Available"}));
+    });
+    let c = client(&fake, env_creds(SECRET, None));
+    let vpcs = c.describe_vpcs(Some("vpc-1"), soon()).await.unwrap();
+    assert_eq!(vpcs[0].secondary_cidr_blocks, ["10.10.0.0/16"]);
+    assert_eq!(vpcs[0].nat_gateway_ids, ["ngw-1"]);
+    let ngw = c.describe_nat_gateways("vpc-1", soon()).await.unwrap();
+    assert_eq!(ngw[0].snat_table_ids, ["stb-1"]);
+    assert_eq!(
+        ngw[0].ips,
+        [
+            ("47.100.1.1".to_string(), true),
+            ("47.100.1.2".to_string(), false)
+        ]
+    );
+    let entries = c
+        .describe_snat_table_entries("stb-1", Some("vsw-a"), soon())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            entries[0].snat_ip.as_str(),
+            entries[0].source_vswitch_id.as_str()
+        ),
+        ("47.100.1.1", "vsw-a")
+    );
+    assert_eq!(
+        c.describe_vswitch_attributes("vsw-a", soon())
+            .await
+            .unwrap()
+            .status,
+        "Available"
+    );
+
+    let req = CreateVSwitch {
+        vpc_id: "vpc-1".into(),
+        zone_id: "cn-shanghai-f".into(),
+        cidr_block: "192.168.32.0/19".into(),
+        name: "terway-guard-cn-shanghai-f".into(),
+        description: "created by terway-guard".into(),
+        client_token: "tg-create-1".into(),
+        tags: vec![("terway-guard.io/managed".into(), "true".into())],
+    };
+    let id = c.create_vswitch(&req, soon()).await.unwrap();
+    assert_eq!(
+        c.create_vswitch(&req, soon()).await.unwrap(),
+        id,
+        "same ClientToken, same vSwitch"
+    );
+    let overlap = CreateVSwitch {
+        cidr_block: "192.168.0.0/23".into(),
+        client_token: "tg-create-2".into(),
+        ..req.clone()
+    };
+    assert_eq!(
+        c.create_vswitch(&overlap, soon()).await.unwrap_err().code(),
+        Some("InvalidCidrBlock.Overlapped")
+    );
+    let snat = c
+        .create_snat_entry("stb-1", &id, "47.100.1.1", "tg-snat-1", soon())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.create_snat_entry("stb-1", &id, "47.100.1.1", "tg-snat-1", soon())
+            .await
+            .unwrap(),
+        snat
+    );
+    assert_eq!(
+        c.describe_snat_table_entries("stb-1", Some(&id), soon())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -24,6 +24,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .json()
         .with_max_level(args.log_level)
         .with_writer(std::io::stderr)
+        // A broken log pipe must not turn into a panic on the request path.
+        .log_internal_errors(false)
         .init();
     let dev = args.dev;
     let listen = args.listen.unwrap_or(if dev {

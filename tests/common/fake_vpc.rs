@@ -43,6 +43,12 @@ pub struct State_ {
     pub sts_token: String,
     /// ECS instance types: (id, ENIs, IPs per ENI).
     pub instance_types: Vec<(String, u64, u64)>,
+    /// NAT gateways as DescribeNatGateways returns them.
+    pub nat_gateways: Vec<Value>,
+    /// SNAT entries as DescribeSnatTableEntries returns them.
+    pub snat_entries: Vec<Value>,
+    /// ClientToken → id of what it created (CreateVSwitch, CreateSnatEntry).
+    pub tokens: std::collections::HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -247,6 +253,25 @@ async fn handle(
             "Vpcs",
             "Vpc",
         ),
+        "DescribeVSwitchAttributes" => match s.vswitches.iter().find(|v| param("VSwitchId").as_deref() == Some(v.id.as_str())) {
+            Some(v) => Json(json!({"RequestId": "r", "VSwitchId": v.id, "VpcId": v.vpc, "ZoneId": v.zone, "CidrBlock": v.cidr, "AvailableIpAddressCount": v.free, "Status": "Available"})).into_response(),
+            None => error(404, "InvalidVSwitchId.NotFound", "The specified vSwitch does not exist."),
+        },
+        "DescribeNatGateways" => page(s.nat_gateways.iter().filter(|g| param("VpcId").is_none_or(|id| g["VpcId"] == id.as_str())).cloned().collect(), "NatGateways", "NatGateway"),
+        "DescribeSnatTableEntries" => page(
+            s.snat_entries
+                .iter()
+                .filter(|e| param("SnatTableId").is_some_and(|t| e["SnatTableId"] == t.as_str()))
+                .filter(|e| param("SourceVSwitchId").is_none_or(|v| e["SourceVSwitchId"] == v.as_str()))
+                .cloned()
+                .collect(),
+            "SnatTableEntries",
+            "SnatTableEntry",
+        ),
+        "CreateVSwitch" | "CreateSnatEntry" => {
+            drop(s);
+            create(&state, &action, &param)
+        }
         "DescribeInstanceTypes" => {
             let wanted: Vec<String> = query
                 .iter()
@@ -274,6 +299,71 @@ async fn handle(
 }
 
 /// Recomputes the V3 signature from what arrived and compares.
+/// CreateVSwitch / CreateSnatEntry, idempotent by ClientToken as the real API is.
+fn create(
+    state: &Arc<Mutex<State_>>,
+    action: &str,
+    param: &dyn Fn(&str) -> Option<String>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let token = param("ClientToken").unwrap_or_default();
+    let key = format!("{action}/{token}");
+    let id_key = if action == "CreateVSwitch" {
+        "VSwitchId"
+    } else {
+        "SnatEntryId"
+    };
+    if let Some(id) = s.tokens.get(&key).filter(|_| !token.is_empty()) {
+        return Json(json!({"RequestId": "r", id_key: id})).into_response();
+    }
+    if action == "CreateVSwitch" {
+        let cidr = param("CidrBlock").unwrap_or_default();
+        let Ok(new) = cidr.parse::<ipnet::IpNet>() else {
+            return error(400, "InvalidCidrBlock.Malformed", "bad CIDR");
+        };
+        let overlapped = s
+            .vswitches
+            .iter()
+            .filter_map(|v| v.cidr.parse::<ipnet::IpNet>().ok())
+            .any(|o| o.contains(&new.network()) || new.contains(&o.network()));
+        if overlapped {
+            return error(
+                400,
+                "InvalidCidrBlock.Overlapped",
+                "The specified CIDR block overlaps with another vSwitch.",
+            );
+        }
+        let id = format!("vsw-fake{:04}", s.vswitches.len());
+        let usable = (1u64 << (32 - u32::from(new.prefix_len()))).saturating_sub(4);
+        s.vswitches.push(FakeVSwitch {
+            id: id.clone(),
+            vpc: param("VpcId").unwrap_or_default(),
+            zone: param("ZoneId").unwrap_or_default(),
+            cidr,
+            free: usable,
+        });
+        s.tokens.insert(key, id.clone());
+        return Json(json!({"RequestId": "r", "VSwitchId": id})).into_response();
+    }
+    let source = param("SourceVSwitchId").unwrap_or_default();
+    let table = param("SnatTableId").unwrap_or_default();
+    if s.snat_entries
+        .iter()
+        .any(|e| e["SourceVSwitchId"] == source.as_str() && e["SnatTableId"] == table.as_str())
+    {
+        return error(
+            400,
+            "Forbidden.SourceVSwitchId.AlreadyExists",
+            "one SNAT entry per vSwitch",
+        );
+    }
+    let id = format!("snat-fake{:04}", s.snat_entries.len());
+    let entry = json!({"SnatEntryId": id, "SnatTableId": table, "SourceVSwitchId": source, "SourceCIDR": "", "SnatIp": param("SnatIp").unwrap_or_default(), "Status": "Available"});
+    s.snat_entries.push(entry);
+    s.tokens.insert(key, id.clone());
+    Json(json!({"RequestId": "r", "SnatEntryId": id})).into_response()
+}
+
 /// (HTTP status, error code, message)
 type Refusal = (u16, &'static str, String);
 
