@@ -9,7 +9,8 @@ async fn main() {
     let code = match terway_guard::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("terway-guard: {e:#}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "terway-guard: {e:#}");
             2
         }
     };

@@ -31,14 +31,16 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     let v = verdict::judge_objects(&new, old.as_ref(), base.as_ref(), facts.as_ref(), &settings);
     let secrets = Secrets::of(objects.iter().copied());
     if new.role() == crate::config::Role::Other {
-        eprintln!(
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "note: {} is neither eni-config nor has an eni_conf key, so Terway does not read it; nothing to check",
             args.new
         );
     }
     match args.output {
-        Output::Json => println!("{}", to_json(&v, &secrets)),
-        Output::Text => print!("{}", to_text(&v, &secrets, color())),
+        Output::Json => super::out(&format!("{}\n", to_json(&v, &secrets))),
+        Output::Text => super::out(&to_text(&v, &secrets, color())),
     }
     Ok(if v.allowed { 0 } else { 1 })
 }

@@ -177,6 +177,12 @@ pub struct CertsArgs {
     pub dns: Vec<String>,
 }
 
+/// Writes to stdout; a closed pipe (`| head`) is not worth a panic.
+pub(crate) fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Exit status: 0 success/allowed, 1 denied, 2 could not run.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
@@ -186,11 +192,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Certs(args) => {
             let bundle = crate::certs::generate(&args.dns)?;
             crate::certs::write(&args.out, &bundle)?;
-            println!(
-                "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key for {1}",
+            out(&format!(
+                "wrote {0}/ca.crt, {0}/tls.crt and {0}/tls.key for {1}
+",
                 args.out.display(),
                 args.dns.join(", ")
-            );
+            ));
             Ok(0)
         }
     }

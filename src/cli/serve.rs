@@ -92,12 +92,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     tracing::info!(%addr, %metrics, "terway-guard webhook listening");
     if dev {
         let ca = args.cert_dir.join("ca.crt");
-        println!("terway-guard (dev) listening on https://{addr}");
-        println!("try a denied edit:");
-        println!(
-            "  curl -sS --cacert {} -H 'Content-Type: application/json' --data-binary @examples/review-denied.json https://{addr}/validate",
+        super::out(&format!(
+            "terway-guard (dev) listening on https://{addr}\ntry a denied edit:\n  curl -sS --cacert {} -H 'Content-Type: application/json' --data-binary @examples/review-denied.json https://{addr}/validate\n",
             ca.display()
-        );
+        ));
     }
     server.run(shutdown_signal()).await;
     tracing::info!("stopped");

@@ -24,14 +24,14 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     let dynamic = (cm.role() == Role::Dynamic).then_some(cm.name.as_str());
     let zones = capacity::report(&conf, &facts, dynamic);
     match args.output {
-        Output::Json => println!("{}", serde_json::json!({"config": cm.name, "zones": zones})),
-        Output::Text => print!(
-            "{}",
-            text(
-                &zones,
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            )
-        ),
+        Output::Json => super::out(&format!(
+            "{}\n",
+            serde_json::json!({"config": cm.name, "zones": zones})
+        )),
+        Output::Text => super::out(&text(
+            &zones,
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        )),
     }
     Ok(0)
 }
