@@ -422,3 +422,90 @@ async fn a_broken_log_pipe_does_not_break_admissions() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_config_and_nodes_from_the_cluster() {
+    use common::fake_kube::FakeKube;
+    use common::fake_vpc::{AK, Fake, SECRET};
+    let fake = Fake::like_examples().await;
+    fake.with(|s| s.instance_types.push(("ecs.c6.large".into(), 3, 6)));
+    let kube = FakeKube::start().await;
+    kube.put(
+        "/api/v1/namespaces/kube-system/configmaps/eni-config",
+        example_cm("eni-config.yaml"),
+    );
+    let fixture = |name: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "{}/tests/fixtures/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut nodes = fixture("nodes.json");
+    nodes["kind"] = "NodeList".into();
+    nodes["metadata"] = serde_json::json!({"resourceVersion": "1"});
+    kube.put("/api/v1/nodes", nodes);
+    let mut terway = fixture("terway-nodes.json");
+    terway["metadata"] = serde_json::json!({"resourceVersion": "1"});
+    kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", terway);
+    let dir = temp_dir("status-cluster");
+    let kubeconfig = kube.kubeconfig(&dir);
+    let url = fake.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "status",
+                "-o",
+                "json",
+                "--inventory",
+                "aliyun",
+                "--region",
+                "cn-shanghai",
+                "--vpc-endpoint",
+                &url,
+                "--ecs-endpoint",
+                &url,
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["zones"][0];
+    // Node .10 uses eni-config (Terway Node: 80 pod IPs); .11 uses big-pool.
+    assert_eq!(
+        (
+            f["zone"].as_str(),
+            f["nodes"].as_u64(),
+            f["reserve"].as_u64(),
+            f["headroom"].as_i64()
+        ),
+        (Some("cn-shanghai-f"), Some(1), Some(5), Some(-3))
+    );
+    assert_eq!(f["state"], "exhausted");
+    assert_eq!(
+        (
+            v["zones"][1]["nodes"].as_u64(),
+            v["zones"][1]["reserve"].as_u64()
+        ),
+        (Some(1), Some(5))
+    );
+    assert_eq!(
+        fake.calls("DescribeInstanceTypes"),
+        1,
+        "ecs.c6.large looked up once"
+    );
+}

@@ -103,9 +103,16 @@ pub struct InventoryArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The eni-config ConfigMap (YAML or JSON, `-` for stdin).
+    /// The eni-config ConfigMap (YAML or JSON, `-` for stdin) [default: read from the cluster].
     #[arg(long, env = "TERWAY_GUARD_CONFIG")]
-    pub config: String,
+    pub config: Option<String>,
+    /// Terway's namespace, where eni-config is read from the cluster.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
     #[command(flatten)]
     pub inventory: InventoryArgs,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]

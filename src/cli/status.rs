@@ -2,25 +2,50 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use super::check::{load, query};
+use super::inventory::Opened;
 use super::{Output, StatusArgs};
 use crate::capacity::{self, State, ZoneReport};
 use crate::config::Role;
 
 pub async fn run(args: &StatusArgs) -> Result<i32> {
-    let cm = load(&args.config)?;
-    let Some(conf) = cm.eni_conf() else {
-        bail!(
-            "{} has no valid eni_conf (run `terway-guard check` on it)",
-            args.config
-        );
-    };
     let Some(inv) = super::inventory::open(&args.inventory)? else {
         bail!("status needs facts: pass --inventory aliyun or --inventory FILE");
     };
-    let facts = inv.facts(&query(&[&cm])).await;
+    // Without --config, the config (and, with the cloud, the nodes) come from the cluster.
+    let cluster = match &args.config {
+        Some(_) => None,
+        None => Some(
+            ::kube::Client::try_default()
+                .await
+                .context("no --config given and no cluster to read eni-config from")?,
+        ),
+    };
+    let cm = match (&args.config, &cluster) {
+        (Some(path), _) => load(path)?,
+        (None, Some(client)) => crate::kube::snapshot::base_config(client, &args.terway_namespace)
+            .await
+            .context("cannot read eni-config from the cluster")?
+            .with_context(|| {
+                format!(
+                    "there is no ConfigMap eni-config in namespace {}",
+                    args.terway_namespace
+                )
+            })?,
+        (None, None) => unreachable!("a missing --config means a cluster client"),
+    };
+    let source = args.config.as_deref().unwrap_or("the cluster");
+    let Some(conf) = cm.eni_conf() else {
+        bail!("eni-config from {source} has no valid eni_conf (run `terway-guard check` on it)");
+    };
+    let mut facts = inv.facts(&query(&[&cm])).await;
+    if let (Some(client), Opened::Cloud(_, ecs)) = (&cluster, &inv) {
+        facts.nodes = crate::kube::snapshot::node_facts(client, Some(ecs))
+            .await
+            .context("cannot list nodes")?;
+    }
     let dynamic = (cm.role() == Role::Dynamic).then_some(cm.name.as_str());
     let zones = capacity::report(&conf, &facts, dynamic);
     match args.output {

@@ -2,6 +2,7 @@
 //! and a real TLS client.
 #![allow(dead_code)]
 
+pub mod fake_kube;
 pub mod fake_vpc;
 
 use std::net::SocketAddr;

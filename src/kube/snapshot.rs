@@ -1,0 +1,64 @@
+//! One-shot reads of cluster facts for commands like `status` (no watches).
+
+use std::time::{Duration, Instant};
+
+use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
+
+use super::nodes;
+use crate::cloud::client::ApiClient;
+use crate::config::{BASE_NAME, ConfigObject};
+use crate::inventory::NodeFact;
+
+/// The base `eni-config` of `namespace`, or `None` when there is none.
+pub async fn base_config(
+    client: &::kube::Client,
+    namespace: &str,
+) -> Result<Option<ConfigObject>, ::kube::Error> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    Ok(cms
+        .get_opt(BASE_NAME)
+        .await?
+        .map(|cm| ConfigObject::from_configmap(&cm)))
+}
+
+/// Every node's facts; capacities from Terway's Node resources where the
+/// CRD exists, else from the instance types via ECS (when a client is given).
+pub async fn node_facts(
+    client: &::kube::Client,
+    ecs: Option<&ApiClient>,
+) -> Result<Vec<NodeFact>, ::kube::Error> {
+    let list: Vec<Node> = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await?
+        .items;
+    let gvk = GroupVersionKind::gvk("network.alibabacloud.com", "v1beta1", "Node");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "nodes");
+    // Older Terway versions have no such CRD; that only means no capacities from it.
+    let terway: Vec<serde_json::Value> = match Api::<DynamicObject>::all_with(client.clone(), &ar)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(l) => l
+            .items
+            .iter()
+            .filter_map(|o| serde_json::to_value(o).ok())
+            .collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, "no Terway Node resources");
+            Vec::new()
+        }
+    };
+    let mut limits = std::collections::HashMap::new();
+    let missing = nodes::missing_instance_types(&list, &terway, &limits);
+    if let (Some(ecs), false) = (ecs, missing.is_empty()) {
+        match ecs
+            .describe_instance_types(&missing, Instant::now() + Duration::from_secs(10))
+            .await
+        {
+            Ok(found) => limits.extend(found),
+            Err(e) => tracing::warn!(error = %e, "cannot read instance type limits"),
+        }
+    }
+    Ok(nodes::node_facts(&list, &terway, &limits))
+}
