@@ -1,6 +1,7 @@
 //! The eni-config model: the ConfigMap, its `eni_conf` document, the CNI conf.
 
 pub mod duration;
+pub mod edit;
 pub mod eni_conf;
 pub mod fields;
 pub mod manifest;

@@ -50,6 +50,32 @@ pub struct NodeFact {
     pub config: Option<String>,
 }
 
+/// An SNAT entry: traffic from a vSwitch (or a CIDR) leaves through `snat_ip`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnatEntryFact {
+    pub snat_table_id: String,
+    pub source_vswitch: Option<String>,
+    pub source_cidr: Option<IpNet>,
+    pub snat_ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NatGatewayFact {
+    pub id: String,
+    pub vpc: String,
+    pub snat_table_ids: Vec<String>,
+    pub snat_entries: Vec<SnatEntryFact>,
+}
+
+/// Everything about one VPC the expansion planner needs: its CIDR blocks,
+/// all of its vSwitches (not only the listed ones) and its NAT gateways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VpcView {
+    pub vpc: VpcFact,
+    pub vswitches: Vec<VSwitchFact>,
+    pub nat_gateways: Vec<NatGatewayFact>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
     pub region: Option<String>,

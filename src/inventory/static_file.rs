@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use super::{Facts, FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
+use super::{
+    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, Query, SnatEntryFact,
+    VSwitchFact, VpcFact, VpcView,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaticError {
@@ -29,6 +32,28 @@ struct File {
     vswitches: Vec<VSwitchEntry>,
     #[serde(default)]
     nodes: Vec<NodeEntry>,
+    #[serde(default)]
+    nat_gateways: Vec<NatEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NatEntry {
+    id: String,
+    vpc: String,
+    #[serde(default)]
+    snat_table_ids: Vec<String>,
+    #[serde(default)]
+    snat_entries: Vec<SnatEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnatEntry {
+    snat_table_id: String,
+    source_vswitch: Option<String>,
+    source_cidr: Option<String>,
+    snat_ip: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +89,7 @@ struct NodeEntry {
 #[derive(Debug, Clone)]
 pub struct StaticInventory {
     facts: Facts,
+    nat_gateways: Vec<NatGatewayFact>,
 }
 
 impl StaticInventory {
@@ -124,7 +150,36 @@ impl StaticInventory {
                 config: n.config,
             })
             .collect();
+        let nat_gateways = file
+            .nat_gateways
+            .into_iter()
+            .map(|g| {
+                let snat_entries = g
+                    .snat_entries
+                    .into_iter()
+                    .map(|e| {
+                        Ok(SnatEntryFact {
+                            source_cidr: e
+                                .source_cidr
+                                .as_deref()
+                                .map(|c| cidr(c, &g.id))
+                                .transpose()?,
+                            snat_table_id: e.snat_table_id,
+                            source_vswitch: e.source_vswitch,
+                            snat_ip: e.snat_ip,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?;
+                Ok(NatGatewayFact {
+                    id: g.id,
+                    vpc: g.vpc,
+                    snat_table_ids: g.snat_table_ids,
+                    snat_entries,
+                })
+            })
+            .collect::<Result<_, String>>()?;
         Ok(StaticInventory {
+            nat_gateways,
             facts: Facts {
                 region: file.region,
                 cluster_vpc: file.cluster_vpc,
@@ -132,6 +187,31 @@ impl StaticInventory {
                 vswitches,
                 nodes,
             },
+        })
+    }
+
+    /// The whole of one VPC, as the planner needs it.
+    pub fn vpc_view(&self, vpc_id: &str) -> Option<VpcView> {
+        let vpc = self.facts.vpcs.iter().find(|v| v.id == vpc_id)?.clone();
+        let vswitches = self
+            .facts
+            .vswitches
+            .values()
+            .filter_map(|l| match l {
+                Lookup::Found(v) if v.vpc == vpc_id => Some(v.clone()),
+                _ => None,
+            })
+            .collect();
+        let nat_gateways = self
+            .nat_gateways
+            .iter()
+            .filter(|g| g.vpc == vpc_id)
+            .cloned()
+            .collect();
+        Some(VpcView {
+            vpc,
+            vswitches,
+            nat_gateways,
         })
     }
 

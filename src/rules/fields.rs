@@ -262,7 +262,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
 }
 
 /// Parses `service_cidr`: one block, or a comma-separated IPv4/IPv6 pair.
-pub(super) fn parse_service_cidr(s: &str) -> Option<Vec<IpNet>> {
+pub fn parse_service_cidr(s: &str) -> Option<Vec<IpNet>> {
     s.split(',')
         .map(|p| p.trim().parse::<IpNet>().ok())
         .collect()

@@ -16,6 +16,7 @@ use crate::config::{ConfigObject, EniConf, Path, Role};
 use crate::inventory::Facts;
 
 pub use catalog::{RULES, Rule, id};
+pub use fields::parse_service_cidr as fields_service_cidr;
 pub use pool::idle_per_node;
 pub use vswitches::repeats;
 

@@ -1,0 +1,2 @@
+pub mod cidr;
+pub mod plan;

@@ -1,0 +1,365 @@
+//! The expansion planner: which CIDR, which SNAT entries, which config
+//! change — and a self-check through the same verdict engine as the webhook.
+//! Pure: facts in, plan out.
+
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::cidr;
+use crate::config::{ConfigObject, ENI_CONF, EniConf, Role, edit};
+use crate::inventory::{Facts, Lookup, VSwitchFact, VpcView, usable_ips};
+use crate::rules::{Finding, Input, Operation, Settings, fields_service_cidr};
+use crate::verdict;
+
+/// The id the plan shows for the vSwitch it has not created yet.
+pub const PLANNED_ID: &str = "vsw-planned";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedVSwitch {
+    pub cidr: String,
+    pub zone: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedSnat {
+    pub snat_table_id: String,
+    pub snat_ip: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub zone: String,
+    pub vswitch: PlannedVSwitch,
+    pub snat: Vec<PlannedSnat>,
+    /// The new `eni_conf` with [`PLANNED_ID`] where the new id will go.
+    pub eni_conf: Value,
+    #[serde(skip)]
+    pub vpc_id: String,
+    /// Warnings the self-check raised (denials make no plan).
+    #[serde(skip)]
+    pub warnings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "prefix length /{0} is not allowed for a vSwitch; use /16 to /29 (/19 gives 8188 pod IPs)"
+    )]
+    Prefix(u8),
+    #[error("{0} is not a usable eni-config: {1}")]
+    Config(String, String),
+    #[error(
+        "VPC {vpc} has no free /{prefix} block outside its vSwitches and service_cidr (searched {searched}); add a secondary CIDR block to the VPC, or plan a smaller vSwitch with --prefix-len {smaller}"
+    )]
+    VpcFull {
+        vpc: String,
+        prefix: u8,
+        searched: String,
+        smaller: u8,
+    },
+    #[error("the planned eni-config would be denied by terway-guard's own rules:\n{0}")]
+    SelfCheck(String),
+}
+
+pub struct Request<'a> {
+    pub zone: &'a str,
+    pub prefix_len: u8,
+    pub view: &'a VpcView,
+    /// The live `eni-config`.
+    pub config: &'a ConfigObject,
+    /// Facts about the vSwitches the config lists (and nodes), for the self-check.
+    pub facts: &'a Facts,
+    pub settings: &'a Settings,
+}
+
+/// A deterministic name: the same plan always names its vSwitch the same.
+pub fn vswitch_name(zone: &str, cidr: &str) -> String {
+    format!("terway-guard-{zone}-{}", cidr.replace(['.', '/'], "-"))
+}
+
+pub fn plan(r: &Request) -> Result<Plan, PlanError> {
+    if !(16..=29).contains(&r.prefix_len) {
+        return Err(PlanError::Prefix(r.prefix_len));
+    }
+    let bad = |why: &str| PlanError::Config(r.config.name.clone(), why.to_string());
+    if r.config.role() != Role::Base {
+        return Err(bad("the expansion edits the base eni-config"));
+    }
+    let text = r
+        .config
+        .eni_conf_text()
+        .ok_or_else(|| bad("it has no eni_conf"))?;
+    let conf = EniConf::parse(text).map_err(|e| bad(&format!("eni_conf does not parse: {e}")))?;
+
+    let service: Vec<IpNet> = conf
+        .str("service_cidr")
+        .and_then(fields_service_cidr)
+        .unwrap_or_default();
+    let taken: Vec<IpNet> = r
+        .view
+        .vswitches
+        .iter()
+        .map(|v| v.cidr)
+        .chain(service)
+        .collect();
+    let block = cidr::lowest_free(&r.view.vpc.cidrs, &taken, r.prefix_len).ok_or_else(|| {
+        PlanError::VpcFull {
+            vpc: r.view.vpc.id.clone(),
+            prefix: r.prefix_len,
+            searched: r
+                .view
+                .vpc
+                .cidrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            smaller: (r.prefix_len + 1).min(29),
+        }
+    })?;
+    let cidr = block.to_string();
+
+    let new_text = edit::append_vswitch(text, r.zone, PLANNED_ID)
+        .ok_or_else(|| bad("its vswitches cannot be edited"))?;
+    let eni_conf: Value = serde_json::from_str(&new_text).map_err(|e| bad(&e.to_string()))?;
+    let zone_ids: Vec<String> = conf
+        .vswitches()
+        .into_iter()
+        .filter(|l| l.zone == r.zone)
+        .map(|l| l.id)
+        .collect();
+    let plan = Plan {
+        zone: r.zone.to_string(),
+        vswitch: PlannedVSwitch {
+            name: vswitch_name(r.zone, &cidr),
+            cidr,
+            zone: r.zone.to_string(),
+        },
+        snat: snat_for(r.view, &zone_ids),
+        eni_conf,
+        vpc_id: r.view.vpc.id.clone(),
+        warnings: Vec::new(),
+    };
+    self_check(r, plan, &new_text, IpNet::V4(block))
+}
+
+/// One entry per SNAT table that already serves the zone's vSwitches, with
+/// the same SNAT IP, so the new vSwitch reaches the internet the same way.
+fn snat_for(view: &VpcView, zone_ids: &[String]) -> Vec<PlannedSnat> {
+    let zone_cidrs: Vec<IpNet> = view
+        .vswitches
+        .iter()
+        .filter(|v| zone_ids.contains(&v.id))
+        .map(|v| v.cidr)
+        .collect();
+    let mut out: Vec<PlannedSnat> = Vec::new();
+    for g in &view.nat_gateways {
+        for e in &g.snat_entries {
+            let serves = e
+                .source_vswitch
+                .as_ref()
+                .is_some_and(|v| zone_ids.contains(v))
+                || e.source_cidr
+                    .is_some_and(|c| zone_cidrs.iter().any(|z| c.contains(z)));
+            if serves && !out.iter().any(|p| p.snat_table_id == e.snat_table_id) {
+                out.push(PlannedSnat {
+                    snat_table_id: e.snat_table_id.clone(),
+                    snat_ip: e.snat_ip.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn self_check(
+    r: &Request,
+    mut plan: Plan,
+    new_text: &str,
+    block: IpNet,
+) -> Result<Plan, PlanError> {
+    let mut facts = r.facts.clone();
+    let planned = VSwitchFact {
+        id: PLANNED_ID.to_string(),
+        vpc: r.view.vpc.id.clone(),
+        zone: r.zone.to_string(),
+        cidr: block,
+        available_ips: usable_ips(&block),
+    };
+    facts
+        .vswitches
+        .insert(PLANNED_ID.to_string(), Lookup::Found(planned));
+    if facts.cluster_vpc.is_none() {
+        facts.cluster_vpc = Some(r.view.vpc.id.clone());
+    }
+    let mut new_cm = r.config.clone();
+    new_cm
+        .data
+        .insert(ENI_CONF.to_string(), new_text.to_string());
+    let v = verdict::judge(&Input {
+        operation: Operation::Update,
+        new: Some(&new_cm),
+        old: Some(r.config),
+        base: None,
+        facts: Some(&facts),
+        settings: r.settings,
+    });
+    if !v.allowed {
+        let lines: Vec<String> = v
+            .denials()
+            .map(|f| format!("- [{}] {}: {}", f.rule, f.path, f.message))
+            .collect();
+        return Err(PlanError::SelfCheck(lines.join("\n")));
+    }
+    plan.warnings = v.warnings().cloned().collect();
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{NatGatewayFact, SnatEntryFact, StaticInventory, VpcFact};
+    use crate::rules::testing::base;
+
+    const INV: &str = r#"
+region: cn-shanghai
+vpcs:
+  - {id: vpc-1, cidrs: ["192.168.0.0/16", "10.10.0.0/16"]}
+vswitches:
+  - {id: vsw-f1, vpc: vpc-1, zone: cn-shanghai-f, cidr: 192.168.0.0/24, available_ips: 0}
+  - {id: vsw-g1, vpc: vpc-1, zone: cn-shanghai-g, cidr: 192.168.64.0/19, available_ips: 5000}
+  - {id: vsw-x, vpc: vpc-1, zone: cn-shanghai-g, cidr: 192.168.40.0/22, available_ips: 100}
+nodes:
+  - {name: f-1, zone: cn-shanghai-f, max_pod_ips: 30}
+nat_gateways:
+  - id: ngw-1
+    vpc: vpc-1
+    snat_table_ids: [stb-1, stb-2]
+    snat_entries:
+      - {snat_table_id: stb-1, source_vswitch: vsw-f1, snat_ip: "47.100.1.1"}
+      - {snat_table_id: stb-1, source_vswitch: vsw-g1, snat_ip: "47.100.1.2"}
+      - {snat_table_id: stb-2, source_cidr: 192.168.0.0/16, snat_ip: "47.100.9.9"}
+"#;
+
+    const CONF: &str = "{\n  \"service_cidr\": \"172.16.0.0/16\",\n  \"vswitches\": {\"cn-shanghai-f\": [\"vsw-f1\"], \"cn-shanghai-g\": [\"vsw-g1\"]},\n  \"min_pool_size\": 5, \"max_pool_size\": 30\n}";
+
+    fn run(conf: &str, prefix: u8, mutate: impl FnOnce(&mut VpcView)) -> Result<Plan, PlanError> {
+        let inv = StaticInventory::parse(INV).unwrap();
+        let mut view = inv.vpc_view("vpc-1").unwrap();
+        mutate(&mut view);
+        let cm = base(conf);
+        let query = cm
+            .eni_conf()
+            .map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
+            .unwrap_or_default();
+        let facts = inv.snapshot(&query);
+        plan(&Request {
+            zone: "cn-shanghai-f",
+            prefix_len: prefix,
+            view: &view,
+            config: &cm,
+            facts: &facts,
+            settings: &Settings::default(),
+        })
+    }
+
+    #[test]
+    fn plans_cidr_snat_and_config() {
+        let p = run(CONF, 19, |_| {}).unwrap();
+        assert_eq!(
+            p.vswitch.cidr, "192.168.96.0/19",
+            "0-63 has vsw-f1 and vsw-x, 64-95 vsw-g1"
+        );
+        assert_eq!(p.vswitch.name, "terway-guard-cn-shanghai-f-192-168-96-0-19");
+        assert_eq!(
+            p.snat,
+            [
+                PlannedSnat {
+                    snat_table_id: "stb-1".into(),
+                    snat_ip: "47.100.1.1".into()
+                },
+                PlannedSnat {
+                    snat_table_id: "stb-2".into(),
+                    snat_ip: "47.100.9.9".into()
+                },
+            ]
+        );
+        assert_eq!(
+            p.eni_conf["vswitches"]["cn-shanghai-f"],
+            serde_json::json!(["vsw-f1", PLANNED_ID])
+        );
+        let keys: Vec<&String> = p.eni_conf.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "service_cidr",
+                "vswitches",
+                "min_pool_size",
+                "max_pool_size"
+            ],
+            "key order kept"
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        let top: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(top, ["zone", "vswitch", "snat", "eni_conf"]);
+    }
+
+    #[test]
+    fn full_primary_uses_secondary_and_full_vpc_says_what_to_do() {
+        let p = run(CONF, 16, |_| {}).unwrap();
+        assert_eq!(p.vswitch.cidr, "10.10.0.0/16");
+        let e = run(CONF, 16, |v| v.vpc.cidrs.truncate(1)).unwrap_err();
+        assert!(matches!(e, PlanError::VpcFull { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("VPC vpc-1 has no free /16 block")
+                && msg.contains("secondary CIDR block")
+                && msg.contains("--prefix-len 17"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do_safely() {
+        assert_eq!(run(CONF, 30, |_| {}).unwrap_err(), PlanError::Prefix(30));
+        assert!(matches!(run("{,", 19, |_| {}), Err(PlanError::Config(..))));
+        // The live config lists a vSwitch of another zone: the plan's config would be denied.
+        let bad = CONF.replace("[\"vsw-f1\"]", "[\"vsw-f1\", \"vsw-x\"]");
+        match run(&bad, 19, |_| {}) {
+            Err(PlanError::SelfCheck(why)) => assert!(why.contains("[vswitch-zone]"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn snat_follows_source_cidrs_too() {
+        let view = VpcView {
+            vpc: VpcFact {
+                id: "v".into(),
+                cidrs: vec![],
+            },
+            vswitches: vec![VSwitchFact {
+                id: "vsw-a".into(),
+                vpc: "v".into(),
+                zone: "z".into(),
+                cidr: "10.0.1.0/24".parse().unwrap(),
+                available_ips: 0,
+            }],
+            nat_gateways: vec![NatGatewayFact {
+                id: "ngw".into(),
+                vpc: "v".into(),
+                snat_table_ids: vec!["stb".into()],
+                snat_entries: vec![SnatEntryFact {
+                    snat_table_id: "stb".into(),
+                    source_vswitch: None,
+                    source_cidr: Some("10.0.0.0/8".parse().unwrap()),
+                    snat_ip: "1.2.3.4".into(),
+                }],
+            }],
+        };
+        assert_eq!(snat_for(&view, &["vsw-a".into()]).len(), 1);
+        assert!(snat_for(&view, &["vsw-other".into()]).is_empty());
+    }
+}
