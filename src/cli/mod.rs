@@ -2,6 +2,7 @@
 //! commands' glue. `main.rs` only parses and calls [`run`].
 
 mod check;
+mod expand;
 mod inventory;
 mod serve;
 mod status;
@@ -31,6 +32,41 @@ pub enum Command {
     Certs(CertsArgs),
     /// Show each zone's vSwitches, free IPs and headroom.
     Status(StatusArgs),
+    /// Plan (dry run) or perform (--apply) a vSwitch expansion of one zone.
+    Expand(ExpandArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExpandArgs {
+    /// The zone that runs out of pod IPs, e.g. cn-shanghai-f.
+    #[arg(long, env = "TERWAY_GUARD_ZONE")]
+    pub zone: String,
+    /// Prefix length of the new vSwitch (/19 = 8188 pod IPs).
+    #[arg(long, env = "TERWAY_GUARD_PREFIX_LEN", default_value_t = 19)]
+    pub prefix_len: u8,
+    /// The eni-config ConfigMap [default: read from the cluster].
+    #[arg(long, env = "TERWAY_GUARD_CONFIG")]
+    pub config: Option<String>,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Carry the plan out (cloud and cluster); without it, only print the plan.
+    #[arg(long, env = "TERWAY_GUARD_APPLY")]
+    pub apply: bool,
+    /// Terway's namespace.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
+    /// Terway's DaemonSet, restarted (rolling) after the config change.
+    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
+    pub daemonset: String,
+    /// How long to wait for the Terway rollout, in seconds.
+    #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
+    pub rollout_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -195,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Check(args) => check::run(&args).await,
         Command::Status(args) => status::run(&args).await,
+        Command::Expand(args) => expand::run(&args).await,
         Command::Serve(args) => serve::run(args).await.map(|()| 0),
         Command::Certs(args) => {
             let bundle = crate::certs::generate(&args.dns)?;

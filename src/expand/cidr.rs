@@ -55,7 +55,14 @@ mod tests {
 
     #[test]
     fn picks_the_lowest_aligned_free_block() {
-        let cases: &[(&[&str], &[&str], u8, Option<&str>)] = &[
+        /// (VPC blocks, taken, prefix, expected)
+        type Case = (
+            &'static [&'static str],
+            &'static [&'static str],
+            u8,
+            Option<&'static str>,
+        );
+        let cases: &[Case] = &[
             (&["192.168.0.0/16"], &[], 19, Some("192.168.0.0/19")),
             (
                 &["192.168.0.0/16"],

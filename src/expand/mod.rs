@@ -1,2 +1,3 @@
+pub mod apply;
 pub mod cidr;
 pub mod plan;

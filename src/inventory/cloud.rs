@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{Facts, FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
-use crate::cloud::client::ApiClient;
+use super::{
+    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, Query, SnatEntryFact,
+    VSwitchFact, VpcFact, VpcView,
+};
+use crate::cloud::client::{ApiClient, CloudError};
 use crate::cloud::vpc::{VSwitch, VSwitchFilter};
 use crate::config::ConfigObject;
 
@@ -276,6 +279,72 @@ impl CloudInventory {
             vswitches,
             nodes: lock(&self.inner.nodes).clone(),
         }
+    }
+}
+
+impl CloudInventory {
+    /// The whole VPC for the planner: blocks, all vSwitches, NAT gateways and
+    /// their SNAT entries. Always fresh from the cloud.
+    pub async fn vpc_view(&self, vpc_id: &str) -> Result<VpcView, CloudError> {
+        let c = &self.inner.client;
+        let deadline = Instant::now() + self.inner.cfg.lookup_timeout * 3;
+        let vpc = c
+            .describe_vpcs(Some(vpc_id), deadline)
+            .await?
+            .into_iter()
+            .find(|v| v.id == vpc_id)
+            .ok_or_else(|| CloudError::Decode {
+                action: "DescribeVpcs".into(),
+                message: format!("VPC {vpc_id} does not exist in region {}", c.region),
+            })?;
+        let filter = VSwitchFilter {
+            vpc_id: Some(vpc_id.to_string()),
+            ..Default::default()
+        };
+        let vswitches = c
+            .describe_vswitches(&filter, deadline)
+            .await?
+            .iter()
+            .filter_map(|v| match to_lookup(v) {
+                Lookup::Found(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        let mut nat_gateways = Vec::new();
+        for g in c.describe_nat_gateways(vpc_id, deadline).await? {
+            let mut snat_entries = Vec::new();
+            for t in &g.snat_table_ids {
+                for e in c.describe_snat_table_entries(t, None, deadline).await? {
+                    snat_entries.push(SnatEntryFact {
+                        snat_table_id: e.snat_table_id,
+                        source_vswitch: Some(e.source_vswitch_id).filter(|s| !s.is_empty()),
+                        source_cidr: e.source_cidr.parse().ok(),
+                        snat_ip: e.snat_ip,
+                    });
+                }
+            }
+            nat_gateways.push(NatGatewayFact {
+                id: g.id,
+                vpc: vpc_id.to_string(),
+                snat_table_ids: g.snat_table_ids,
+                snat_entries,
+            });
+        }
+        Ok(VpcView {
+            vpc: VpcFact {
+                id: vpc.id.clone(),
+                cidrs: std::iter::once(&vpc.cidr_block)
+                    .chain(&vpc.secondary_cidr_blocks)
+                    .filter_map(|c| c.parse().ok())
+                    .collect(),
+            },
+            vswitches,
+            nat_gateways,
+        })
+    }
+
+    pub fn client(&self) -> &ApiClient {
+        &self.inner.client
     }
 }
 

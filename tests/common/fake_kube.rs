@@ -8,34 +8,71 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+#[derive(Default)]
+pub struct Store {
+    /// Path (without query) → JSON body.
+    pub objects: HashMap<String, Value>,
+    /// Every write, as "METHOD path".
+    pub writes: Vec<String>,
+    next_rv: u64,
+}
 
 #[derive(Clone)]
 pub struct FakeKube {
     pub addr: SocketAddr,
-    /// Path (without query) → JSON body.
-    pub objects: Arc<Mutex<HashMap<String, Value>>>,
+    pub store: Arc<Mutex<Store>>,
 }
 
 impl FakeKube {
     pub async fn start() -> FakeKube {
-        let objects = Arc::new(Mutex::new(HashMap::new()));
+        let store = Arc::new(Mutex::new(Store {
+            next_rv: 100,
+            ..Default::default()
+        }));
         let app = axum::Router::new()
             .fallback(handle)
-            .with_state(objects.clone());
+            .with_state(store.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeKube { addr, objects }
+        FakeKube { addr, store }
     }
 
-    pub fn put(&self, path: &str, body: Value) {
-        self.objects.lock().unwrap().insert(path.to_string(), body);
+    pub fn put(&self, path: &str, mut body: Value) {
+        let mut s = self.store.lock().unwrap();
+        s.next_rv += 1;
+        if body.get("metadata").is_some() && body["metadata"].get("resourceVersion").is_none() {
+            body["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+        }
+        s.objects.insert(path.to_string(), body);
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.store
+            .lock()
+            .unwrap()
+            .objects
+            .get(path)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn writes(&self, prefix: &str) -> usize {
+        self.store
+            .lock()
+            .unwrap()
+            .writes
+            .iter()
+            .filter(|w| w.starts_with(prefix))
+            .count()
     }
 
     /// A kubeconfig pointing at this server.
@@ -50,17 +87,72 @@ impl FakeKube {
     }
 }
 
-async fn handle(State(objects): State<Arc<Mutex<HashMap<String, Value>>>>, uri: Uri) -> Response {
-    match objects.lock().unwrap().get(uri.path()) {
-        Some(v) => ([("content-type", "application/json")], v.to_string()).into_response(),
-        None => {
-            let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": format!("{} not found", uri.path()), "reason": "NotFound", "code": 404});
-            (
-                StatusCode::NOT_FOUND,
-                [("content-type", "application/json")],
-                status.to_string(),
-            )
-                .into_response()
-        }
+fn status(code: u16, reason: &str, message: &str) -> Response {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code});
+    (
+        StatusCode::from_u16(code).unwrap(),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(v: &Value) -> Response {
+    ([("content-type", "application/json")], v.to_string()).into_response()
+}
+
+/// GET, PUT (with the resourceVersion precondition) and merge PATCH, as the
+/// apiserver does them; a DaemonSet whose pod template changes gets a new
+/// generation and (standing in for its controller) a finished rollout.
+async fn handle(
+    State(store): State<Arc<Mutex<Store>>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let mut s = store.lock().unwrap();
+    if method == Method::GET {
+        return match s.objects.get(&path) {
+            Some(v) => ok(v),
+            None => status(404, "NotFound", &format!("{path} not found")),
+        };
     }
+    let Ok(incoming) = serde_json::from_slice::<Value>(&body) else {
+        return status(400, "BadRequest", "body is not JSON");
+    };
+    s.writes.push(format!("{method} {path}"));
+    let Some(current) = s.objects.get(&path).cloned() else {
+        return status(404, "NotFound", &format!("{path} not found"));
+    };
+    let mut next = match method.as_str() {
+        "PUT" => {
+            if incoming["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"] {
+                return status(
+                    409,
+                    "Conflict",
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                );
+            }
+            incoming
+        }
+        "PATCH" => {
+            let mut merged = current.clone();
+            json_patch::merge(&mut merged, &incoming);
+            merged
+        }
+        _ => return status(405, "MethodNotAllowed", "not supported by the fake"),
+    };
+    s.next_rv += 1;
+    next["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+    if next["kind"] == "DaemonSet" && next["spec"]["template"] != current["spec"]["template"] {
+        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+        next["metadata"]["generation"] = json!(generation);
+        let desired = next["status"]["desiredNumberScheduled"].clone();
+        next["status"]["observedGeneration"] = json!(generation);
+        next["status"]["updatedNumberScheduled"] = desired.clone();
+        next["status"]["numberAvailable"] = desired;
+    }
+    s.objects.insert(path, next.clone());
+    ok(&next)
 }

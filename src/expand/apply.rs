@@ -1,0 +1,498 @@
+//! Carrying a plan out: idempotent, resumable steps against the cloud and
+//! the cluster. Each step is recorded in an annotation on `eni-config`, so a
+//! run killed at any point is finished by the next one without creating a
+//! second vSwitch or SNAT entry, listing the vSwitch twice, or rolling twice.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use ::kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::plan::Plan;
+use crate::cloud::client::{ApiClient, CloudError};
+use crate::cloud::sign::sha256_hex;
+use crate::cloud::time::iso8601;
+use crate::config::{BASE_NAME, ENI_CONF, EniConf, edit};
+
+/// Annotation on `eni-config` holding the expansion's progress.
+pub const STATE_ANNOTATION: &str = "terway-guard.io/expansion";
+/// What `kubectl rollout restart` sets on the pod template.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Recorded,
+    VSwitchCreated,
+    SnatCreated,
+    ConfigPatched,
+    RolloutRequested,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] ::kube::Error),
+    #[error("{0}")]
+    Stuck(String),
+    /// Test hook: the run stopped on purpose after `Step`.
+    #[error("stopped after step {0:?} (crash injection)")]
+    Crashed(Step),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnatState {
+    pub snat_table_id: String,
+    pub snat_ip: String,
+    pub client_token: String,
+    pub entry_id: Option<String>,
+}
+
+/// Progress of one expansion, as recorded on `eni-config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub zone: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub name: String,
+    pub client_token: String,
+    pub vswitch_id: Option<String>,
+    pub snat: Vec<SnatState>,
+    pub config_patched: bool,
+    pub restarted_at: Option<String>,
+    pub done: bool,
+}
+
+impl State {
+    /// Tokens derive from the plan, so a re-plan after a crash before the
+    /// first record asks the cloud for the same vSwitch again.
+    pub fn from_plan(p: &Plan) -> Self {
+        let token = |extra: &str| {
+            format!(
+                "tg-{}",
+                &sha256_hex(
+                    format!("{}/{}/{}/{extra}", p.vpc_id, p.zone, p.vswitch.cidr).as_bytes()
+                )[..30]
+            )
+        };
+        State {
+            zone: p.zone.clone(),
+            vpc_id: p.vpc_id.clone(),
+            cidr: p.vswitch.cidr.clone(),
+            name: p.vswitch.name.clone(),
+            client_token: token("vswitch"),
+            snat: p
+                .snat
+                .iter()
+                .map(|s| SnatState {
+                    snat_table_id: s.snat_table_id.clone(),
+                    snat_ip: s.snat_ip.clone(),
+                    client_token: token(&s.snat_table_id),
+                    entry_id: None,
+                })
+                .collect(),
+            ..State::default()
+        }
+    }
+}
+
+pub struct Target<'a> {
+    pub kube: ::kube::Client,
+    pub vpc: &'a ApiClient,
+    pub namespace: String,
+    pub daemonset: String,
+    pub rollout_timeout: Duration,
+}
+
+/// Where progress goes, and (for tests) where to stop.
+pub struct Progress {
+    pub say: Box<dyn FnMut(&str) + Send>,
+    pub crash_after: Option<Step>,
+    pub poll: Duration,
+}
+
+impl Progress {
+    pub fn stderr() -> Self {
+        Progress {
+            say: Box::new(|s| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "{s}");
+            }),
+            crash_after: None,
+            poll: Duration::from_secs(2),
+        }
+    }
+
+    pub fn quiet() -> Self {
+        Progress {
+            say: Box::new(|_| {}),
+            crash_after: None,
+            poll: Duration::from_millis(20),
+        }
+    }
+
+    fn done(&mut self, step: Step) -> Result<(), ApplyError> {
+        if self.crash_after == Some(step) {
+            return Err(ApplyError::Crashed(step));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub zone: String,
+    pub vswitch_id: String,
+    pub cidr: String,
+    pub available_ips: u64,
+    pub snat_entries: Vec<String>,
+    pub restarted_at: String,
+    pub rollout_complete: bool,
+    /// Pods that had failed IP allocation and run now.
+    pub pods_recovered: usize,
+    pub pods_still_waiting: usize,
+}
+
+impl Report {
+    pub fn to_text(&self) -> String {
+        format!(
+            "Expanded zone {}: vSwitch {} ({}) with {} free IPs; SNAT entries: {}; Terway restarted at {} ({}); pods that were stuck on IP allocation: {} running now, {} still waiting\n",
+            self.zone,
+            self.vswitch_id,
+            self.cidr,
+            self.available_ips,
+            if self.snat_entries.is_empty() {
+                "none".to_string()
+            } else {
+                self.snat_entries.join(", ")
+            },
+            self.restarted_at,
+            if self.rollout_complete {
+                "rollout complete"
+            } else {
+                "rollout still in progress"
+            },
+            self.pods_recovered,
+            self.pods_still_waiting
+        )
+    }
+}
+
+const CONFLICT_RETRIES: usize = 5;
+
+fn cms(t: &Target) -> Api<ConfigMap> {
+    Api::namespaced(t.kube.clone(), &t.namespace)
+}
+
+fn read_state(cm: &ConfigMap) -> Option<State> {
+    let text = cm.metadata.annotations.as_ref()?.get(STATE_ANNOTATION)?;
+    serde_json::from_str(text).ok()
+}
+
+/// Writes `state` (and, when given, a new `eni_conf`) with a resourceVersion
+/// precondition, re-reading and retrying on conflict.
+async fn save(
+    t: &Target<'_>,
+    state: &State,
+    eni_conf: impl Fn(&str) -> Option<String>,
+) -> Result<(), ApplyError> {
+    let api = cms(t);
+    for _ in 0..CONFLICT_RETRIES {
+        let mut cm = api.get(BASE_NAME).await?;
+        cm.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                STATE_ANNOTATION.to_string(),
+                serde_json::to_string(state).unwrap_or_default(),
+            );
+        let data = cm.data.get_or_insert_with(Default::default);
+        if let Some(new) = data.get(ENI_CONF).and_then(|old| eni_conf(old)) {
+            data.insert(ENI_CONF.to_string(), new);
+        }
+        match api.replace(BASE_NAME, &PostParams::default(), &cm).await {
+            Ok(_) => return Ok(()),
+            Err(::kube::Error::Api(e)) if e.code == 409 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApplyError::Stuck(format!(
+        "{BASE_NAME} kept changing under us ({CONFLICT_RETRIES} conflicts); run again"
+    )))
+}
+
+pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report, ApplyError> {
+    let cm = cms(t).get(BASE_NAME).await?;
+    let mut st = match read_state(&cm) {
+        Some(s) if !s.done && s.zone == plan.zone => {
+            (p.say)(&format!(
+                "resuming the expansion of {} ({}) recorded on {BASE_NAME}",
+                s.zone, s.cidr
+            ));
+            s
+        }
+        Some(s) if !s.done => {
+            return Err(ApplyError::Stuck(format!(
+                "an expansion of zone {} is still unfinished; finish it first (terway-guard expand --zone {} --apply)",
+                s.zone, s.zone
+            )));
+        }
+        _ => {
+            let s = State::from_plan(plan);
+            save(t, &s, |_| None).await?;
+            s
+        }
+    };
+    p.done(Step::Recorded)?;
+
+    let deadline = || Instant::now() + Duration::from_secs(30);
+    let vsw = match st.vswitch_id.clone() {
+        Some(id) => id,
+        None => {
+            (p.say)(&format!(
+                "creating vSwitch {} {} in {}",
+                st.name, st.cidr, st.zone
+            ));
+            let id = t
+                .vpc
+                .create_vswitch(
+                    &crate::cloud::vpc::CreateVSwitch {
+                        vpc_id: st.vpc_id.clone(),
+                        zone_id: st.zone.clone(),
+                        cidr_block: st.cidr.clone(),
+                        name: st.name.clone(),
+                        description: "pod vSwitch created by terway-guard expand".into(),
+                        client_token: st.client_token.clone(),
+                        tags: vec![
+                            ("terway-guard.io/managed".into(), "true".into()),
+                            ("terway-guard.io/zone".into(), st.zone.clone()),
+                        ],
+                    },
+                    deadline(),
+                )
+                .await?;
+            st.vswitch_id = Some(id.clone());
+            save(t, &st, |_| None).await?;
+            id
+        }
+    };
+    wait_for(
+        p,
+        &format!("vSwitch {vsw} to be Available"),
+        Duration::from_secs(300),
+        || async {
+            Ok(t.vpc
+                .describe_vswitch_attributes(&vsw, deadline())
+                .await?
+                .status
+                == "Available")
+        },
+    )
+    .await?;
+    p.done(Step::VSwitchCreated)?;
+
+    for i in 0..st.snat.len() {
+        if st.snat[i].entry_id.is_some() {
+            continue;
+        }
+        let s = st.snat[i].clone();
+        // One SNAT entry per vSwitch and table: reuse one that already exists.
+        let existing = t
+            .vpc
+            .describe_snat_table_entries(&s.snat_table_id, Some(&vsw), deadline())
+            .await?;
+        let id = match existing.into_iter().next() {
+            Some(e) => e.snat_entry_id,
+            None => {
+                (p.say)(&format!(
+                    "adding SNAT entry for {vsw} to {} with SNAT IP {}",
+                    s.snat_table_id, s.snat_ip
+                ));
+                t.vpc
+                    .create_snat_entry(
+                        &s.snat_table_id,
+                        &vsw,
+                        &s.snat_ip,
+                        &s.client_token,
+                        deadline(),
+                    )
+                    .await?
+            }
+        };
+        st.snat[i].entry_id = Some(id.clone());
+        save(t, &st, |_| None).await?;
+        wait_for(
+            p,
+            &format!("SNAT entry {id} to be Available"),
+            Duration::from_secs(300),
+            || async {
+                let list = t
+                    .vpc
+                    .describe_snat_table_entries(&s.snat_table_id, Some(&vsw), deadline())
+                    .await?;
+                Ok(list
+                    .iter()
+                    .any(|e| e.snat_entry_id == id && e.status == "Available"))
+            },
+        )
+        .await?;
+    }
+    p.done(Step::SnatCreated)?;
+
+    if !st.config_patched {
+        (p.say)(&format!(
+            "adding {vsw} to eni_conf.vswitches[\"{}\"]",
+            st.zone
+        ));
+        st.config_patched = true;
+        let (zone, id) = (st.zone.clone(), vsw.clone());
+        save(t, &st, move |text| {
+            let listed = EniConf::parse(text)
+                .ok()?
+                .vswitches()
+                .iter()
+                .any(|l| l.zone == zone && l.id == id);
+            if listed {
+                None
+            } else {
+                edit::append_vswitch(text, &zone, &id)
+            }
+        })
+        .await?;
+    }
+    p.done(Step::ConfigPatched)?;
+
+    let ds: Api<DaemonSet> = Api::namespaced(t.kube.clone(), &t.namespace);
+    let restarted_at = match st.restarted_at.clone() {
+        Some(at) => at,
+        None => {
+            // A value the template does not have yet, or nothing would roll
+            // (two expansions within one second).
+            let current = ds
+                .get(&t.daemonset)
+                .await?
+                .spec
+                .and_then(|s| s.template.metadata)
+                .and_then(|m| m.annotations)
+                .and_then(|a| a.get(RESTARTED_AT).cloned());
+            let mut now = SystemTime::now();
+            while current.as_deref() == Some(iso8601(now).as_str()) {
+                now += Duration::from_secs(1);
+            }
+            let at = iso8601(now);
+            st.restarted_at = Some(at.clone());
+            save(t, &st, |_| None).await?;
+            at
+        }
+    };
+    // The same value as recorded: re-sending it after a crash changes nothing,
+    // so Terway is rolled once.
+    let patch =
+        json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}});
+    (p.say)(&format!(
+        "restarting Terway: DaemonSet {}/{} (rolling)",
+        t.namespace, t.daemonset
+    ));
+    ds.patch(&t.daemonset, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    p.done(Step::RolloutRequested)?;
+    let rollout_complete = wait_for(p, "the Terway rollout", t.rollout_timeout, || async {
+        let d = ds.get(&t.daemonset).await?;
+        let (generation, status) = (
+            d.metadata.generation.unwrap_or(0),
+            d.status.unwrap_or_default(),
+        );
+        Ok(status.observed_generation.unwrap_or(0) >= generation
+            && status.updated_number_scheduled.unwrap_or(0) >= status.desired_number_scheduled
+            && status.number_available.unwrap_or(0) >= status.desired_number_scheduled)
+    })
+    .await
+    .is_ok();
+
+    st.done = rollout_complete;
+    save(t, &st, |_| None).await?;
+    let (recovered, waiting) = stuck_pods(t).await.unwrap_or((0, 0));
+    let available_ips = t
+        .vpc
+        .describe_vswitch_attributes(&vsw, deadline())
+        .await
+        .map(|v| v.available_ip_address_count)
+        .unwrap_or(0);
+    Ok(Report {
+        zone: st.zone.clone(),
+        vswitch_id: vsw,
+        cidr: st.cidr.clone(),
+        available_ips,
+        snat_entries: st.snat.iter().filter_map(|s| s.entry_id.clone()).collect(),
+        restarted_at,
+        rollout_complete,
+        pods_recovered: recovered,
+        pods_still_waiting: waiting,
+    })
+}
+
+async fn wait_for<F, Fut>(
+    p: &mut Progress,
+    what: &str,
+    limit: Duration,
+    mut check: F,
+) -> Result<(), ApplyError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, ApplyError>>,
+{
+    let until = Instant::now() + limit;
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(ApplyError::Stuck(format!(
+                "timed out after {}s waiting for {what}; run again to resume",
+                limit.as_secs()
+            )));
+        }
+        (p.say)(&format!("waiting for {what}"));
+        tokio::time::sleep(p.poll).await;
+    }
+}
+
+/// Pods with `AllocIPFailed` events: how many run now, how many still wait.
+async fn stuck_pods(t: &Target<'_>) -> Result<(usize, usize), ApplyError> {
+    let events: Api<Event> = Api::all(t.kube.clone());
+    let list = events
+        .list(&ListParams::default().fields("reason=AllocIPFailed"))
+        .await?;
+    let mut pods: Vec<(String, String)> = list
+        .items
+        .iter()
+        .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
+        .filter_map(|e| {
+            Some((
+                e.involved_object.namespace.clone()?,
+                e.involved_object.name.clone()?,
+            ))
+        })
+        .collect();
+    pods.sort();
+    pods.dedup();
+    let (mut running, mut waiting) = (0, 0);
+    for (ns, name) in pods {
+        let api: Api<Pod> = Api::namespaced(t.kube.clone(), &ns);
+        match api.get_opt(&name).await? {
+            Some(pod)
+                if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") =>
+            {
+                running += 1
+            }
+            Some(_) => waiting += 1,
+            None => {}
+        }
+    }
+    Ok((running, waiting))
+}

@@ -1,0 +1,281 @@
+//! The expansion: dry-run plans, and `--apply` against the fakes, killed
+//! after every step and resumed.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::fake_kube::FakeKube;
+use common::fake_vpc::{AK, Fake, SECRET};
+use common::*;
+use serde_json::{Value, json};
+use terway_guard::cloud::client::{ApiClient, http_client};
+use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+use terway_guard::config::manifest;
+use terway_guard::expand::apply::{self, ApplyError, Progress, STATE_ANNOTATION, Step, Target};
+use terway_guard::expand::plan::{self, Request};
+use terway_guard::inventory::{CloudConfig, CloudInventory, Inventory};
+
+const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
+const CM: &str = "/api/v1/namespaces/kube-system/configmaps/eni-config";
+const DS: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip";
+
+#[test]
+fn dry_run_prints_a_plan_from_the_static_inventory() {
+    let args = [
+        "expand",
+        "--zone",
+        "cn-shanghai-f",
+        "--config",
+        &example("eni-config.yaml"),
+        "--inventory",
+        &example("inventory.yaml"),
+    ];
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("create vSwitch terway-guard-cn-shanghai-f-192-168-96-0-19 192.168.96.0/19 (8188 pod IPs)"), "{text}");
+    assert!(
+        text.contains("add an SNAT entry to stb-uf6demo0001 with SNAT IP 47.100.10.1"),
+        "{text}"
+    );
+    assert!(text.contains("Dry run: nothing was changed"), "{text}");
+
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["zone"], "cn-shanghai-f");
+    assert_eq!(
+        v["vswitch"],
+        json!({"cidr": "192.168.96.0/19", "zone": "cn-shanghai-f", "name": "terway-guard-cn-shanghai-f-192-168-96-0-19"})
+    );
+    assert_eq!(
+        v["snat"],
+        json!([{"snat_table_id": "stb-uf6demo0001", "snat_ip": "47.100.10.1"}])
+    );
+    assert_eq!(
+        v["eni_conf"]["vswitches"]["cn-shanghai-f"],
+        json!(["vsw-uf6aaa0001", "vsw-planned"])
+    );
+    assert_eq!(v["eni_conf"]["max_pool_size"], 30);
+
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--prefix-len", "15"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/15 is not allowed"));
+}
+
+/// The fake cloud as in the examples, with a NAT gateway serving zone f.
+async fn cloud() -> Fake {
+    let fake = Fake::like_examples().await;
+    fake.with(|s| {
+        s.nat_gateways.push(json!({"NatGatewayId": "ngw-1", "VpcId": "vpc-uf6demo0001", "SnatTableIds": {"SnatTableId": ["stb-1"]}, "IpLists": {"IpList": [{"IpAddress": "47.100.10.1", "SnatEntryEnabled": true}]}}));
+        s.snat_entries.push(json!({"SnatEntryId": "snat-aaa", "SnatTableId": "stb-1", "SourceVSwitchId": "vsw-uf6aaa0001", "SourceCIDR": "", "SnatIp": "47.100.10.1", "Status": "Available"}));
+    });
+    fake
+}
+
+/// The cluster: eni-config, Terway's DaemonSet, a pod that failed IP allocation.
+async fn cluster() -> FakeKube {
+    let kube = FakeKube::start().await;
+    kube.put(CM, example_cm("eni-config.yaml"));
+    kube.put(
+        DS,
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
+               "spec": {"selector": {"matchLabels": {"app": "terway-eniip"}}, "template": {"metadata": {"labels": {"app": "terway-eniip"}}, "spec": {"containers": [{"name": "terway", "image": "terway:v1"}]}}},
+               "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberReady": 4, "numberMisscheduled": 0, "observedGeneration": 1, "updatedNumberScheduled": 4, "numberAvailable": 4}}),
+    );
+    kube.put(
+        "/api/v1/events",
+        json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": [
+            {"metadata": {"name": "web-1.1", "namespace": "shop"}, "reason": "AllocIPFailed", "type": "Warning", "message": "The specified VSwitch \"vsw-uf6aaa0001\" has not enough IpAddress.", "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-1"}}
+        ]}),
+    );
+    kube.put("/api/v1/namespaces/shop/pods/web-1", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}, "status": {"phase": "Running"}}));
+    kube
+}
+
+fn vpc_client(fake: &Fake) -> ApiClient {
+    let c = Credential {
+        access_key_id: Secret::new(AK),
+        access_key_secret: Secret::new(SECRET),
+        security_token: None,
+        expiration: None,
+        source: "environment",
+    };
+    ApiClient::new(
+        "cn-shanghai",
+        Some(&fake.url()),
+        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
+        http_client(),
+    )
+}
+
+async fn kube_client(kube: &FakeKube) -> ::kube::Client {
+    let config = ::kube::Config::new(format!("http://{}", kube.addr).parse().unwrap());
+    ::kube::Client::try_from(config).unwrap()
+}
+
+/// Plans from the current state of the fakes, as `expand --apply` does.
+async fn current_plan(fake: &Fake, kube: &FakeKube) -> plan::Plan {
+    let inv = CloudInventory::new(
+        vpc_client(fake),
+        CloudConfig {
+            vpc_id: Some("vpc-uf6demo0001".into()),
+            ..Default::default()
+        },
+    );
+    let config = manifest::from_value(kube.get(CM)).unwrap();
+    let query = config
+        .eni_conf()
+        .unwrap()
+        .vswitches()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    let facts = inv.facts(&query).await;
+    let view = inv.vpc_view("vpc-uf6demo0001").await.unwrap();
+    let settings = terway_guard::rules::Settings::default();
+    plan::plan(&Request {
+        zone: "cn-shanghai-f",
+        prefix_len: 19,
+        view: &view,
+        config: &config,
+        facts: &facts,
+        settings: &settings,
+    })
+    .unwrap()
+}
+
+async fn apply_once(
+    fake: &Fake,
+    kube: &FakeKube,
+    crash: Option<Step>,
+) -> Result<apply::Report, ApplyError> {
+    let plan = current_plan(fake, kube).await;
+    let vpc = vpc_client(fake);
+    let target = Target {
+        kube: kube_client(kube).await,
+        vpc: &vpc,
+        namespace: "kube-system".into(),
+        daemonset: "terway-eniip".into(),
+        rollout_timeout: std::time::Duration::from_secs(5),
+    };
+    let mut progress = Progress::quiet();
+    progress.crash_after = crash;
+    apply::run(&target, &plan, &mut progress).await
+}
+
+#[tokio::test]
+async fn killed_after_every_step_the_next_run_finishes_the_job_once() {
+    for crash in [
+        Step::Recorded,
+        Step::VSwitchCreated,
+        Step::SnatCreated,
+        Step::ConfigPatched,
+        Step::RolloutRequested,
+    ] {
+        let (fake, kube) = (cloud().await, cluster().await);
+        match apply_once(&fake, &kube, Some(crash)).await {
+            Err(ApplyError::Crashed(s)) => assert_eq!(s, crash),
+            other => panic!("{crash:?}: {other:?}"),
+        }
+        let report = apply_once(&fake, &kube, None)
+            .await
+            .unwrap_or_else(|e| panic!("resume after {crash:?}: {e}"));
+
+        let created: Vec<String> = fake.with(|s| {
+            s.vswitches
+                .iter()
+                .filter(|v| v.id.starts_with("vsw-fake"))
+                .map(|v| v.id.clone())
+                .collect()
+        });
+        assert_eq!(created.len(), 1, "{crash:?}: exactly one vSwitch");
+        let id = &created[0];
+        assert_eq!(&report.vswitch_id, id);
+        assert_eq!(report.cidr, "192.168.96.0/19");
+        let snat = fake.with(|s| {
+            s.snat_entries
+                .iter()
+                .filter(|e| e["SourceVSwitchId"] == id.as_str())
+                .count()
+        });
+        assert_eq!(snat, 1, "{crash:?}: exactly one SNAT entry");
+        let cm = kube.get(CM);
+        let eni = cm["data"]["eni_conf"].as_str().unwrap();
+        assert_eq!(
+            eni.matches(id.as_str()).count(),
+            1,
+            "{crash:?}: listed once"
+        );
+        let conf: Value = serde_json::from_str(eni).unwrap();
+        assert_eq!(
+            conf["vswitches"]["cn-shanghai-f"],
+            json!(["vsw-uf6aaa0001", id])
+        );
+        let ds = kube.get(DS);
+        assert_eq!(ds["metadata"]["generation"], 2, "{crash:?}: one rollout");
+        assert_eq!(
+            ds["spec"]["template"]["metadata"]["annotations"][apply::RESTARTED_AT],
+            report.restarted_at.as_str()
+        );
+        let state: Value = serde_json::from_str(
+            cm["metadata"]["annotations"][STATE_ANNOTATION]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(state["done"], true);
+        assert!(report.rollout_complete);
+        assert_eq!((report.pods_recovered, report.pods_still_waiting), (1, 0));
+        assert_eq!(report.available_ips, 8188);
+    }
+}
+
+#[tokio::test]
+async fn a_finished_expansion_is_not_repeated_by_accident_and_a_new_one_gets_a_new_block() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let first = apply_once(&fake, &kube, None).await.unwrap();
+    let second = apply_once(&fake, &kube, None).await.unwrap();
+    assert_ne!(
+        first.vswitch_id, second.vswitch_id,
+        "a second, deliberate run expands again"
+    );
+    assert_eq!(second.cidr, "192.168.128.0/19");
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 3);
+}
+
+#[tokio::test]
+async fn a_concurrent_edit_of_eni_config_is_not_lost() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    // Someone changes eni-config between our runs: the patch re-reads and keeps their change.
+    let _ = apply_once(&fake, &kube, Some(Step::SnatCreated)).await;
+    let mut cm = kube.get(CM);
+    let edited = cm["data"]["eni_conf"]
+        .as_str()
+        .unwrap()
+        .replace("\"max_pool_size\": 30", "\"max_pool_size\": 25");
+    cm["data"]["eni_conf"] = json!(edited);
+    kube.put(CM, cm);
+    apply_once(&fake, &kube, None).await.unwrap();
+    let eni = kube.get(CM)["data"]["eni_conf"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        eni.contains("\"max_pool_size\": 25") && eni.contains("vsw-fake"),
+        "{eni}"
+    );
+}
