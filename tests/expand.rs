@@ -279,3 +279,55 @@ async fn a_concurrent_edit_of_eni_config_is_not_lost() {
         "{eni}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expand_apply_from_the_command_line() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let dir = temp_dir("expand-cli");
+    let kubeconfig = kube.kubeconfig(&dir);
+    let url = fake.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args([
+                "expand",
+                "--zone",
+                "cn-shanghai-f",
+                "--apply",
+                "-o",
+                "json",
+                "--inventory",
+                "aliyun",
+                "--region",
+                "cn-shanghai",
+                "--vpc-endpoint",
+                &url,
+                "--rollout-timeout",
+                "5",
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("creating vSwitch terway-guard-cn-shanghai-f-192-168-96-0-19"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["cidr"], "192.168.96.0/19");
+    assert_eq!(report["rollout_complete"], true);
+    let id = report["vswitch_id"].as_str().unwrap();
+    assert!(
+        kube.get(CM)["data"]["eni_conf"]
+            .as_str()
+            .unwrap()
+            .contains(id)
+    );
+    assert!(!stderr.contains(SECRET));
+}
