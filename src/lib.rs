@@ -11,6 +11,7 @@ pub mod certs;
 pub mod cli;
 pub mod cloud;
 pub mod config;
+pub mod controller;
 pub mod expand;
 pub mod inventory;
 pub mod kube;

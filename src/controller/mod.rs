@@ -1,0 +1,6 @@
+//! The companion controller: watches capacity and exhaustion, and plans or
+//! performs expansions under guard rails.
+
+pub mod decide;
+pub mod lease;
+pub mod signals;
