@@ -3,23 +3,18 @@
 
 mod common;
 
-use std::process::Command;
-use std::sync::Arc;
-
 use common::fake_kube::FakeKube;
 use common::fake_vpc::{AK, Fake, SECRET};
+use common::scenario::{CM, DS, cloud, cluster, kube_client, vpc_client};
 use common::*;
 use serde_json::{Value, json};
-use terway_guard::cloud::client::{ApiClient, http_client};
-use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+use std::process::Command;
 use terway_guard::config::manifest;
 use terway_guard::expand::apply::{self, ApplyError, Progress, STATE_ANNOTATION, Step, Target};
 use terway_guard::expand::plan::{self, Request};
 use terway_guard::inventory::{CloudConfig, CloudInventory, Inventory};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
-const CM: &str = "/api/v1/namespaces/kube-system/configmaps/eni-config";
-const DS: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip";
 
 #[test]
 fn dry_run_prints_a_plan_from_the_static_inventory() {
@@ -74,57 +69,6 @@ fn dry_run_prints_a_plan_from_the_static_inventory() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/15 is not allowed"));
-}
-
-/// The fake cloud as in the examples, with a NAT gateway serving zone f.
-async fn cloud() -> Fake {
-    let fake = Fake::like_examples().await;
-    fake.with(|s| {
-        s.nat_gateways.push(json!({"NatGatewayId": "ngw-1", "VpcId": "vpc-uf6demo0001", "SnatTableIds": {"SnatTableId": ["stb-1"]}, "IpLists": {"IpList": [{"IpAddress": "47.100.10.1", "SnatEntryEnabled": true}]}}));
-        s.snat_entries.push(json!({"SnatEntryId": "snat-aaa", "SnatTableId": "stb-1", "SourceVSwitchId": "vsw-uf6aaa0001", "SourceCIDR": "", "SnatIp": "47.100.10.1", "Status": "Available"}));
-    });
-    fake
-}
-
-/// The cluster: eni-config, Terway's DaemonSet, a pod that failed IP allocation.
-async fn cluster() -> FakeKube {
-    let kube = FakeKube::start().await;
-    kube.put(CM, example_cm("eni-config.yaml"));
-    kube.put(
-        DS,
-        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
-               "spec": {"selector": {"matchLabels": {"app": "terway-eniip"}}, "template": {"metadata": {"labels": {"app": "terway-eniip"}}, "spec": {"containers": [{"name": "terway", "image": "terway:v1"}]}}},
-               "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberReady": 4, "numberMisscheduled": 0, "observedGeneration": 1, "updatedNumberScheduled": 4, "numberAvailable": 4}}),
-    );
-    kube.put(
-        "/api/v1/events",
-        json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": [
-            {"metadata": {"name": "web-1.1", "namespace": "shop"}, "reason": "AllocIPFailed", "type": "Warning", "message": "The specified VSwitch \"vsw-uf6aaa0001\" has not enough IpAddress.", "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-1"}}
-        ]}),
-    );
-    kube.put("/api/v1/namespaces/shop/pods/web-1", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}, "status": {"phase": "Running"}}));
-    kube
-}
-
-fn vpc_client(fake: &Fake) -> ApiClient {
-    let c = Credential {
-        access_key_id: Secret::new(AK),
-        access_key_secret: Secret::new(SECRET),
-        security_token: None,
-        expiration: None,
-        source: "environment",
-    };
-    ApiClient::new(
-        "cn-shanghai",
-        Some(&fake.url()),
-        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
-        http_client(),
-    )
-}
-
-async fn kube_client(kube: &FakeKube) -> ::kube::Client {
-    let config = ::kube::Config::new(format!("http://{}", kube.addr).parse().unwrap());
-    ::kube::Client::try_from(config).unwrap()
 }
 
 /// Plans from the current state of the fakes, as `expand --apply` does.

@@ -1,7 +1,5 @@
 //! `terway-guard expand`: print the plan, or carry it out with `--apply`.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result, bail};
 
 use super::check::{load, query};
@@ -9,7 +7,7 @@ use super::inventory::Opened;
 use super::{ExpandArgs, Output};
 use crate::config::{BASE_NAME, ConfigObject};
 use crate::expand::plan::{self, Plan, Request};
-use crate::inventory::{Facts, Lookup, VpcView, usable_ips};
+use crate::inventory::{Facts, VpcView, usable_ips};
 use crate::rules::Settings;
 
 /// What a plan is made from.
@@ -88,7 +86,7 @@ pub async fn gather(inv: &Opened, config: ConfigObject, vpc_flag: Option<&str>) 
     let vpc = match vpc_flag
         .map(str::to_string)
         .or_else(|| facts.cluster_vpc.clone())
-        .or_else(|| majority_vpc(&facts))
+        .or_else(|| facts.majority_vpc())
     {
         Some(v) => v,
         None => bail!(
@@ -106,19 +104,6 @@ pub async fn gather(inv: &Opened, config: ConfigObject, vpc_flag: Option<&str>) 
         facts,
         view,
     })
-}
-
-fn majority_vpc(facts: &Facts) -> Option<String> {
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in facts.vswitches.values() {
-        if let Lookup::Found(v) = l {
-            *count.entry(&v.vpc).or_default() += 1;
-        }
-    }
-    count
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(v, _)| v.to_string())
 }
 
 fn text(p: &Plan, inputs: &Inputs, args: &ExpandArgs) -> String {

@@ -99,7 +99,17 @@ pub fn decide(
 ) -> Vec<Decision> {
     let mut out = Vec::new();
     let mut expanding = mem.in_progress.clone();
-    for z in zones {
+    // An expansion killed half-way is finished before anything else.
+    if let (Some(zone), Mode::Auto) = (&mem.in_progress, p.mode) {
+        out.push(Decision::Expand {
+            zone: zone.clone(),
+            reason: format!("finishing the unfinished expansion of {zone}"),
+        });
+    }
+    for z in zones
+        .iter()
+        .filter(|z| !(p.mode == Mode::Auto && mem.in_progress.as_ref() == Some(&z.zone)))
+    {
         let Some(reason) = trigger(z, exhausted, p) else {
             continue;
         };
@@ -281,6 +291,28 @@ mod tests {
                     ..Default::default()
                 },
                 &auto,
+                vec!["expand g", "hold f"],
+            ),
+            (
+                vec![zone("f", 10, 8188, 1)],
+                &none,
+                false,
+                Memory {
+                    in_progress: Some("f".into()),
+                    ..Default::default()
+                },
+                &auto,
+                vec!["expand f"],
+            ),
+            (
+                vec![zone("f", 10, 8188, 1)],
+                &none,
+                false,
+                Memory {
+                    in_progress: Some("f".into()),
+                    ..Default::default()
+                },
+                &plan,
                 vec!["hold f"],
             ),
             (

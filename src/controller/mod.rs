@@ -3,4 +3,6 @@
 
 pub mod decide;
 pub mod lease;
+pub mod metrics;
+pub mod run;
 pub mod signals;

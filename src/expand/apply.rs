@@ -15,7 +15,7 @@ use super::plan::Plan;
 use crate::cloud::client::{ApiClient, CloudError};
 use crate::cloud::sign::sha256_hex;
 use crate::cloud::time::iso8601;
-use crate::config::{BASE_NAME, ENI_CONF, EniConf, edit};
+use crate::config::{BASE_NAME, ENI_CONF, EniConf, HASH_ANNOTATION, edit};
 
 /// Annotation on `eni-config` holding the expansion's progress.
 pub const STATE_ANNOTATION: &str = "terway-guard.io/expansion";
@@ -66,6 +66,9 @@ pub struct State {
     pub config_patched: bool,
     pub restarted_at: Option<String>,
     pub done: bool,
+    /// When the expansion was first recorded (epoch seconds), for cool-downs.
+    #[serde(default)]
+    pub started_at: i64,
 }
 
 impl State {
@@ -107,6 +110,26 @@ pub struct Target<'a> {
     pub namespace: String,
     pub daemonset: String,
     pub rollout_timeout: Duration,
+}
+
+/// Reads the expansion state recorded on `eni-config`, if any.
+pub fn recorded(cm: &ConfigMap) -> Option<State> {
+    read_state(cm)
+}
+
+/// Restarts Terway like `kubectl rollout restart`, recording the config hash.
+pub async fn restart(
+    kube: &::kube::Client,
+    namespace: &str,
+    daemonset: &str,
+    config_hash: &str,
+) -> Result<String, ApplyError> {
+    let at = iso8601(SystemTime::now());
+    let patch = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at, HASH_ANNOTATION: config_hash}}}}});
+    Api::<DaemonSet>::namespaced(kube.clone(), namespace)
+        .patch(daemonset, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(at)
 }
 
 /// Where progress goes, and (for tests) where to stop.
@@ -243,7 +266,12 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
             )));
         }
         _ => {
-            let s = State::from_plan(plan);
+            let s = State {
+                started_at: SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64),
+                ..State::from_plan(plan)
+            };
             save(t, &s, |_| None).await?;
             s
         }

@@ -1,3 +1,47 @@
+//! The expansion: plan (pure) and apply (idempotent steps).
+
 pub mod apply;
 pub mod cidr;
 pub mod plan;
+
+use crate::cloud::client::CloudError;
+use crate::config::ConfigObject;
+use crate::inventory::{CloudInventory, Facts};
+use crate::rules::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpandError {
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error(
+        "cannot tell which VPC to expand: none of eni-config's vSwitches was found; pass --vpc-id"
+    )]
+    NoVpc,
+}
+
+/// A plan from the live cloud: the VPC is the configured one, or the one
+/// most of eni-config's vSwitches are in.
+pub async fn plan_from_cloud(
+    inv: &CloudInventory,
+    config: &ConfigObject,
+    facts: &Facts,
+    zone: &str,
+    prefix_len: u8,
+    settings: &Settings,
+) -> Result<plan::Plan, ExpandError> {
+    let vpc = inv
+        .vpc_id()
+        .or_else(|| facts.majority_vpc())
+        .ok_or(ExpandError::NoVpc)?;
+    let view = inv.vpc_view(&vpc).await?;
+    Ok(plan::plan(&plan::Request {
+        zone,
+        prefix_len,
+        view: &view,
+        config,
+        facts,
+        settings,
+    })?)
+}

@@ -114,13 +114,7 @@ impl CloudInventory {
         {
             let query: Query = conf.vswitches().into_iter().map(|l| l.id).collect();
             let facts = self.gather(&query).await;
-            let mut count: HashMap<String, usize> = HashMap::new();
-            for l in facts.vswitches.values() {
-                if let Lookup::Found(v) = l {
-                    *count.entry(v.vpc.clone()).or_default() += 1;
-                }
-            }
-            if let Some((vpc, _)) = count.into_iter().max_by_key(|(_, n)| *n) {
+            if let Some(vpc) = facts.majority_vpc() {
                 tracing::info!(%vpc, "cluster VPC learnt from eni-config");
                 *lock(&self.inner.vpc_id) = Some(vpc);
             }

@@ -90,6 +90,20 @@ impl Facts {
         self.vswitches.get(id)
     }
 
+    /// The VPC most of the found vSwitches are in.
+    pub fn majority_vpc(&self) -> Option<String> {
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for l in self.vswitches.values() {
+            if let Lookup::Found(v) = l {
+                *count.entry(&v.vpc).or_default() += 1;
+            }
+        }
+        count
+            .into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(v, _)| v.to_string())
+    }
+
     pub fn found(&self, id: &str) -> Option<&VSwitchFact> {
         match self.vswitches.get(id) {
             Some(Lookup::Found(v)) => Some(v),

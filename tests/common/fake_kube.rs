@@ -97,6 +97,35 @@ fn status(code: u16, reason: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// Applies a `fieldSelector=a.b=v,...` to a list (what the apiserver does
+/// for the fields a test uses); other objects pass through.
+fn select(v: &Value, query: &str) -> Value {
+    let Some(sel) = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("fieldSelector="))
+    else {
+        return v.clone();
+    };
+    let sel = sel.replace("%3D", "=").replace("%2C", ",");
+    let Some(items) = v["items"].as_array() else {
+        return v.clone();
+    };
+    let keep: Vec<Value> = items
+        .iter()
+        .filter(|i| {
+            sel.split(',').all(|cond| {
+                let (k, want) = cond.split_once('=').unwrap_or((cond, ""));
+                let got = k.split('.').fold(*i, |acc, part| &acc[part]);
+                got.as_str() == Some(want)
+            })
+        })
+        .cloned()
+        .collect();
+    let mut out = v.clone();
+    out["items"] = json!(keep);
+    out
+}
+
 fn ok(v: &Value) -> Response {
     ([("content-type", "application/json")], v.to_string()).into_response()
 }
@@ -114,9 +143,37 @@ async fn handle(
     let mut s = store.lock().unwrap();
     if method == Method::GET {
         return match s.objects.get(&path) {
-            Some(v) => ok(v),
+            Some(v) => ok(&select(v, uri.query().unwrap_or(""))),
             None => status(404, "NotFound", &format!("{path} not found")),
         };
+    }
+    if method == Method::POST {
+        let Ok(mut obj) = serde_json::from_slice::<Value>(&body) else {
+            return status(400, "BadRequest", "body is not JSON");
+        };
+        s.writes.push(format!("POST {path}"));
+        s.next_rv += 1;
+        let name = match obj["metadata"]["name"].as_str() {
+            Some(n) => n.to_string(),
+            None => format!(
+                "{}{}",
+                obj["metadata"]["generateName"].as_str().unwrap_or("obj-"),
+                s.next_rv
+            ),
+        };
+        let at = format!("{path}/{name}");
+        if s.objects.contains_key(&at) {
+            return status(409, "AlreadyExists", &format!("{name} already exists"));
+        }
+        obj["metadata"]["name"] = json!(name);
+        obj["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+        s.objects.insert(at, obj.clone());
+        return (
+            StatusCode::CREATED,
+            [("content-type", "application/json")],
+            obj.to_string(),
+        )
+            .into_response();
     }
     let Ok(incoming) = serde_json::from_slice::<Value>(&body) else {
         return status(400, "BadRequest", "body is not JSON");

@@ -4,6 +4,7 @@
 
 pub mod fake_kube;
 pub mod fake_vpc;
+pub mod scenario;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,62 @@
+//! The controller's Prometheus metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct Inner {
+    /// (zone, outcome) → count; outcome is started, succeeded or failed.
+    expansions: BTreeMap<(String, &'static str), u64>,
+    last_expansion: BTreeMap<String, i64>,
+    free: BTreeMap<String, u64>,
+    proposals: BTreeMap<String, u64>,
+}
+
+#[derive(Default)]
+pub struct ControllerMetrics(Mutex<Inner>);
+
+impl ControllerMetrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn expansion(&self, zone: &str, outcome: &'static str) {
+        self.with(|i| *i.expansions.entry((zone.to_string(), outcome)).or_default() += 1);
+    }
+
+    pub fn expanded_at(&self, zone: &str, at: i64) {
+        self.with(|i| i.last_expansion.insert(zone.to_string(), at));
+    }
+
+    pub fn proposal(&self, zone: &str) {
+        self.with(|i| *i.proposals.entry(zone.to_string()).or_default() += 1);
+    }
+
+    pub fn free(&self, zone: &str, free: u64) {
+        self.with(|i| i.free.insert(zone.to_string(), free));
+    }
+
+    pub fn render(&self) -> String {
+        self.with(|i| {
+            let mut out = String::new();
+            out.push_str("# HELP terway_guard_expansions_total Expansions by zone and outcome.\n# TYPE terway_guard_expansions_total counter\n");
+            for ((z, o), n) in &i.expansions {
+                let _ = writeln!(out, "terway_guard_expansions_total{{zone=\"{z}\",outcome=\"{o}\"}} {n}");
+            }
+            out.push_str("# HELP terway_guard_expansion_proposals_total Plans proposed (mode plan).\n# TYPE terway_guard_expansion_proposals_total counter\n");
+            for (z, n) in &i.proposals {
+                let _ = writeln!(out, "terway_guard_expansion_proposals_total{{zone=\"{z}\"}} {n}");
+            }
+            out.push_str("# HELP terway_guard_last_expansion_timestamp_seconds When a zone was last expanded.\n# TYPE terway_guard_last_expansion_timestamp_seconds gauge\n");
+            for (z, t) in &i.last_expansion {
+                let _ = writeln!(out, "terway_guard_last_expansion_timestamp_seconds{{zone=\"{z}\"}} {t}");
+            }
+            out.push_str("# HELP terway_guard_zone_free_ips Free pod IPs of the vSwitches eni-config lists for a zone.\n# TYPE terway_guard_zone_free_ips gauge\n");
+            for (z, n) in &i.free {
+                let _ = writeln!(out, "terway_guard_zone_free_ips{{zone=\"{z}\"}} {n}");
+            }
+            out
+        })
+    }
+}

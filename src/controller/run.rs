@@ -1,0 +1,396 @@
+//! One controller tick: lead, observe, decide, act. Thin I/O around the
+//! pure parts ([`super::signals`], [`super::decide`], the planner).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use ::kube::api::{Api, ListParams, PostParams};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use serde::Serialize;
+
+use super::decide::{Decision, Memory, Policy, decide};
+use super::metrics::ControllerMetrics;
+use super::{lease, signals};
+use crate::capacity;
+use crate::cloud::client::ApiClient;
+use crate::config::{BASE_NAME, ConfigObject, HASH_ANNOTATION};
+use crate::expand::{self, apply};
+use crate::inventory::{CloudInventory, Inventory, Query};
+use crate::rules::Settings;
+
+pub struct Controller {
+    pub kube: ::kube::Client,
+    pub inventory: CloudInventory,
+    pub ecs: Option<ApiClient>,
+    pub policy: Policy,
+    pub namespace: String,
+    pub daemonset: String,
+    pub identity: String,
+    pub lease_name: String,
+    pub lease_secs: i32,
+    pub prefix_len: u8,
+    pub rollout_timeout: Duration,
+    pub settings: Settings,
+    pub metrics: ControllerMetrics,
+    pub memory: Mutex<Memory>,
+    /// The last proposal per zone (message, time), so Events are not spammed.
+    proposed: Mutex<BTreeMap<String, (String, i64)>>,
+    /// Test hook: how apply reports progress and where it stops.
+    pub progress: fn() -> apply::Progress,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] ::kube::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct TickReport {
+    pub leader: bool,
+    pub decisions: Vec<Decision>,
+    pub expanded: Option<apply::Report>,
+    pub failed: Option<String>,
+    pub events: usize,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Controller {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kube: ::kube::Client,
+        inventory: CloudInventory,
+        ecs: Option<ApiClient>,
+        policy: Policy,
+        namespace: &str,
+        daemonset: &str,
+        identity: &str,
+        prefix_len: u8,
+    ) -> Self {
+        Controller {
+            kube,
+            inventory,
+            ecs,
+            policy,
+            namespace: namespace.to_string(),
+            daemonset: daemonset.to_string(),
+            identity: identity.to_string(),
+            lease_name: "terway-guard-controller".into(),
+            lease_secs: 30,
+            prefix_len,
+            rollout_timeout: Duration::from_secs(600),
+            settings: Settings::default(),
+            metrics: ControllerMetrics::default(),
+            memory: Mutex::new(Memory::default()),
+            proposed: Mutex::new(BTreeMap::new()),
+            progress: apply::Progress::stderr,
+        }
+    }
+
+    pub async fn tick(&self) -> Result<TickReport, TickError> {
+        let mut report = TickReport::default();
+        let leases: Api<Lease> = Api::namespaced(self.kube.clone(), &self.namespace);
+        report.leader =
+            lease::acquire(&leases, &self.lease_name, &self.identity, self.lease_secs).await?;
+        if !report.leader {
+            return Ok(report);
+        }
+        let cms: Api<ConfigMap> = Api::namespaced(self.kube.clone(), &self.namespace);
+        let Some(cm) = cms.get_opt(BASE_NAME).await? else {
+            return Err(TickError::Config(format!(
+                "no ConfigMap {BASE_NAME} in {}",
+                self.namespace
+            )));
+        };
+        let config = ConfigObject::from_configmap(&cm);
+        let Some(conf) = config.eni_conf() else {
+            return Err(TickError::Config(format!(
+                "{BASE_NAME} has no valid eni_conf; fix it before expansions can be planned"
+            )));
+        };
+        let query: Query = conf.vswitches().into_iter().map(|l| l.id).collect();
+        let mut facts = self.inventory.facts(&query).await;
+        facts.nodes = crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?;
+        let zones = capacity::report(&conf, &facts, None);
+        for z in &zones {
+            self.metrics.free(&z.zone, z.free);
+        }
+
+        // What we did before, as recorded on eni-config (survives restarts and leader changes).
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        memory.in_progress = None;
+        if let Some(st) = apply::recorded(&cm) {
+            if st.done {
+                let t = memory.last_expansion.entry(st.zone.clone()).or_default();
+                *t = (*t).max(st.started_at);
+            } else {
+                memory.in_progress = Some(st.zone.clone());
+            }
+        }
+
+        let events = self.exhaustion_events().await?;
+        let pod_nodes = self.pod_nodes(&events).await?;
+        let exhausted =
+            signals::exhausted_zones(&events, &memory.last_expansion, &facts, &pod_nodes);
+        let ds: Api<DaemonSet> = Api::namespaced(self.kube.clone(), &self.namespace);
+        let template_hash = ds
+            .get_opt(&self.daemonset)
+            .await?
+            .and_then(|d| d.spec)
+            .and_then(|s| s.template.metadata)
+            .and_then(|m| m.annotations)
+            .and_then(|a| a.get(HASH_ANNOTATION).cloned());
+        let config_hash = conf.normalized_sha256();
+        let drift = signals::drift(template_hash.as_deref(), &config_hash);
+
+        let now = now_secs();
+        report.decisions = decide(&zones, &exhausted, drift, &memory, &self.policy, now);
+        for d in report.decisions.clone() {
+            match d {
+                Decision::Expand { zone, reason } => {
+                    self.expand(
+                        &config,
+                        &facts,
+                        &zone,
+                        &reason,
+                        now,
+                        &mut memory,
+                        &mut report,
+                    )
+                    .await?
+                }
+                Decision::Propose { zone, reason } => {
+                    self.propose(&config, &facts, &zone, &reason, now, &mut report)
+                        .await?
+                }
+                Decision::Hold { zone, reason } => tracing::info!(%zone, %reason, "not expanding"),
+                Decision::Restart => {
+                    let at =
+                        apply::restart(&self.kube, &self.namespace, &self.daemonset, &config_hash)
+                            .await
+                            .map_err(|e| TickError::Config(e.to_string()))?;
+                    self.event("TerwayRestarted", &format!("eni-config changed since Terway was last rolled; restarted Terway at {at}"), "Normal").await?;
+                    report.events += 1;
+                }
+                Decision::ProposeRestart => {
+                    let msg = format!(
+                        "eni-config changed since Terway was last rolled; restart it to apply: kubectl -n {} rollout restart daemonset/{}",
+                        self.namespace, self.daemonset
+                    );
+                    if self.fresh_proposal("restart", &msg, now) {
+                        self.event("TerwayRestartProposed", &msg, "Normal").await?;
+                        report.events += 1;
+                    }
+                }
+            }
+        }
+        *self.memory.lock().unwrap_or_else(|p| p.into_inner()) = memory;
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn expand(
+        &self,
+        config: &ConfigObject,
+        facts: &crate::inventory::Facts,
+        zone: &str,
+        reason: &str,
+        now: i64,
+        memory: &mut Memory,
+        report: &mut TickReport,
+    ) -> Result<(), TickError> {
+        tracing::info!(%zone, %reason, "expanding");
+        self.metrics.expansion(zone, "started");
+        memory.last_expansion.insert(zone.to_string(), now);
+        let result = async {
+            let plan = expand::plan_from_cloud(
+                &self.inventory,
+                config,
+                facts,
+                zone,
+                self.prefix_len,
+                &self.settings,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let target = apply::Target {
+                kube: self.kube.clone(),
+                vpc: self.inventory.client(),
+                namespace: self.namespace.clone(),
+                daemonset: self.daemonset.clone(),
+                rollout_timeout: self.rollout_timeout,
+            };
+            apply::run(&target, &plan, &mut (self.progress)())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match result {
+            Ok(r) => {
+                self.metrics.expansion(zone, "succeeded");
+                self.metrics.expanded_at(zone, now);
+                let msg = format!(
+                    "{reason}: created {} ({}) with {} free IPs, added it to eni-config and restarted Terway",
+                    r.vswitch_id, r.cidr, r.available_ips
+                );
+                self.event("ZoneExpanded", &msg, "Normal").await?;
+                report.expanded = Some(r);
+            }
+            Err(why) => {
+                self.metrics.expansion(zone, "failed");
+                tracing::warn!(%zone, error = %why, "expansion failed");
+                self.event(
+                    "ZoneExpansionFailed",
+                    &format!("{reason}; expansion failed: {why}"),
+                    "Warning",
+                )
+                .await?;
+                report.failed = Some(why);
+            }
+        }
+        report.events += 1;
+        Ok(())
+    }
+
+    async fn propose(
+        &self,
+        config: &ConfigObject,
+        facts: &crate::inventory::Facts,
+        zone: &str,
+        reason: &str,
+        now: i64,
+        report: &mut TickReport,
+    ) -> Result<(), TickError> {
+        let msg = match expand::plan_from_cloud(
+            &self.inventory,
+            config,
+            facts,
+            zone,
+            self.prefix_len,
+            &self.settings,
+        )
+        .await
+        {
+            Ok(p) => format!(
+                "{reason}. Plan: create vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and restart Terway. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
+                p.vswitch.name,
+                p.vswitch.cidr,
+                zone,
+                p.snat.len(),
+                if p.snat.len() == 1 { "y" } else { "ies" },
+                self.prefix_len,
+                self.inventory.client().region
+            ),
+            Err(e) => format!("{reason}; no expansion can be planned: {e}"),
+        };
+        if self.fresh_proposal(zone, &msg, now) {
+            self.metrics.proposal(zone);
+            self.event("ZoneExpansionProposed", &msg, "Warning").await?;
+            report.events += 1;
+        }
+        Ok(())
+    }
+
+    /// A proposal is re-announced when it changes, or once per cool-down.
+    fn fresh_proposal(&self, key: &str, msg: &str, now: i64) -> bool {
+        let mut p = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = p
+            .get(key)
+            .is_none_or(|(m, t)| m != msg || now - t >= self.policy.cooldown_secs);
+        if fresh {
+            p.insert(key.to_string(), (msg.to_string(), now));
+        }
+        fresh
+    }
+
+    async fn exhaustion_events(&self) -> Result<Vec<Event>, TickError> {
+        let api: Api<Event> = Api::all(self.kube.clone());
+        let mut out = Vec::new();
+        for reason in signals::EXHAUSTION_REASONS {
+            out.extend(
+                api.list(&ListParams::default().fields(&format!("reason={reason}")))
+                    .await?
+                    .items,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The node of each pod an exhaustion event names (bounded).
+    async fn pod_nodes(
+        &self,
+        events: &[Event],
+    ) -> Result<BTreeMap<(String, String), String>, TickError> {
+        let mut out = BTreeMap::new();
+        for e in events.iter().filter(|e| signals::is_exhaustion(e)).take(50) {
+            let o = &e.involved_object;
+            if o.kind.as_deref() != Some("Pod") {
+                continue;
+            }
+            let (Some(ns), Some(name)) = (o.namespace.clone(), o.name.clone()) else {
+                continue;
+            };
+            if out.contains_key(&(ns.clone(), name.clone())) {
+                continue;
+            }
+            let pod = Api::<Pod>::namespaced(self.kube.clone(), &ns)
+                .get_opt(&name)
+                .await?;
+            if let Some(node) = pod.and_then(|p| p.spec).and_then(|s| s.node_name) {
+                out.insert((ns, name), node);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An Event on eni-config, where `kubectl describe cm eni-config` shows it.
+    async fn event(&self, reason: &str, message: &str, kind: &str) -> Result<(), TickError> {
+        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let e = Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{BASE_NAME}.")),
+                namespace: Some(self.namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("ConfigMap".into()),
+                name: Some(BASE_NAME.into()),
+                namespace: Some(self.namespace.clone()),
+                ..ObjectReference::default()
+            },
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            type_: Some(kind.into()),
+            count: Some(1),
+            first_timestamp: Some(now.clone()),
+            last_timestamp: Some(now),
+            source: Some(EventSource {
+                component: Some("terway-guard".into()),
+                host: None,
+            }),
+            reporting_component: Some("terway-guard".into()),
+            reporting_instance: Some(self.identity.clone()),
+            ..Event::default()
+        };
+        Api::<Event>::namespaced(self.kube.clone(), &self.namespace)
+            .create(&PostParams::default(), &e)
+            .await?;
+        Ok(())
+    }
+}

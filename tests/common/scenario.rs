@@ -1,0 +1,73 @@
+//! The shared scene: the example cloud behind the fake VPC endpoint and a
+//! cluster behind the fake Kubernetes API, with zone f out of IPs.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use terway_guard::cloud::client::{ApiClient, http_client};
+use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+
+use super::example_cm;
+use super::fake_kube::FakeKube;
+use super::fake_vpc::{AK, Fake, SECRET};
+
+pub const CM: &str = "/api/v1/namespaces/kube-system/configmaps/eni-config";
+pub const DS: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip";
+
+/// The fake cloud as in the examples, with a NAT gateway serving zone f.
+pub async fn cloud() -> Fake {
+    let fake = Fake::like_examples().await;
+    fake.with(|s| {
+        s.nat_gateways.push(json!({"NatGatewayId": "ngw-1", "VpcId": "vpc-uf6demo0001", "SnatTableIds": {"SnatTableId": ["stb-1"]}, "IpLists": {"IpList": [{"IpAddress": "47.100.10.1", "SnatEntryEnabled": true}]}}));
+        s.snat_entries.push(json!({"SnatEntryId": "snat-aaa", "SnatTableId": "stb-1", "SourceVSwitchId": "vsw-uf6aaa0001", "SourceCIDR": "", "SnatIp": "47.100.10.1", "Status": "Available"}));
+    });
+    fake
+}
+
+/// The cluster: eni-config, Terway's DaemonSet, a pod that failed IP allocation.
+pub async fn cluster() -> FakeKube {
+    let kube = FakeKube::start().await;
+    kube.put(CM, example_cm("eni-config.yaml"));
+    kube.put(
+        DS,
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
+               "spec": {"selector": {"matchLabels": {"app": "terway-eniip"}}, "template": {"metadata": {"labels": {"app": "terway-eniip"}}, "spec": {"containers": [{"name": "terway", "image": "terway:v1"}]}}},
+               "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberReady": 4, "numberMisscheduled": 0, "observedGeneration": 1, "updatedNumberScheduled": 4, "numberAvailable": 4}}),
+    );
+    kube.put(
+        "/api/v1/events",
+        json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": [
+            {"metadata": {"name": "web-1.1", "namespace": "shop"}, "reason": "AllocIPFailed", "type": "Warning", "message": "error allocate ip: InvalidVSwitchId.IpNotEnough", "involvedObject": {"kind": "Pod", "namespace": "shop", "name": "web-1"}, "lastTimestamp": "2026-01-01T00:00:00Z"}
+        ]}),
+    );
+    kube.put("/api/v1/namespaces/shop/pods/web-1", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}, "spec": {"nodeName": "node-f-1", "containers": []}, "status": {"phase": "Running"}}));
+    kube.put(
+        "/api/v1/nodes",
+        json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": [
+            {"metadata": {"name": "node-f-1", "labels": {"topology.kubernetes.io/zone": "cn-shanghai-f", "node.kubernetes.io/instance-type": "ecs.g7.xlarge"}}},
+            {"metadata": {"name": "node-g-1", "labels": {"topology.kubernetes.io/zone": "cn-shanghai-g"}}}
+        ]}),
+    );
+    kube
+}
+
+pub fn vpc_client(fake: &Fake) -> ApiClient {
+    let c = Credential {
+        access_key_id: Secret::new(AK),
+        access_key_secret: Secret::new(SECRET),
+        security_token: None,
+        expiration: None,
+        source: "environment",
+    };
+    ApiClient::new(
+        "cn-shanghai",
+        Some(&fake.url()),
+        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
+        http_client(),
+    )
+}
+
+pub async fn kube_client(kube: &FakeKube) -> ::kube::Client {
+    let config = ::kube::Config::new(format!("http://{}", kube.addr).parse().unwrap());
+    ::kube::Client::try_from(config).unwrap()
+}

@@ -1,0 +1,162 @@
+//! The companion controller against the fakes: a zone runs dry, Terway
+//! reports it, the controller plans (or performs) the expansion.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_kube::FakeKube;
+use common::fake_vpc::Fake;
+use common::scenario::{CM, DS, cloud, cluster, kube_client, vpc_client};
+use serde_json::Value;
+use terway_guard::controller::decide::{Decision, Mode, Policy};
+use terway_guard::controller::run::Controller;
+use terway_guard::expand::apply::Progress;
+use terway_guard::inventory::{CloudConfig, CloudInventory};
+
+const EVENTS: &str = "POST /api/v1/namespaces/kube-system/events";
+
+async fn controller(fake: &Fake, kube: &FakeKube, mode: Mode, who: &str) -> Controller {
+    let inv = CloudInventory::new(
+        vpc_client(fake),
+        CloudConfig {
+            vpc_id: Some("vpc-uf6demo0001".into()),
+            ..Default::default()
+        },
+    );
+    // Only exhaustion events trigger here: the free-IP thresholds are off.
+    let policy = Policy {
+        mode,
+        min_free: 0,
+        min_free_pct: 0.0,
+        ..Policy::default()
+    };
+    let mut c = Controller::new(
+        kube_client(kube).await,
+        inv,
+        None,
+        policy,
+        "kube-system",
+        "terway-eniip",
+        who,
+        19,
+    );
+    c.progress = Progress::quiet;
+    c.rollout_timeout = Duration::from_secs(5);
+    c
+}
+
+fn created_events(kube: &FakeKube) -> Vec<Value> {
+    let store = kube.store.lock().unwrap();
+    store
+        .objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("/api/v1/namespaces/kube-system/events/"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn auto_mode_expands_a_zone_that_ran_dry_once() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let c = controller(&fake, &kube, Mode::Auto, "replica-a").await;
+    let r = c.tick().await.unwrap();
+    assert!(r.leader);
+    assert!(
+        matches!(&r.decisions[..], [Decision::Expand { zone, .. }] if zone == "cn-shanghai-f"),
+        "{:?}",
+        r.decisions
+    );
+    let report = r.expanded.expect("expanded");
+    assert_eq!(report.cidr, "192.168.96.0/19");
+    assert!(
+        kube.get(CM)["data"]["eni_conf"]
+            .as_str()
+            .unwrap()
+            .contains(&report.vswitch_id)
+    );
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 2);
+    let events = created_events(&kube);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["reason"], "ZoneExpanded");
+    assert_eq!(events[0]["involvedObject"]["name"], "eni-config");
+    assert!(
+        c.metrics.render().contains(
+            "terway_guard_expansions_total{zone=\"cn-shanghai-f\",outcome=\"succeeded\"} 1"
+        )
+    );
+
+    // The old event does not trigger again, and nothing else happens.
+    let r = c.tick().await.unwrap();
+    assert!(r.decisions.is_empty(), "{:?}", r.decisions);
+    assert_eq!(
+        fake.with(|s| s.vswitches.len()),
+        4,
+        "one new vSwitch in all"
+    );
+    // A restarted controller reads what was done from eni-config.
+    let fresh = controller(&fake, &kube, Mode::Auto, "replica-a").await;
+    assert!(fresh.tick().await.unwrap().decisions.is_empty());
+}
+
+#[tokio::test]
+async fn plan_mode_proposes_with_the_exact_command_and_does_not_repeat_itself() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let c = controller(&fake, &kube, Mode::Plan, "replica-a").await;
+    let r = c.tick().await.unwrap();
+    assert!(
+        matches!(&r.decisions[..], [Decision::Propose { zone, .. }] if zone == "cn-shanghai-f")
+    );
+    let events = created_events(&kube);
+    assert_eq!(events.len(), 1);
+    let msg = events[0]["message"].as_str().unwrap();
+    assert!(msg.contains("192.168.96.0/19") && msg.contains("terway-guard expand --zone cn-shanghai-f --prefix-len 19 --inventory aliyun --region cn-shanghai --apply"), "{msg}");
+    assert_eq!(
+        fake.with(|s| s.vswitches.len()),
+        3,
+        "plan mode creates nothing"
+    );
+    c.tick().await.unwrap();
+    assert_eq!(
+        created_events(&kube).len(),
+        1,
+        "the same proposal is not announced twice"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_never_act_together() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let a = controller(&fake, &kube, Mode::Plan, "replica-a").await;
+    let b = controller(&fake, &kube, Mode::Plan, "replica-b").await;
+    assert!(a.tick().await.unwrap().leader);
+    let rb = b.tick().await.unwrap();
+    assert!(!rb.leader && rb.decisions.is_empty());
+    assert!(a.tick().await.unwrap().leader, "the leader renews");
+    assert_eq!(kube.writes(EVENTS), 1);
+}
+
+#[tokio::test]
+async fn drift_is_offered_or_fixed() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    // Terway was rolled for another config than the one now in eni-config.
+    let mut ds = kube.get(DS);
+    ds["spec"]["template"]["metadata"]["annotations"] =
+        serde_json::json!({"terway-guard.io/eni-conf-sha256": "old-hash"});
+    kube.put(DS, ds);
+    kube.put("/api/v1/events", serde_json::json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "2"}, "items": []}));
+    let c = controller(&fake, &kube, Mode::Plan, "replica-a").await;
+    assert_eq!(
+        c.tick().await.unwrap().decisions,
+        [Decision::ProposeRestart]
+    );
+    assert_eq!(created_events(&kube)[0]["reason"], "TerwayRestartProposed");
+    let mut c = controller(&fake, &kube, Mode::Auto, "replica-a").await;
+    c.policy.restart_on_drift = true;
+    assert_eq!(c.tick().await.unwrap().decisions, [Decision::Restart]);
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 2);
+    assert!(
+        c.tick().await.unwrap().decisions.is_empty(),
+        "no drift after the restart"
+    );
+}
