@@ -204,14 +204,16 @@ mod tests {
             restart_on_drift: true,
             ..auto.clone()
         };
-        let cases: Vec<(
+        /// (zones, exhausted zones, drift, memory, policy, expected decisions)
+        type Case<'a> = (
             Vec<ZoneReport>,
-            &BTreeSet<String>,
+            &'a BTreeSet<String>,
             bool,
             Memory,
-            &Policy,
-            Vec<&str>,
-        )> = vec![
+            &'a Policy,
+            Vec<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 vec![zone("f", 5000, 8188, 1)],
                 &none,
