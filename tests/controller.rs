@@ -160,3 +160,64 @@ async fn drift_is_offered_or_fixed() {
         "no drift after the restart"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_binary_expands_and_stops_on_sigterm() {
+    use common::fake_vpc::{AK, SECRET};
+    use std::process::{Command, Stdio};
+    let (fake, kube) = (cloud().await, cluster().await);
+    let dir = common::temp_dir("controller-bin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_terway-guard"))
+        .args([
+            "controller",
+            "--mode",
+            "auto",
+            "--interval",
+            "1",
+            "--min-free",
+            "0",
+            "--min-free-pct",
+            "0",
+            "--metrics-listen",
+            "off",
+            "--rollout-timeout",
+            "5",
+        ])
+        .args([
+            "--inventory",
+            "aliyun",
+            "--region",
+            "cn-shanghai",
+            "--vpc-id",
+            "vpc-uf6demo0001",
+            "--vpc-endpoint",
+            &fake.url(),
+            "--ecs-endpoint",
+            &fake.url(),
+        ])
+        .env("KUBECONFIG", kube.kubeconfig(&dir))
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut rolled = false;
+    for _ in 0..100 {
+        if kube.get(DS)["metadata"]["generation"] == 2 {
+            rolled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(rolled, "the controller never rolled Terway");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(fake.with(|s| s.vswitches.len()), 4);
+}

@@ -2,6 +2,7 @@
 //! commands' glue. `main.rs` only parses and calls [`run`].
 
 mod check;
+mod controller;
 mod expand;
 mod inventory;
 mod serve;
@@ -34,6 +35,67 @@ pub enum Command {
     Status(StatusArgs),
     /// Plan (dry run) or perform (--apply) a vSwitch expansion of one zone.
     Expand(ExpandArgs),
+    /// Watch capacity and exhaustion; propose (mode plan) or perform (mode auto) expansions.
+    Controller(ControllerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// `plan`: an Event on eni-config with the plan and the command; `auto`: apply it.
+    #[arg(long, env = "TERWAY_GUARD_MODE", value_enum, default_value_t = crate::controller::decide::Mode::Plan)]
+    pub mode: crate::controller::decide::Mode,
+    /// Expand a zone whose listed vSwitches have fewer free IPs than this.
+    #[arg(long, env = "TERWAY_GUARD_MIN_FREE", default_value_t = 64)]
+    pub min_free: u64,
+    /// Expand a zone whose free IPs fall below this share of its addresses (percent).
+    #[arg(long, env = "TERWAY_GUARD_MIN_FREE_PCT", default_value_t = 5.0)]
+    pub min_free_pct: f64,
+    /// At most one expansion per zone within this many seconds.
+    #[arg(long, env = "TERWAY_GUARD_COOLDOWN", default_value_t = 3600)]
+    pub cooldown: i64,
+    /// Never list more vSwitches than this in one zone.
+    #[arg(long, env = "TERWAY_GUARD_MAX_VSWITCHES_PER_ZONE", default_value_t = 5)]
+    pub max_vswitches_per_zone: usize,
+    /// When eni-config changed since Terway was last rolled, restart it (mode auto) instead of proposing.
+    #[arg(long, env = "TERWAY_GUARD_RESTART_ON_DRIFT")]
+    pub restart_on_drift: bool,
+    /// Prefix length of new vSwitches.
+    #[arg(long, env = "TERWAY_GUARD_PREFIX_LEN", default_value_t = 19)]
+    pub prefix_len: u8,
+    /// Seconds between looks.
+    #[arg(long, env = "TERWAY_GUARD_INTERVAL", default_value_t = 30)]
+    pub interval: u64,
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
+    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
+    pub daemonset: String,
+    /// Name of the coordination.k8s.io Lease for leader election.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_LEASE",
+        default_value = "terway-guard-controller"
+    )]
+    pub lease: String,
+    /// This replica's name in the Lease [default: $POD_NAME, else $HOSTNAME].
+    #[arg(long, env = "TERWAY_GUARD_IDENTITY")]
+    pub identity: Option<String>,
+    /// Plain-HTTP address for /metrics and /healthz; `off` disables.
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_METRICS_LISTEN",
+        default_value = "0.0.0.0:9092"
+    )]
+    pub metrics_listen: String,
+    #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
+    pub rollout_timeout: u64,
+    #[arg(long, env = "TERWAY_GUARD_LOG_LEVEL", default_value = "info")]
+    pub log_level: tracing_subscriber::filter::LevelFilter,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +282,34 @@ pub struct CertsArgs {
     pub dns: Vec<String>,
 }
 
+/// JSON logs on stderr. A broken log pipe must not turn into a panic.
+pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) {
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false)
+        .init();
+}
+
+/// Completes on the first SIGTERM or SIGINT; a second one aborts at once.
+pub(crate) async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers, never shut down on our own.
+        return std::future::pending().await;
+    };
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    tracing::info!("signal received; stopping (send again to abort)");
+    tokio::spawn(async move {
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        std::process::exit(1);
+    });
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not worth a panic.
 pub(crate) fn out(text: &str) {
     use std::io::Write;
@@ -232,6 +322,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(args) => check::run(&args).await,
         Command::Status(args) => status::run(&args).await,
         Command::Expand(args) => expand::run(&args).await,
+        Command::Controller(args) => controller::run(args).await.map(|()| 0),
         Command::Serve(args) => serve::run(args).await.map(|()| 0),
         Command::Certs(args) => {
             let bundle = crate::certs::generate(&args.dns)?;

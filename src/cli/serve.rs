@@ -20,13 +20,7 @@ const EXAMPLE_INVENTORY: &str = include_str!("../../examples/inventory.yaml");
 const EXAMPLE_INVENTORY_PATH: &str = "examples/inventory.yaml";
 
 pub async fn run(args: ServeArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(args.log_level)
-        .with_writer(std::io::stderr)
-        // A broken log pipe must not turn into a panic on the request path.
-        .log_internal_errors(false)
-        .init();
+    super::init_logging(args.log_level);
     let dev = args.dev;
     let listen = args.listen.unwrap_or(if dev {
         ([127, 0, 0, 1], 8443).into()
@@ -97,7 +91,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ca.display()
         ));
     }
-    server.run(shutdown_signal()).await;
+    server.run(super::shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -123,22 +117,4 @@ async fn watch_cluster(
         }
         Err(e) => Err(anyhow::anyhow!("--cluster on, but no cluster config: {e}")),
     }
-}
-
-/// Completes on the first SIGTERM or SIGINT; a second one aborts at once.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers, never shut down on our own.
-        return std::future::pending().await;
-    };
-    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-    tracing::info!("signal received; draining (send again to abort)");
-    tokio::spawn(async move {
-        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-        std::process::exit(1);
-    });
 }
