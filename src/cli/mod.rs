@@ -1,6 +1,7 @@
 //! Command-line interface: flags (each with an environment twin) and the
 //! commands' glue. `main.rs` only parses and calls [`run`].
 
+mod audit;
 mod check;
 mod controller;
 mod expand;
@@ -37,6 +38,26 @@ pub enum Command {
     Expand(ExpandArgs),
     /// Watch capacity and exhaustion; propose (mode plan) or perform (mode auto) expansions.
     Controller(ControllerArgs),
+    /// Read kube-apiserver audit logs: who changed Terway's configs, what the webhook said.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit log with one audit.k8s.io/v1 Event per line; `-` (default) reads stdin.
+    #[arg(default_value = "-")]
+    pub file: String,
+    /// Only events newer than this Go duration, e.g. 24h or 90m.
+    #[arg(long, env = "TERWAY_GUARD_SINCE")]
+    pub since: Option<String>,
+    #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +344,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(&args).await,
         Command::Expand(args) => expand::run(&args).await,
         Command::Controller(args) => controller::run(args).await.map(|()| 0),
+        Command::Audit(args) => audit::run(&args),
         Command::Serve(args) => serve::run(args).await.map(|()| 0),
         Command::Certs(args) => {
             let bundle = crate::certs::generate(&args.dns)?;
