@@ -1,0 +1,373 @@
+//! The Helm chart, rendered by the real `helm` (v3.18.0, installed by
+//! scripts/test.sh) and checked object by object, then validated against the
+//! Kubernetes schemas with `kubernetes-validate --strict`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn tool(name: &str) -> PathBuf {
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/tools")
+        .join(name);
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+fn chart() -> String {
+    format!("{}/charts/terway-guard", env!("CARGO_MANIFEST_DIR"))
+}
+
+const BASE: [&str; 4] = [
+    "--set",
+    "cloud.region=cn-shanghai",
+    "--set",
+    "cloud.credentials.rrsa.roleName=terway-guard",
+];
+
+/// `helm template` with the base values and `extra`; the rendered text.
+fn render(extra: &[&str]) -> Result<String, String> {
+    let out = Command::new(tool("helm"))
+        .args(["template", "tg", &chart(), "--namespace", "kube-system"])
+        .args(BASE)
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run helm ({e}); run the tests with scripts/test.sh, which installs it")
+        });
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn objects(text: &str) -> Vec<Value> {
+    serde_saphyr::from_multiple::<Value>(text)
+        .unwrap()
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn find<'a>(objs: &'a [Value], kind: &str, name_suffix: &str) -> &'a Value {
+    objs.iter()
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with(name_suffix))
+        })
+        .unwrap_or_else(|| panic!("no {kind} *{name_suffix}"))
+}
+
+fn env<'a>(deploy: &'a Value, name: &str) -> Option<&'a Value> {
+    deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+}
+
+fn validate(text: &str, tag: &str) {
+    let dir = std::env::temp_dir().join(format!("tg-chart-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rendered.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(tool("kubernetes-validate"))
+        .args(["-k", "1.30.0", "--strict"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run kubernetes-validate ({e}); run the tests with scripts/test.sh")
+        });
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !report.contains("ERROR"),
+        "{tag}: {report}"
+    );
+}
+
+#[test]
+fn lint_passes() {
+    let out = Command::new(tool("helm"))
+        .args(["lint", &chart()])
+        .args(BASE)
+        .output()
+        .expect("helm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn defaults_render_what_an_operator_installs() {
+    let text = render(&[]).unwrap();
+    validate(&text, "defaults");
+    let objs = objects(&text);
+
+    let vwc = find(&objs, "ValidatingWebhookConfiguration", "webhook");
+    let w = &vwc["webhooks"][0];
+    assert_eq!(w["admissionReviewVersions"], serde_json::json!(["v1"]));
+    assert_eq!(
+        (
+            w["sideEffects"].as_str(),
+            w["matchPolicy"].as_str(),
+            w["failurePolicy"].as_str()
+        ),
+        (Some("None"), Some("Equivalent"), Some("Fail"))
+    );
+    assert_eq!(w["timeoutSeconds"], 5);
+    assert_eq!(
+        w["rules"][0]["resources"],
+        serde_json::json!(["configmaps"])
+    );
+    assert_eq!(
+        w["rules"][0]["operations"],
+        serde_json::json!(["CREATE", "UPDATE", "DELETE"])
+    );
+    assert_eq!(
+        w["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "kube-system"
+    );
+    let cel = w["matchConditions"][0]["expression"].as_str().unwrap();
+    assert!(
+        cel.contains("'eni-config'") && cel.contains("'eni_conf' in object.data"),
+        "{cel}"
+    );
+    assert_eq!(w["clientConfig"]["service"]["path"], "/validate");
+    let mwc = find(&objs, "MutatingWebhookConfiguration", "webhook");
+    let m = &mwc["webhooks"][0];
+    assert_eq!(m["failurePolicy"], "Ignore");
+    assert_eq!(
+        m["rules"][0]["operations"],
+        serde_json::json!(["CREATE", "UPDATE"])
+    );
+    assert_eq!(m["clientConfig"]["service"]["path"], "/mutate");
+
+    // Helm-generated certificate: the caBundle is the CA of the served pair.
+    let secret = find(&objs, "Secret", "webhook-tls");
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert_eq!(w["clientConfig"]["caBundle"], secret["data"]["ca.crt"]);
+    assert_eq!(m["clientConfig"]["caBundle"], secret["data"]["ca.crt"]);
+
+    let deploy = find(&objs, "Deployment", "webhook");
+    let spec = &deploy["spec"]["template"]["spec"];
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    assert_eq!(spec["hostNetwork"], true);
+    assert_eq!(spec["dnsPolicy"], "ClusterFirstWithHostNet");
+    assert_eq!(spec["priorityClassName"], "system-cluster-critical");
+    assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        spec["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let c = &spec["containers"][0];
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        c["securityContext"]["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["scheme"], "HTTPS");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert!(
+        spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            .is_array()
+    );
+    assert_eq!(
+        env(deploy, "TERWAY_GUARD_INVENTORY").unwrap()["value"],
+        "aliyun"
+    );
+    assert_eq!(env(deploy, "TERWAY_GUARD_CLUSTER").unwrap()["value"], "on");
+    assert_eq!(
+        env(deploy, "TERWAY_GUARD_LISTEN").unwrap()["value"],
+        "0.0.0.0:9443"
+    );
+    assert!(find(&objs, "PodDisruptionBudget", "webhook")["spec"]["minAvailable"] == 1);
+
+    // RBAC: writes only on eni-config, Terway's DaemonSet and the Lease.
+    let role = find(&objs, "Role", "controller");
+    let rules = role["rules"].as_array().unwrap();
+    let write_cm = rules
+        .iter()
+        .find(|r| {
+            r["resources"] == serde_json::json!(["configmaps"])
+                && r["verbs"].as_array().unwrap().iter().any(|v| v == "update")
+        })
+        .unwrap();
+    assert_eq!(write_cm["resourceNames"], serde_json::json!(["eni-config"]));
+    let ds = rules
+        .iter()
+        .find(|r| r["resources"] == serde_json::json!(["daemonsets"]))
+        .unwrap();
+    assert_eq!(
+        (ds["resourceNames"].clone(), ds["verbs"].clone()),
+        (
+            serde_json::json!(["terway-eniip"]),
+            serde_json::json!(["get", "patch"])
+        )
+    );
+    for r in find(&objs, "ClusterRole", "controller")["rules"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            r["verbs"],
+            serde_json::json!(["get", "list", "watch"]),
+            "cluster-wide access is read-only"
+        );
+    }
+    let sa = find(&objs, "ServiceAccount", "controller");
+    assert_eq!(
+        sa["metadata"]["annotations"]["pod-identity.alibabacloud.com/role-name"],
+        "terway-guard"
+    );
+    let controller = find(&objs, "Deployment", "controller");
+    assert_eq!(
+        env(controller, "TERWAY_GUARD_MODE").unwrap()["value"],
+        "plan"
+    );
+    assert_eq!(controller["spec"]["template"]["spec"]["hostNetwork"], true);
+}
+
+#[test]
+fn cert_manager_and_existing_secret_modes() {
+    let objs = objects(&{
+        let t = render(&["--set", "certificates.mode=cert-manager"]).unwrap();
+        validate(&t, "cert-manager");
+        t
+    });
+    let vwc = find(&objs, "ValidatingWebhookConfiguration", "webhook");
+    assert_eq!(
+        vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        "kube-system/tg-terway-guard-webhook"
+    );
+    assert!(vwc["webhooks"][0]["clientConfig"].get("caBundle").is_none());
+    let cert = find(&objs, "Certificate", "terway-guard-webhook");
+    assert_eq!(cert["spec"]["secretName"], "tg-terway-guard-webhook-tls");
+    assert_eq!(
+        cert["spec"]["dnsNames"][0],
+        "tg-terway-guard-webhook.kube-system.svc"
+    );
+    assert!(!objs.iter().any(|o| o["kind"] == "Secret"));
+
+    let objs = objects(
+        &render(&[
+            "--set",
+            "certificates.mode=secret",
+            "--set",
+            "certificates.secret.name=my-tls",
+            "--set",
+            "certificates.secret.caBundle=Q0E=",
+        ])
+        .unwrap(),
+    );
+    assert_eq!(
+        find(&objs, "MutatingWebhookConfiguration", "webhook")["webhooks"][0]["clientConfig"]["caBundle"],
+        "Q0E="
+    );
+    let deploy = find(&objs, "Deployment", "webhook");
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
+        "my-tls"
+    );
+    let err = render(&["--set", "certificates.mode=secret"]).unwrap_err();
+    assert!(
+        err.contains("is required with certificates.mode=secret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn variants_and_refusals() {
+    let t = render(&[
+        "--set",
+        "cloud.credentials.mode=secret",
+        "--set",
+        "cloud.credentials.secret.name=ak",
+        "--set",
+        "controller.mode=auto",
+        "--set",
+        "serviceMonitor.enabled=true",
+        "--set",
+        "prometheusRule.enabled=true",
+    ])
+    .unwrap();
+    validate(&t, "monitoring");
+    let objs = objects(&t);
+    let controller = find(&objs, "Deployment", "controller");
+    assert_eq!(
+        env(controller, "ALIBABA_CLOUD_ACCESS_KEY_ID").unwrap()["valueFrom"]["secretKeyRef"]["name"],
+        "ak"
+    );
+    assert_eq!(
+        env(controller, "TERWAY_GUARD_MODE").unwrap()["value"],
+        "auto"
+    );
+    let rule = find(&objs, "PrometheusRule", "terway-guard");
+    let alerts: Vec<&str> = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap())
+        .collect();
+    assert_eq!(alerts, ["TerwayZoneLowOnPodIPs", "TerwayGuardWebhookDown"]);
+    assert!(
+        find(&objs, "ServiceAccount", "webhook")["metadata"]
+            .get("annotations")
+            .is_none()
+    );
+
+    let t = render(&[
+        "--set",
+        "webhook.hostNetwork=false",
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set",
+        "controller.enabled=false",
+        "--set",
+        "webhook.matchConditions=false",
+    ])
+    .unwrap();
+    validate(&t, "pod-network");
+    let objs = objects(&t);
+    assert!(
+        find(&objs, "ValidatingWebhookConfiguration", "webhook")["webhooks"][0]
+            .get("matchConditions")
+            .is_none()
+    );
+    assert!(
+        find(&objs, "Deployment", "webhook")["spec"]["template"]["spec"]
+            .get("dnsPolicy")
+            .is_none()
+    );
+    assert!(!objs.iter().any(|o| {
+        o["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("controller"))
+    }));
+    find(&objs, "NetworkPolicy", "webhook");
+
+    for (args, want) in [
+        (
+            vec!["--set", "webhook.failurePolicy=Sometimes"],
+            "failurePolicy",
+        ),
+        (vec!["--set", "webhook.typo=1"], "typo"),
+        (vec!["--set", "cloud.region="], "cloud.region is required"),
+        (vec!["--set", "controller.mode=yolo"], "mode"),
+    ] {
+        let err = render(&args).unwrap_err();
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
