@@ -53,7 +53,13 @@ pub fn mutation(obj: &ConfigObject) -> json_patch::Patch {
         return empty;
     };
     let mut ops: Vec<Value> = Vec::new();
-    if let Some(new_text) = without_repeats(text, &conf) {
+    // A rewrite would carry inline credentials in the patch: stamp the hash only.
+    let rewrite = if conf.has_inline_credentials() {
+        None
+    } else {
+        without_repeats(text, &conf)
+    };
+    if let Some(new_text) = rewrite {
         conf = EniConf::parse(&new_text).unwrap_or(conf);
         ops.push(json!({"op": "replace", "path": "/data/eni_conf", "value": new_text}));
     }
@@ -175,6 +181,15 @@ mod tests {
                 "second pass must be empty"
             );
         }
+    }
+
+    #[test]
+    fn credentials_are_never_copied_into_a_patch() {
+        let text = r#"{"access_secret": "s3cr3t-value", "vswitches": {"z": ["vsw-1", "vsw-1"]}}"#;
+        let patch = mutation(&object(&cm_json(text, None)));
+        let shown = serde_json::to_string(&patch).unwrap();
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert_eq!(patch.0.len(), 1, "only the hash stamp");
     }
 
     #[test]

@@ -323,8 +323,16 @@ fn variants_and_refusals() {
         .collect();
     assert_eq!(alerts, ["TerwayZoneLowOnPodIPs", "TerwayGuardWebhookDown"]);
     let sm = find(&objs, "ServiceMonitor", "terway-guard");
-    assert!(sm["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component").is_none(), "scrapes webhook and controller");
-    assert_eq!(find(&objs, "Service", "controller")["spec"]["ports"][0]["name"], "metrics");
+    assert!(
+        sm["spec"]["selector"]["matchLabels"]
+            .get("app.kubernetes.io/component")
+            .is_none(),
+        "scrapes webhook and controller"
+    );
+    assert_eq!(
+        find(&objs, "Service", "controller")["spec"]["ports"][0]["name"],
+        "metrics"
+    );
     assert!(
         find(&objs, "ServiceAccount", "webhook")["metadata"]
             .get("annotations")

@@ -249,6 +249,9 @@ pub struct ServeArgs {
     /// PEM private key [default: <cert-dir>/tls.key].
     #[arg(long, env = "TERWAY_GUARD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (the apiserver can present one).
+    #[arg(long, env = "TERWAY_GUARD_CLIENT_CA")]
+    pub client_ca: Option<PathBuf>,
     /// Where the certificates live (and where --dev writes them).
     #[arg(long, env = "TERWAY_GUARD_CERT_DIR", default_value = "certs")]
     pub cert_dir: PathBuf,

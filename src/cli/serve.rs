@@ -67,6 +67,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     };
     let mut cfg = ServerConfig::new(listen, tls_cert, tls_key);
     cfg.metrics_listen = metrics_listen;
+    cfg.client_ca = args.client_ca.clone();
     cfg.inventory = inventory;
     cfg.request_timeout = Duration::from_millis(args.request_timeout_ms);
     cfg.max_connections = args.max_connections;

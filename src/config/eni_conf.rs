@@ -106,6 +106,16 @@ impl EniConf {
         out
     }
 
+    /// Whether credentials sit in the document (`access_key`, `access_secret`,
+    /// or any key that looks like one), so no output may carry its text.
+    pub fn has_inline_credentials(&self) -> bool {
+        self.doc.iter().any(|(k, v)| {
+            let secret = super::fields::lookup(k).is_some_and(|f| f.secret)
+                || super::fields::looks_secret(k);
+            secret && !v.is_null() && v.as_str() != Some("")
+        })
+    }
+
     /// RFC 7396 merge of `patch` onto this document (how Terway applies a
     /// dynamic config onto the base).
     pub fn merged(&self, patch: &EniConf) -> EniConf {

@@ -46,12 +46,19 @@ pub(super) fn check_listing(conf: &EniConf, out: &mut Vec<Finding>) {
             ));
         }
     }
+    // The webhook rewrites eni_conf to drop repeats, unless that would put
+    // inline credentials into its patch.
+    let fix = if conf.has_inline_credentials() {
+        "remove the repeat by hand (not rewritten automatically: eni_conf holds credentials)"
+    } else {
+        "the repeat is removed by the webhook"
+    };
     for l in repeats(conf) {
         out.push(Finding::warn(
             id::VSWITCH_DUPLICATE,
             &l.path,
             format!(
-                "{} is listed twice under {}; the repeat is removed by the webhook",
+                "{} is listed twice under {}; {fix}",
                 l.id,
                 quote_short(&l.zone, 40)
             ),

@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub tls_cert: PathBuf,
     pub tls_key: PathBuf,
+    /// Require client certificates signed by this CA (mTLS).
+    pub client_ca: Option<PathBuf>,
     pub metrics_listen: Option<SocketAddr>,
     pub admission: admission::Settings,
     pub inventory: Option<Arc<dyn Inventory>>,
@@ -54,6 +56,7 @@ impl ServerConfig {
             listen,
             tls_cert,
             tls_key,
+            client_ca: None,
             metrics_listen: None,
             admission: admission::Settings::default(),
             inventory: None,
@@ -77,7 +80,14 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(cfg: ServerConfig) -> Result<Server, ServerError> {
-        let certs = Arc::new(CertStore::load(cfg.tls_cert.clone(), cfg.tls_key.clone()).await?);
+        let certs = Arc::new(
+            CertStore::load(
+                cfg.tls_cert.clone(),
+                cfg.tls_key.clone(),
+                cfg.client_ca.clone(),
+            )
+            .await?,
+        );
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await

@@ -30,8 +30,33 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/mutate", post(mutate))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        // Bodies that grow past the limit are cut while streaming in...
         .layer(DefaultBodyLimit::max(max_body))
+        // ...and bodies announced too large are refused before a byte is read.
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            refuse_announced_oversize,
+        ))
         .with_state(app)
+}
+
+async fn refuse_announced_oversize(
+    State(max): State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {max} bytes"),
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 pub fn metrics_router(app: Arc<App>) -> Router {

@@ -1,0 +1,192 @@
+//! Hostile and broken clients over real TLS: slow headers, idle handshakes,
+//! too many connections, oversized bodies announced up front, and mTLS.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn tls(
+    addr: std::net::SocketAddr,
+    ca: &str,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots(&[ca]))
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+}
+
+/// Reads until EOF or error; how long it took and what came.
+async fn drain<S: AsyncReadExt + Unpin>(s: &mut S, limit: Duration) -> (Duration, String) {
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(limit, s.read_to_end(&mut buf)).await;
+    (start.elapsed(), String::from_utf8_lossy(&buf).into_owned())
+}
+
+async fn server(tweak: impl FnOnce(&mut terway_guard::server::ServerConfig)) -> Running {
+    let dir = temp_dir("hostile");
+    let ca = write_certs(&dir);
+    start_with(
+        dir.join("tls.crt"),
+        dir.join("tls.key"),
+        ca,
+        dir.clone(),
+        tweak,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_and_the_server_keeps_serving() {
+    let s = server(|c| c.header_timeout = Duration::from_millis(300)).await;
+    let mut slow = tls(s.addr, &s.ca_pem).await.unwrap();
+    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    // ...and never finish the headers.
+    let (took, _) = drain(&mut slow, Duration::from_secs(5)).await;
+    assert!(
+        took < Duration::from_secs(3),
+        "slow client held the connection for {took:?}"
+    );
+    assert_eq!(s.raw("GET", "/healthz", vec![]).await.unwrap().status, 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_tls_client_is_dropped() {
+    let s = server(|c| c.handshake_timeout = Duration::from_millis(300)).await;
+    let mut tcp = TcpStream::connect(s.addr).await.unwrap();
+    let (took, _) = drain(&mut tcp, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused_not_queued() {
+    let s = server(|c| c.max_connections = 3).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = tls(s.addr, &s.ca_pem).await.unwrap();
+        // A request in flight keeps the connection (and its slot) busy.
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        held.push(c);
+    }
+    assert!(
+        s.raw("GET", "/healthz", vec![]).await.is_err(),
+        "a fourth connection must be refused"
+    );
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        s.raw("GET", "/healthz", vec![]).await.unwrap().status,
+        200,
+        "a freed slot serves again"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_announced_oversize_body_is_refused_before_it_is_sent() {
+    let s = server(|_| {}).await;
+    let mut c = tls(s.addr, &s.ca_pem).await.unwrap();
+    c.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{\"apiVersion\":").await.unwrap();
+    let (took, reply) = drain(&mut c, Duration::from_secs(5)).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(took < Duration::from_secs(2));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let make_ca = || {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).unwrap();
+        (cert.pem(), Issuer::new(p, key))
+    };
+    let client_cert = |issuer: &Issuer<KeyPair>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["kube-apiserver".to_string()])
+            .unwrap()
+            .signed_by(&key, issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (ca_pem, ca) = make_ca();
+    let (_, other) = make_ca();
+    let dir = temp_dir("mtls");
+    let server_ca = write_certs(&dir);
+    std::fs::write(dir.join("client-ca.crt"), &ca_pem).unwrap();
+    let client_ca = dir.join("client-ca.crt");
+    let s = start_with(
+        dir.join("tls.crt"),
+        dir.join("tls.key"),
+        server_ca.clone(),
+        dir.clone(),
+        move |c| c.client_ca = Some(client_ca),
+    )
+    .await;
+
+    let call_with = |identity: Option<(String, String)>| {
+        let (addr, server_ca) = (s.addr, server_ca.clone());
+        async move {
+            let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots(&[&server_ca]));
+            let config = match identity {
+                Some((cert, key)) => b
+                    .with_client_auth_cert(
+                        vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                        PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+                    )
+                    .unwrap(),
+                None => b.with_no_client_auth(),
+            };
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let mut c = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                .await
+                .ok()?;
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .await
+                .ok()?;
+            let (_, reply) = drain(&mut c, Duration::from_secs(5)).await;
+            Some(reply)
+        }
+    };
+    let ok = call_with(Some(client_cert(&ca))).await.unwrap_or_default();
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    for (what, identity) in [
+        ("no certificate", None),
+        ("a foreign CA", Some(client_cert(&other))),
+    ] {
+        let reply = call_with(identity).await.unwrap_or_default();
+        assert!(!reply.contains("200 OK"), "{what}: {reply}");
+    }
+    s.stop().await;
+}
