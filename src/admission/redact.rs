@@ -1,6 +1,6 @@
 //! Keeps credentials that may sit in `eni_conf` out of every output.
 
-use crate::config::{ConfigObject, fields};
+use crate::config::{ConfigObject, EniConf, fields};
 
 /// Secret values found in the objects of a request.
 #[derive(Debug, Default, Clone)]
@@ -10,9 +10,17 @@ const MASK: &str = "[redacted]";
 
 impl Secrets {
     pub fn of<'a>(objects: impl IntoIterator<Item = &'a ConfigObject>) -> Self {
+        let confs: Vec<EniConf> = objects
+            .into_iter()
+            .filter_map(ConfigObject::eni_conf)
+            .collect();
+        Self::of_confs(&confs)
+    }
+
+    /// The same, from documents already parsed.
+    pub fn of_confs<'a>(confs: impl IntoIterator<Item = &'a EniConf>) -> Self {
         let mut found = Vec::new();
-        for o in objects {
-            let Some(conf) = o.eni_conf() else { continue };
+        for conf in confs {
             for (k, v) in &conf.doc {
                 let secret = fields::lookup(k).is_some_and(|f| f.secret) || fields::looks_secret(k);
                 if secret {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use kube::core::admission::AdmissionResponse;
 
 use super::{Prepared, Secrets, Settings};
-use crate::config::ConfigObject;
+use crate::config::{ConfigObject, EniConf};
 use crate::inventory::Facts;
 use crate::rules::{Finding, Input, Operation};
 use crate::verdict;
@@ -41,7 +41,10 @@ pub(super) fn validate(
     let (Some(operation), true) = (p.operation, p.terway) else {
         return (resp, Outcome::passed());
     };
-    let secrets = Secrets::of(p.new.iter().chain(p.old.iter()));
+    // Each object's eni_conf is parsed once here and shared below.
+    let new_conf = p.new.as_ref().and_then(ConfigObject::eni_conf);
+    let old_conf = p.old.as_ref().and_then(ConfigObject::eni_conf);
+    let secrets = Secrets::of_confs(new_conf.iter().chain(old_conf.iter()));
     if let Some(why) = &p.unreadable {
         let msg = secrets.scrub(&format!("terway-guard cannot read this ConfigMap: {why}"));
         resp = resp.deny(msg);
@@ -57,7 +60,8 @@ pub(super) fn validate(
             },
         );
     }
-    let v = verdict::judge(&Input {
+    // Validation needs the findings only; the patch is the mutating webhook's.
+    let findings = crate::rules::evaluate(&Input {
         operation,
         new: p.new.as_ref(),
         old: p.old.as_ref(),
@@ -65,26 +69,27 @@ pub(super) fn validate(
         facts,
         settings: &settings.rules,
     });
-    let rules: Vec<&'static str> = unique(v.findings.iter().map(|f| f.rule));
-    let mut warnings: Vec<String> = v
-        .warnings()
+    let rules: Vec<&'static str> = unique(findings.iter().map(|f| f.rule));
+    let mut warnings: Vec<String> = findings
+        .iter()
+        .filter(|f| !f.is_deny())
         .map(|f| short(&secrets.scrub(&line(f))))
         .collect();
     let annotations = &mut resp.audit_annotations;
     if !rules.is_empty() {
         annotations.insert("rules".into(), rules.join(","));
     }
-    let (added, removed) = vswitch_changes(p.old.as_ref(), p.new.as_ref());
+    let (added, removed) = vswitch_changes(old_conf.as_ref(), new_conf.as_ref());
     if !added.is_empty() {
         annotations.insert("vswitches-added".into(), added.join(","));
     }
     if !removed.is_empty() {
         annotations.insert("vswitches-removed".into(), removed.join(","));
     }
-    if let Some(conf) = p.new.as_ref().and_then(ConfigObject::eni_conf) {
+    if let Some(conf) = &new_conf {
         annotations.insert("eni-conf-sha256".into(), conf.normalized_sha256());
     }
-    let denials: Vec<&Finding> = v.denials().collect();
+    let denials: Vec<&Finding> = findings.iter().filter(|f| f.is_deny()).collect();
     let decision = if denials.is_empty() {
         "allowed"
     } else {
@@ -208,13 +213,9 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// vSwitch ids the new object lists and the old did not, and the reverse.
-pub fn vswitch_changes(
-    old: Option<&ConfigObject>,
-    new: Option<&ConfigObject>,
-) -> (Vec<String>, Vec<String>) {
-    let ids = |o: Option<&ConfigObject>| -> BTreeSet<String> {
-        o.and_then(ConfigObject::eni_conf)
-            .map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
+pub fn vswitch_changes(old: Option<&EniConf>, new: Option<&EniConf>) -> (Vec<String>, Vec<String>) {
+    let ids = |c: Option<&EniConf>| -> BTreeSet<String> {
+        c.map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
             .unwrap_or_default()
     };
     let (old, new) = (ids(old), ids(new));

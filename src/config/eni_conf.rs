@@ -38,7 +38,18 @@ pub struct Listed {
     pub zone: String,
     pub index: usize,
     pub id: String,
-    pub path: Path,
+    /// The key actually written for `vswitches` (Go matches it case-insensitively).
+    pub key: String,
+}
+
+impl Listed {
+    /// Built only when a finding needs it: listing is on the hot path.
+    pub fn path(&self) -> Path {
+        Path::root(super::ENI_CONF)
+            .key(&self.key)
+            .key(&self.zone)
+            .index(self.index)
+    }
 }
 
 impl EniConf {
@@ -98,7 +109,7 @@ impl EniConf {
                         zone: zone.clone(),
                         index,
                         id: id.to_string(),
-                        path: entry.path().key(zone).index(index),
+                        key: entry.key.to_string(),
                     });
                 }
             }
@@ -130,7 +141,8 @@ impl EniConf {
     /// Hex SHA-256 of the document with keys sorted and no whitespace, so
     /// formatting and key order do not change it.
     pub fn normalized_sha256(&self) -> String {
-        let canon = canonical(&Value::Object(self.doc.clone()));
+        let mut canon = String::with_capacity(512);
+        canonical_map(&self.doc, &mut canon);
         let digest = ring::digest::digest(&ring::digest::SHA256, canon.as_bytes());
         digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -161,22 +173,35 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-fn canonical(value: &Value) -> String {
+fn canonical_map(map: &Map<String, Value>, out: &mut String) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    out.push('{');
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String((*k).clone()).to_string());
+        out.push(':');
+        canonical(&map[*k], out);
+    }
+    out.push('}');
+}
+
+fn canonical(value: &Value, out: &mut String) {
     match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
+        Value::Object(map) => canonical_map(map, out),
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", parts.join(","))
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
         }
-        other => other.to_string(),
+        other => out.push_str(&other.to_string()),
     }
 }
 
@@ -249,7 +274,10 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[1].id, "vsw-2");
         assert_eq!(listed[1].index, 2);
-        assert_eq!(listed[1].path.as_str(), r#"eni_conf.vswitches["cn-a"][2]"#);
+        assert_eq!(
+            listed[1].path().as_str(),
+            r#"eni_conf.vswitches["cn-a"][2]"#
+        );
     }
 
     #[test]

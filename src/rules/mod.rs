@@ -125,8 +125,7 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
     if role == Role::Other {
         return out;
     }
-    syntax::check(new, role, &mut out);
-    let Some(own) = new.eni_conf() else {
+    let Some(own) = syntax::check(new, role, &mut out) else {
         return out;
     };
     let own_old = input.old.and_then(ConfigObject::eni_conf);

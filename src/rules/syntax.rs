@@ -8,7 +8,10 @@ use crate::config::{
     path::quote_short,
 };
 
-pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) {
+/// Checks the data keys; returns the parsed `eni_conf` when it is valid, so
+/// it is parsed once.
+pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) -> Option<EniConf> {
+    let mut parsed = None;
     let data = Path::root("data");
     match cm.eni_conf_text() {
         None if role == Role::Base => out.push(Finding::deny(
@@ -17,8 +20,9 @@ pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) {
             "eni-config has no eni_conf key; Terway cannot start without it. Restore the eni_conf JSON document",
         )),
         None => {}
-        Some(text) => {
-            if let Err(e) = EniConf::parse(text) {
+        Some(text) => match EniConf::parse(text) {
+            Ok(conf) => parsed = Some(conf),
+            Err(e) => {
                 out.push(Finding::deny(
                     id::ENI_CONF_JSON,
                     &Path::root(ENI_CONF),
@@ -28,7 +32,7 @@ pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) {
                     ),
                 ));
             }
-        }
+        },
     }
     for key in CNI_CONF_KEYS {
         if let Some(text) = cm.data.get(key) {
@@ -48,6 +52,7 @@ pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) {
             ),
         ));
     }
+    parsed
 }
 
 fn cni_conf(key: &str, text: &str, out: &mut Vec<Finding>) {

@@ -41,7 +41,7 @@ pub(super) fn check_listing(conf: &EniConf, out: &mut Vec<Finding>) {
         if !is_vsw_id(&l.id) {
             out.push(Finding::deny(
                 id::VSWITCH_ID,
-                &l.path,
+                &l.path(),
                 format!("{} is not a vSwitch id; ids look like \"vsw-uf6abc123\" (vsw- then lowercase letters and digits)", quote_short(&l.id, 40)),
             ));
         }
@@ -56,7 +56,7 @@ pub(super) fn check_listing(conf: &EniConf, out: &mut Vec<Finding>) {
     for l in repeats(conf) {
         out.push(Finding::warn(
             id::VSWITCH_DUPLICATE,
-            &l.path,
+            &l.path(),
             format!(
                 "{} is listed twice under {}; {fix}",
                 l.id,
@@ -86,7 +86,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             let second = wrong.unwrap_or(&places[0]);
             out.push(Finding::deny(
                 id::VSWITCH_ZONES,
-                &second.path,
+                &second.path(),
                 format!("{id_} is listed under zones {}; a vSwitch lives in one zone. Keep it only under its own zone", names.join(" and ")),
             ));
         }
@@ -112,7 +112,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             None => {}
             Some(Lookup::NotFound) => out.push(Finding::deny(
                 id::VSWITCH_EXISTS,
-                &l.path,
+                &l.path(),
                 format!("vSwitch {} does not exist{region}; check the id in the VPC console or remove it", l.id),
             )),
             Some(Lookup::Failed(why)) => {
@@ -120,7 +120,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                 out.push(Finding::new(
                     id::VSWITCH_LOOKUP,
                     sev,
-                    &l.path,
+                    &l.path(),
                     format!("could not verify vSwitch {}: {why}; retry, or set annotation terway-guard.io/bypass with a reason if you are sure", l.id),
                 ));
             }
@@ -128,7 +128,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                 if v.zone != l.zone {
                     out.push(Finding::deny(
                         id::VSWITCH_ZONE,
-                        &l.path,
+                        &l.path(),
                         format!("{} is in zone {}, but is listed under {}; nodes only use vSwitches of their own zone. Move it under {:?}", l.id, v.zone, quote_short(&l.zone, 40), v.zone),
                     ));
                 }
@@ -143,7 +143,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                     out.push(Finding::new(
                         id::VSWITCH_PREFIX,
                         sev,
-                        &l.path,
+                        &l.path(),
                         format!("{} is {} ({usable} usable IPs); pod vSwitches should be /{} or larger; {tail}", l.id, v.cidr, d.settings.max_prefix_len),
                     ));
                 }
@@ -184,7 +184,7 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
             if v.vpc != expected {
                 out.push(Finding::deny(
                     id::VSWITCH_VPC,
-                    &l.path,
+                    &l.path(),
                     format!("{} is in {}, not in {whose} {expected}; ENIs cannot attach across VPCs. Use a vSwitch of {expected}", l.id, v.vpc),
                 ));
             }
@@ -199,7 +199,7 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
         if let Some(s) = service.iter().find(|s| overlaps(s, &v.cidr)) {
             out.push(Finding::deny(
                 id::VSWITCH_OVERLAP,
-                &l.path,
+                &l.path(),
                 format!("{} ({}) overlaps service_cidr {s}; pod and service traffic would be misrouted. Use a vSwitch outside {s}", l.id, v.cidr),
             ));
         }
@@ -207,7 +207,7 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
             if overlaps(&ov.cidr, &v.cidr) {
                 out.push(Finding::deny(
                     id::VSWITCH_OVERLAP,
-                    &l.path,
+                    &l.path(),
                     format!("{} ({}) overlaps {} ({}); two listed vSwitches cannot share addresses. Remove one", l.id, v.cidr, other.id, ov.cidr),
                 ));
             }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Load benchmark: the release binary over TLS with keep-alive, driven by wrk
+# on 127.0.0.1, against a minimal rustls + hyper baseline in the same run.
+# Prints a Markdown table (requests/s, ratio, latency, CPU, RSS).
+# Needs: wrk (apt-get install -y wrk). Usage: scripts/bench.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}
+CONNS=${2:-32}
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
+cargo build --release --locked --bin terway-guard --example tls_baseline >&2
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+bin=target/release/terway-guard
+$bin certs --out "$work/certs" --dns localhost --dns 127.0.0.1 >&2
+
+$bin serve --listen 127.0.0.1:18443 --tls-cert "$work/certs/tls.crt" --tls-key "$work/certs/tls.key" \
+  --inventory examples/inventory.yaml --metrics-listen 127.0.0.1:19091 2> "$work/serve.log" &
+guard=$!
+target/release/examples/tls_baseline 127.0.0.1:18444 "$work/certs/tls.crt" "$work/certs/tls.key" &
+base=$!
+sleep 1
+
+# Realistic UPDATEs of eni-config: one denied, one allowed (with a warning), alternating.
+cat > "$work/post.lua" <<'LUA'
+local bodies = {}
+for i, f in ipairs({"examples/review-denied.json", "examples/review-allowed.json"}) do
+  local h = io.open(f, "rb"); bodies[i] = h:read("*a"); h:close()
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/validate?timeout=5s", {["Content-Type"] = "application/json"}, bodies[n % 2 + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.1f %.3f %.3f\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+LUA
+
+rss() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+idle_rss=$(rss $guard VmRSS)
+
+run() { # pid port -> "rps p50 p99 cpu"
+  local c0 c1 out
+  c0=$(cpu "$1")
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$work/post.lua" "https://127.0.0.1:$2/validate" | awk '/^RESULT/ {print $2, $3, $4}')
+  c1=$(cpu "$1")
+  echo "$out $(awk -v a="$c0" -v b="$c1" -v t="$tck" -v d="$DURATION" 'BEGIN {printf "%.2f", (b - a) / t / d}')"
+}
+read -r g_rps g_p50 g_p99 g_cpu <<< "$(run $guard 18443)"
+read -r b_rps b_p50 b_p99 b_cpu <<< "$(run $base 18444)"
+peak_rss=$(rss $guard VmHWM)
+
+# Server-side p99 from terway-guard's own latency histogram.
+server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk -F'[{}" ]+' '
+  /^terway_guard_admission_duration_seconds_bucket/ && /endpoint="validate"/ {
+    for (i = 1; i <= NF; i++) if ($i == "le=") le = $(i + 1); n[++k] = $NF; b[k] = le }
+  /^terway_guard_admission_duration_seconds_count/ && /validate/ { total = $NF }
+  END { for (i = 1; i <= k; i++) if (n[i] >= 0.99 * total) { print b[i]; exit } }')
+
+ratio=$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a / b}')
+cat <<TABLE
+| server | requests/s | p50 ms | p99 ms | CPU (cores) | RSS |
+|---|---|---|---|---|---|
+| terway-guard serve | $g_rps | $g_p50 | $g_p99 | $g_cpu | idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB |
+| baseline (rustls + hyper, fixed answer) | $b_rps | $b_p50 | $b_p99 | $b_cpu | |
+
+Throughput ratio terway-guard / baseline: **$ratio**. Server-side p99 (histogram bucket): ≤ ${server_p99} s.
+wrk -t2 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive, 2 cores shared by wrk and the server, $(nproc) cores.
+TABLE
