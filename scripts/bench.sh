@@ -55,10 +55,10 @@ read -r b_rps b_p50 b_p99 b_cpu <<< "$(run $base 18444)"
 peak_rss=$(rss $guard VmHWM)
 
 # Server-side p99 from terway-guard's own latency histogram.
-server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk -F'[{}" ]+' '
-  /^terway_guard_admission_duration_seconds_bucket/ && /endpoint="validate"/ {
-    for (i = 1; i <= NF; i++) if ($i == "le=") le = $(i + 1); n[++k] = $NF; b[k] = le }
-  /^terway_guard_admission_duration_seconds_count/ && /validate/ { total = $NF }
+server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk '
+  /^terway_guard_admission_duration_seconds_bucket\{endpoint="validate"/ {
+    match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5); n[++k] = $NF; b[k] = le }
+  /^terway_guard_admission_duration_seconds_count\{endpoint="validate"/ { total = $NF }
   END { for (i = 1; i <= k; i++) if (n[i] >= 0.99 * total) { print b[i]; exit } }')
 
 ratio=$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a / b}')
