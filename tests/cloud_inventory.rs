@@ -20,8 +20,12 @@ fn cloud(endpoint: &str, vpc: Option<&str>) -> CloudInventory {
         expiration: None,
         source: "environment",
     };
-    let chain = Arc::new(Chain::new(vec![Source::Env(c)], http_client()));
-    let client = ApiClient::new("cn-shanghai", Some(endpoint), chain, http_client());
+    let client = ApiClient::new(
+        "cn-shanghai",
+        Some(endpoint),
+        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
+        http_client(),
+    );
     CloudInventory::new(
         client,
         CloudConfig {

@@ -9,7 +9,10 @@ use terway_guard::verdict;
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
     let dir = format!("{}/fuzz/seeds/{target}", env!("CARGO_MANIFEST_DIR"));
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
+    let mut out: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
     out.sort();
     out
 }
@@ -25,7 +28,26 @@ impl Rng {
     }
 }
 
-const SPICE: &[&[u8]] = &[b"{", b"}", b"[", b"]", b"\"", b",", b":", b"\\u0000", b"\\ud800", b"null", b"-1e999", b"18446744073709551616", b"\xff\xfe", b"#", b"vsw-", b"\n", b"\xe2\x80\xae", b"  "];
+const SPICE: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b",",
+    b":",
+    b"\\u0000",
+    b"\\ud800",
+    b"null",
+    b"-1e999",
+    b"18446744073709551616",
+    b"\xff\xfe",
+    b"#",
+    b"vsw-",
+    b"\n",
+    b"\xe2\x80\xae",
+    b"  ",
+];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut v = seed.to_vec();
@@ -52,18 +74,43 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn eni_conf(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let cm = ConfigObject { name: "eni-config".into(), data: [("eni_conf".to_string(), text.to_string())].into(), ..Default::default() };
-    let old = ConfigObject { data: [("eni_conf".to_string(), r#"{"vswitches": {"z": ["vsw-a"]}, "service_cidr": "172.16.0.0/16"}"#.to_string())].into(), ..cm.clone() };
-    let dynamic = ConfigObject { name: "big-pool".into(), ..cm.clone() };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let cm = ConfigObject {
+        name: "eni-config".into(),
+        data: [("eni_conf".to_string(), text.to_string())].into(),
+        ..Default::default()
+    };
+    let old = ConfigObject {
+        data: [(
+            "eni_conf".to_string(),
+            r#"{"vswitches": {"z": ["vsw-a"]}, "service_cidr": "172.16.0.0/16"}"#.to_string(),
+        )]
+        .into(),
+        ..cm.clone()
+    };
+    let dynamic = ConfigObject {
+        name: "big-pool".into(),
+        ..cm.clone()
+    };
     for (new, base) in [(&cm, None), (&dynamic, Some(&old))] {
-        let v = verdict::judge(&Input { operation: Operation::Update, new: Some(new), old: Some(&old), base, facts: None, settings: &Settings::default() });
+        let v = verdict::judge(&Input {
+            operation: Operation::Update,
+            new: Some(new),
+            old: Some(&old),
+            base,
+            facts: None,
+            settings: &Settings::default(),
+        });
         serde_json::to_string(&v).unwrap();
     }
 }
 
 fn configmap(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(cm) = manifest::parse(text) {
         verdict::judge_objects(&cm, None, None, None, &Settings::default());
     }
@@ -71,7 +118,9 @@ fn configmap(data: &[u8]) {
 
 fn review(data: &[u8]) {
     let settings = admission::Settings::default();
-    let Ok(req) = admission::decode(data) else { return };
+    let Ok(req) = admission::decode(data) else {
+        return;
+    };
     let p = admission::prepare(req, &settings);
     admission::to_review_json(admission::validate(&p, None, None, &settings).0);
     admission::to_review_json(admission::mutate(&p).0);
@@ -80,7 +129,11 @@ fn review(data: &[u8]) {
 #[test]
 fn mutated_seeds_never_panic() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    for (target, run) in [("eni_conf", eni_conf as fn(&[u8])), ("configmap", configmap), ("admission_review", review)] {
+    for (target, run) in [
+        ("eni_conf", eni_conf as fn(&[u8])),
+        ("configmap", configmap),
+        ("admission_review", review),
+    ] {
         let seeds = seeds(target);
         assert!(!seeds.is_empty(), "{target} has seeds");
         for i in 0..1500 {
@@ -98,10 +151,14 @@ fn pathological_inputs_never_panic() {
         "\u{0}".repeat(64),
         deep(100_000),
         format!("{{\"vswitches\": {}}}", deep(10_000)),
-        format!("{{\"vswitches\": {{\"z\": [{}\"vsw-a\"]}}}}", "\"vsw-a\",".repeat(20_000)),
+        format!(
+            "{{\"vswitches\": {{\"z\": [{}\"vsw-a\"]}}}}",
+            "\"vsw-a\",".repeat(20_000)
+        ),
         "{\"max_pool_size\": 1e999999}".into(),
         "{\"idle_ip_reclaim_after\": \"99999999999999999999h\"}".into(),
-        "{\"service_cidr\": \"::/0,0.0.0.0/0\", \"vswitches\": {\"\u{202e}\": [\"vsw-\u{0}\"]}}".into(),
+        "{\"service_cidr\": \"::/0,0.0.0.0/0\", \"vswitches\": {\"\u{202e}\": [\"vsw-\u{0}\"]}}"
+            .into(),
         format!("{{\"eni_tags\": {{\"{}\": \"x\"}}}}", "k".repeat(100_000)),
     ];
     for c in &cases {

@@ -1,6 +1,6 @@
 //! `terway-guard check`: the verdict engine on files.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -40,7 +40,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
     }
     match args.output {
         Output::Json => super::out(&format!("{}\n", to_json(&v, &secrets))),
-        Output::Text => super::out(&to_text(&v, &secrets, color())),
+        Output::Text => super::out(&to_text(&v, &secrets, super::color())),
     }
     Ok(if v.allowed { 0 } else { 1 })
 }
@@ -67,10 +67,6 @@ pub fn load(path: &str) -> Result<ConfigObject> {
     manifest::parse(&text).with_context(|| format!("{path} is not a readable ConfigMap"))
 }
 
-fn color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
 /// The one JSON object `check -o json` prints; secret values are masked.
 pub fn to_json(v: &Verdict, secrets: &Secrets) -> Value {
     let findings: Vec<Value> = v
@@ -93,13 +89,7 @@ fn scrub_value(v: &mut Value, secrets: &Secrets) {
 }
 
 pub fn to_text(v: &Verdict, secrets: &Secrets, color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |code: &str, s: &str| super::paint(color, code, s);
     let mut out = String::new();
     let group = |title: &str, code: &str, items: Vec<&Finding>, out: &mut String| {
         if items.is_empty() {

@@ -334,6 +334,21 @@ pub(crate) async fn shutdown_signal() {
     });
 }
 
+/// `s` in an ANSI style when `color` (a terminal without NO_COLOR).
+pub(crate) fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Colour only on a terminal, and never with NO_COLOR set.
+pub(crate) fn color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not worth a panic.
 pub(crate) fn out(text: &str) {
     use std::io::Write;

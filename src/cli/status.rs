@@ -1,7 +1,5 @@
 //! `terway-guard status`: each zone's vSwitches, free IPs and headroom.
 
-use std::io::IsTerminal;
-
 use anyhow::{Context, Result, bail};
 
 use super::check::{load, query};
@@ -53,10 +51,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
             "{}\n",
             serde_json::json!({"config": cm.name, "zones": zones})
         )),
-        Output::Text => super::out(&text(
-            &zones,
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        )),
+        Output::Text => super::out(&text(&zones, super::color())),
     }
     Ok(0)
 }
@@ -64,13 +59,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
 const BAR: usize = 20;
 
 pub fn text(zones: &[ZoneReport], color: bool) -> String {
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
+    let paint = |code: &str, s: &str| super::paint(color, code, s);
     let mut out = String::new();
     for z in zones {
         let state = match z.state {

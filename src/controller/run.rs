@@ -218,16 +218,10 @@ impl Controller {
         self.metrics.expansion(zone, "started");
         memory.last_expansion.insert(zone.to_string(), now);
         let result = async {
-            let plan = expand::plan_from_cloud(
-                &self.inventory,
-                config,
-                facts,
-                zone,
-                self.prefix_len,
-                &self.settings,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let plan = self
+                .plan(config, facts, zone)
+                .await
+                .map_err(|e| e.to_string())?;
             let target = apply::Target {
                 kube: self.kube.clone(),
                 vpc: self.inventory.client(),
@@ -276,16 +270,7 @@ impl Controller {
         now: i64,
         report: &mut TickReport,
     ) -> Result<(), TickError> {
-        let msg = match expand::plan_from_cloud(
-            &self.inventory,
-            config,
-            facts,
-            zone,
-            self.prefix_len,
-            &self.settings,
-        )
-        .await
-        {
+        let msg = match self.plan(config, facts, zone).await {
             Ok(p) => format!(
                 "{reason}. Plan: create vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and restart Terway. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
                 p.vswitch.name,
@@ -304,6 +289,23 @@ impl Controller {
             report.events += 1;
         }
         Ok(())
+    }
+
+    async fn plan(
+        &self,
+        config: &ConfigObject,
+        facts: &crate::inventory::Facts,
+        zone: &str,
+    ) -> Result<crate::expand::plan::Plan, expand::ExpandError> {
+        expand::plan_from_cloud(
+            &self.inventory,
+            config,
+            facts,
+            zone,
+            self.prefix_len,
+            &self.settings,
+        )
+        .await
     }
 
     /// A proposal is re-announced when it changes, or once per cool-down.
