@@ -4,5 +4,6 @@ pub mod client;
 pub mod credentials;
 pub mod ecs;
 pub mod sign;
+pub mod terway_file;
 pub mod time;
 pub mod vpc;

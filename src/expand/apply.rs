@@ -5,13 +5,14 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use ::kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use ::kube::api::{Api, Patch, PatchParams, PostParams};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod};
+use k8s_openapi::api::core::v1::ConfigMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::plan::Plan;
+pub use super::report::Report;
 use crate::cloud::client::{ApiClient, CloudError};
 use crate::cloud::sign::sha256_hex;
 use crate::cloud::time::iso8601;
@@ -164,45 +165,6 @@ impl Progress {
             return Err(ApplyError::Crashed(step));
         }
         Ok(())
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub zone: String,
-    pub vswitch_id: String,
-    pub cidr: String,
-    pub available_ips: u64,
-    pub snat_entries: Vec<String>,
-    pub restarted_at: String,
-    pub rollout_complete: bool,
-    /// Pods that had failed IP allocation and run now.
-    pub pods_recovered: usize,
-    pub pods_still_waiting: usize,
-}
-
-impl Report {
-    pub fn to_text(&self) -> String {
-        format!(
-            "Expanded zone {}: vSwitch {} ({}) with {} free IPs; SNAT entries: {}; Terway restarted at {} ({}); pods that were stuck on IP allocation: {} running now, {} still waiting\n",
-            self.zone,
-            self.vswitch_id,
-            self.cidr,
-            self.available_ips,
-            if self.snat_entries.is_empty() {
-                "none".to_string()
-            } else {
-                self.snat_entries.join(", ")
-            },
-            self.restarted_at,
-            if self.rollout_complete {
-                "rollout complete"
-            } else {
-                "rollout still in progress"
-            },
-            self.pods_recovered,
-            self.pods_still_waiting
-        )
     }
 }
 
@@ -444,7 +406,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
 
     st.done = rollout_complete;
     save(t, &st, |_| None).await?;
-    let (recovered, waiting) = stuck_pods(t).await.unwrap_or((0, 0));
+    let (recovered, waiting) = super::report::stuck_pods(&t.kube).await.unwrap_or((0, 0));
     let available_ips = t
         .vpc
         .describe_vswitch_attributes(&vsw, deadline())
@@ -488,39 +450,4 @@ where
         (p.say)(&format!("waiting for {what}"));
         tokio::time::sleep(p.poll).await;
     }
-}
-
-/// Pods with `AllocIPFailed` events: how many run now, how many still wait.
-async fn stuck_pods(t: &Target<'_>) -> Result<(usize, usize), ApplyError> {
-    let events: Api<Event> = Api::all(t.kube.clone());
-    let list = events
-        .list(&ListParams::default().fields("reason=AllocIPFailed"))
-        .await?;
-    let mut pods: Vec<(String, String)> = list
-        .items
-        .iter()
-        .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
-        .filter_map(|e| {
-            Some((
-                e.involved_object.namespace.clone()?,
-                e.involved_object.name.clone()?,
-            ))
-        })
-        .collect();
-    pods.sort();
-    pods.dedup();
-    let (mut running, mut waiting) = (0, 0);
-    for (ns, name) in pods {
-        let api: Api<Pod> = Api::namespaced(t.kube.clone(), &ns);
-        match api.get_opt(&name).await? {
-            Some(pod)
-                if pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") =>
-            {
-                running += 1
-            }
-            Some(_) => waiting += 1,
-            None => {}
-        }
-    }
-    Ok((running, waiting))
 }

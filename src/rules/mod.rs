@@ -7,6 +7,7 @@ mod catalog;
 mod fields;
 mod lifecycle;
 mod pool;
+mod service_cidr;
 mod syntax;
 mod vswitches;
 
@@ -16,8 +17,8 @@ use crate::config::{ConfigObject, EniConf, Path, Role};
 use crate::inventory::Facts;
 
 pub use catalog::{RULES, Rule, id};
-pub use fields::parse_service_cidr as fields_service_cidr;
 pub use pool::idle_per_node;
+pub use service_cidr::parse_service_cidr as fields_service_cidr;
 pub use vswitches::repeats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

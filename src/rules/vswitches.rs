@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Doc, Finding, Operation, Severity, fields::parse_service_cidr, id};
+use super::{Doc, Finding, Operation, Severity, id, service_cidr::parse_service_cidr};
 use crate::config::EniConf;
 use crate::config::eni_conf::Listed;
 use crate::config::path::quote_short;
