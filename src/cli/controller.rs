@@ -13,6 +13,7 @@ use crate::inventory::Inventory;
 
 pub async fn run(args: ControllerArgs) -> Result<()> {
     super::init_logging(args.log_level);
+    let shutdown = super::shutdown_signal();
     let Some(Opened::Cloud(inv, ecs)) = super::inventory::open(&args.inventory)? else {
         bail!("the controller needs the cloud: --inventory aliyun --region <region>");
     };
@@ -82,7 +83,6 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         });
     }
     tracing::info!(%identity, mode = ?args.mode, "controller started");
-    let shutdown = super::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         match c.tick().await {

@@ -317,21 +317,26 @@ pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) {
 }
 
 /// Completes on the first SIGTERM or SIGINT; a second one aborts at once.
-pub(crate) async fn shutdown_signal() {
+/// The handlers are installed when this is called, not when it is first
+/// awaited: a signal during startup or a long first step is not lost.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers, never shut down on our own.
-        return std::future::pending().await;
-    };
-    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-    tracing::info!("signal received; stopping (send again to abort)");
-    tokio::spawn(async move {
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            // Without signal handlers, never shut down on our own.
+            return std::future::pending().await;
+        };
         tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-        std::process::exit(1);
-    });
+        tracing::info!("signal received; stopping (send again to abort)");
+        tokio::spawn(async move {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            std::process::exit(1);
+        });
+    }
 }
 
 /// `s` in an ANSI style when `color` (a terminal without NO_COLOR).

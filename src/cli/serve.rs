@@ -21,6 +21,7 @@ const EXAMPLE_INVENTORY_PATH: &str = "examples/inventory.yaml";
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     super::init_logging(args.log_level);
+    let shutdown = super::shutdown_signal();
     let dev = args.dev;
     let listen = args.listen.unwrap_or(if dev {
         ([127, 0, 0, 1], 8443).into()
@@ -92,7 +93,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             ca.display()
         ));
     }
-    server.run(super::shutdown_signal()).await;
+    server.run(shutdown).await;
     tracing::info!("stopped");
     Ok(())
 }
