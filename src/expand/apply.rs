@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::plan::Plan;
+pub use super::progress::Progress;
 pub use super::report::Report;
 use crate::cloud::client::{ApiClient, CloudError};
 use crate::cloud::sign::sha256_hex;
@@ -131,41 +132,6 @@ pub async fn restart(
         .patch(daemonset, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     Ok(at)
-}
-
-/// Where progress goes, and (for tests) where to stop.
-pub struct Progress {
-    pub say: Box<dyn FnMut(&str) + Send>,
-    pub crash_after: Option<Step>,
-    pub poll: Duration,
-}
-
-impl Progress {
-    pub fn stderr() -> Self {
-        Progress {
-            say: Box::new(|s| {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "{s}");
-            }),
-            crash_after: None,
-            poll: Duration::from_secs(2),
-        }
-    }
-
-    pub fn quiet() -> Self {
-        Progress {
-            say: Box::new(|_| {}),
-            crash_after: None,
-            poll: Duration::from_millis(20),
-        }
-    }
-
-    fn done(&mut self, step: Step) -> Result<(), ApplyError> {
-        if self.crash_after == Some(step) {
-            return Err(ApplyError::Crashed(step));
-        }
-        Ok(())
-    }
 }
 
 const CONFLICT_RETRIES: usize = 5;

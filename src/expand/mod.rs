@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod cidr;
 pub mod plan;
+pub mod progress;
 pub mod report;
 
 use crate::cloud::client::CloudError;
