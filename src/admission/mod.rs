@@ -4,8 +4,6 @@
 mod redact;
 mod response;
 
-use std::collections::BTreeSet;
-
 use kube::core::DynamicObject;
 use kube::core::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, Operation as KubeOp,
@@ -120,12 +118,7 @@ pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) ->
 
 /// The vSwitch ids the inventory must answer for.
 pub fn query(p: &Prepared) -> Query {
-    [&p.new, &p.old]
-        .into_iter()
-        .flatten()
-        .filter_map(ConfigObject::eni_conf)
-        .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
-        .collect::<BTreeSet<_>>()
+    crate::inventory::query_for(p.new.iter().chain(p.old.iter()))
 }
 
 /// The validating webhook's answer. `base` is the live `eni-config`, when

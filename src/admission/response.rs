@@ -215,8 +215,7 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 /// vSwitch ids the new object lists and the old did not, and the reverse.
 pub fn vswitch_changes(old: Option<&EniConf>, new: Option<&EniConf>) -> (Vec<String>, Vec<String>) {
     let ids = |c: Option<&EniConf>| -> BTreeSet<String> {
-        c.map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
-            .unwrap_or_default()
+        c.map(|c| c.vswitch_ids()).unwrap_or_default()
     };
     let (old, new) = (ids(old), ids(new));
     (

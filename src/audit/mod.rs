@@ -62,9 +62,7 @@ fn list(s: Option<&str>) -> Vec<String> {
 }
 
 fn vswitch_set(o: &ConfigObject) -> BTreeSet<String> {
-    o.eni_conf()
-        .map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
-        .unwrap_or_default()
+    o.eni_conf().map(|c| c.vswitch_ids()).unwrap_or_default()
 }
 
 fn pool(c: &EniConf, f: &str) -> Option<i64> {

@@ -47,11 +47,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
 
 /// The vSwitch ids the objects list.
 pub fn query(objects: &[&ConfigObject]) -> Query {
-    objects
-        .iter()
-        .filter_map(|o| o.eni_conf())
-        .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
-        .collect()
+    crate::inventory::query_for(objects.iter().copied())
 }
 
 pub fn load(path: &str) -> Result<ConfigObject> {

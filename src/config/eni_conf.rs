@@ -127,6 +127,11 @@ impl EniConf {
         })
     }
 
+    /// The distinct vSwitch ids the document lists, in any zone.
+    pub fn vswitch_ids(&self) -> std::collections::BTreeSet<String> {
+        self.vswitches().into_iter().map(|l| l.id).collect()
+    }
+
     /// RFC 7396 merge of `patch` onto this document (how Terway applies a
     /// dynamic config onto the base).
     pub fn merged(&self, patch: &EniConf) -> EniConf {

@@ -119,7 +119,7 @@ impl Controller {
                 "{BASE_NAME} has no valid eni_conf; fix it before expansions can be planned"
             )));
         };
-        let query: Query = conf.vswitches().into_iter().map(|l| l.id).collect();
+        let query: Query = conf.vswitch_ids();
         let mut facts = self.inventory.facts(&query).await;
         facts.nodes = crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?;
         let zones = capacity::report(&conf, &facts, None);

@@ -250,10 +250,7 @@ nat_gateways:
         let mut view = inv.vpc_view("vpc-1").unwrap();
         mutate(&mut view);
         let cm = base(conf);
-        let query = cm
-            .eni_conf()
-            .map(|c| c.vswitches().into_iter().map(|l| l.id).collect())
-            .unwrap_or_default();
+        let query = cm.eni_conf().map(|c| c.vswitch_ids()).unwrap_or_default();
         let facts = inv.snapshot(&query);
         plan(&Request {
             zone: "cn-shanghai-f",

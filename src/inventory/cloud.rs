@@ -112,7 +112,7 @@ impl CloudInventory {
         if self.vpc_id().is_none()
             && let Some(conf) = base.as_ref().and_then(ConfigObject::eni_conf)
         {
-            let query: Query = conf.vswitches().into_iter().map(|l| l.id).collect();
+            let query: Query = conf.vswitch_ids();
             let facts = self.gather(&query).await;
             if let Some(vpc) = facts.majority_vpc() {
                 tracing::info!(%vpc, "cluster VPC learnt from eni-config");

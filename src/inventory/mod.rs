@@ -122,6 +122,15 @@ pub fn usable_ips(cidr: &IpNet) -> u64 {
 /// The vSwitch ids a decision needs facts about.
 pub type Query = BTreeSet<String>;
 
+/// The query for a set of ConfigMaps: every vSwitch any of them lists.
+pub fn query_for<'a>(objects: impl IntoIterator<Item = &'a crate::config::ConfigObject>) -> Query {
+    objects
+        .into_iter()
+        .filter_map(crate::config::ConfigObject::eni_conf)
+        .flat_map(|c| c.vswitch_ids())
+        .collect()
+}
+
 pub type FactsFuture<'a> = Pin<Box<dyn Future<Output = Facts> + Send + 'a>>;
 
 /// A source of facts. Implementations must answer every queried id

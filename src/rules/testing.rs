@@ -54,11 +54,7 @@ pub fn dynamic(name: &str, eni_conf: &str) -> ConfigObject {
 
 pub fn facts_for(objs: &[&ConfigObject]) -> Facts {
     let inv = StaticInventory::parse(INVENTORY).unwrap();
-    let query: Query = objs
-        .iter()
-        .filter_map(|o| o.eni_conf())
-        .flat_map(|c| c.vswitches().into_iter().map(|l| l.id))
-        .collect();
+    let query: Query = crate::inventory::query_for(objs.iter().copied());
     inv.snapshot(&query)
 }
 

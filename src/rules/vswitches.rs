@@ -92,10 +92,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         }
     }
     let Some(facts) = d.facts else { return };
-    let old_ids: BTreeSet<String> = d
-        .old
-        .map(|o| o.vswitches().into_iter().map(|l| l.id).collect())
-        .unwrap_or_default();
+    let old_ids: BTreeSet<String> = d.old.map(|o| o.vswitch_ids()).unwrap_or_default();
     // A CREATE adds everything it lists; an UPDATE adds what the old object lacked.
     let added = |id: &str| d.op != Operation::Update || !old_ids.contains(id);
     let region = facts
