@@ -7,18 +7,11 @@ use std::time::{Duration, Instant};
 
 use common::fake_vpc::{AK, Fake, SECRET};
 use terway_guard::cloud::client::{ApiClient, CloudError, Retry, http_client};
-use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+use terway_guard::cloud::credentials::Chain;
 use terway_guard::cloud::vpc::VSwitchFilter;
 
 fn env_creds(secret: &str, token: Option<&str>) -> Arc<Chain> {
-    let c = Credential {
-        access_key_id: Secret::new(AK),
-        access_key_secret: Secret::new(secret),
-        security_token: token.map(Secret::new),
-        expiration: None,
-        source: "environment",
-    };
-    Arc::new(Chain::new(vec![Source::Env(c)], http_client()))
+    common::fake_vpc::chain(secret, token)
 }
 
 fn client(fake: &Fake, creds: Arc<Chain>) -> ApiClient {

@@ -5,27 +5,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fake_vpc::{AK, Fake, SECRET};
+use common::fake_vpc::Fake;
 use common::*;
 use serde_json::Value;
-use terway_guard::cloud::client::{ApiClient, http_client};
-use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
 use terway_guard::inventory::{CloudConfig, CloudInventory, Inventory};
 
 fn cloud(endpoint: &str, vpc: Option<&str>) -> CloudInventory {
-    let c = Credential {
-        access_key_id: Secret::new(AK),
-        access_key_secret: Secret::new(SECRET),
-        security_token: None,
-        expiration: None,
-        source: "environment",
-    };
-    let client = ApiClient::new(
-        "cn-shanghai",
-        Some(endpoint),
-        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
-        http_client(),
-    );
+    let client = common::fake_vpc::vpc_client_at(endpoint);
     CloudInventory::new(
         client,
         CloudConfig {

@@ -18,6 +18,34 @@ use terway_guard::cloud::sign::{V3Request, sha256_hex, sign_v3};
 pub const AK: &str = "LTAI5tFakeAccessKeyId";
 pub const SECRET: &str = "fake-access-key-secret-for-tests";
 
+/// A credential chain holding the fake's access key with `secret` (and an
+/// optional STS token), as the environment would give it.
+pub fn chain(secret: &str, token: Option<&str>) -> Arc<terway_guard::cloud::credentials::Chain> {
+    use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+    let c = Credential {
+        access_key_id: Secret::new(AK),
+        access_key_secret: Secret::new(secret),
+        security_token: token.map(Secret::new),
+        expiration: None,
+        source: "environment",
+    };
+    Arc::new(Chain::new(
+        vec![Source::Env(c)],
+        terway_guard::cloud::client::http_client(),
+    ))
+}
+
+/// A VPC client for the fake at `endpoint`, with the right secret.
+pub fn vpc_client_at(endpoint: &str) -> terway_guard::cloud::client::ApiClient {
+    use terway_guard::cloud::client::{ApiClient, http_client};
+    ApiClient::new(
+        "cn-shanghai",
+        Some(endpoint),
+        chain(SECRET, None),
+        http_client(),
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct FakeVSwitch {
     pub id: String,

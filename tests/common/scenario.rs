@@ -1,15 +1,12 @@
 //! The shared scene: the example cloud behind the fake VPC endpoint and a
 //! cluster behind the fake Kubernetes API, with zone f out of IPs.
 
-use std::sync::Arc;
-
 use serde_json::json;
-use terway_guard::cloud::client::{ApiClient, http_client};
-use terway_guard::cloud::credentials::{Chain, Credential, Secret, Source};
+use terway_guard::cloud::client::ApiClient;
 
 use super::example_cm;
 use super::fake_kube::FakeKube;
-use super::fake_vpc::{AK, Fake, SECRET};
+use super::fake_vpc::Fake;
 
 pub const CM: &str = "/api/v1/namespaces/kube-system/configmaps/eni-config";
 pub const DS: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip";
@@ -52,19 +49,7 @@ pub async fn cluster() -> FakeKube {
 }
 
 pub fn vpc_client(fake: &Fake) -> ApiClient {
-    let c = Credential {
-        access_key_id: Secret::new(AK),
-        access_key_secret: Secret::new(SECRET),
-        security_token: None,
-        expiration: None,
-        source: "environment",
-    };
-    ApiClient::new(
-        "cn-shanghai",
-        Some(&fake.url()),
-        Arc::new(Chain::new(vec![Source::Env(c)], http_client())),
-        http_client(),
-    )
+    super::fake_vpc::vpc_client_at(&fake.url())
 }
 
 pub async fn kube_client(kube: &FakeKube) -> ::kube::Client {
