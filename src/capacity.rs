@@ -1,11 +1,116 @@
-//! Per-zone capacity of an `eni_conf`: what `status` prints, what `serve`
-//! exports as gauges, and what the expansion controller watches. Pure.
+//! Pod-IP capacity, per node and per zone: the one place that knows Terway's
+//! formulas for each IPAM mode. The rules, `status`, `serve`'s gauges, the
+//! planner and the controller all call it. Pure.
 
 use serde::Serialize;
 
 use crate::config::EniConf;
-use crate::inventory::{Facts, Lookup, usable_ips};
-use crate::rules::idle_per_node;
+use crate::inventory::{Facts, Lookup, NodeFact, NodeLimits, usable_ips};
+use crate::rules::Mode;
+
+/// Pod IPs Terway can give out on `node` under `conf`, or `None` if unknown.
+///
+/// - Legacy IPAM (daemon/config.go getPoolConfig): usable ENIs =
+///   `int(adapters × eni_cap_ratio) + eni_cap_shift − 1`, capped by `max_eni`;
+///   × IPv4 per ENI; minus the ERDMA ENIs' IPs when `enable_erdma`
+///   (daemon/builder.go setupENIManager, limit.go `ERDMARes`).
+/// - CRD IPAM (pkg/eni/node_reconcile.go flavors, pkg/controller/node/node.go
+///   k8sAnno): `(adapters − 1 − an ERDMA ENI) × ipv4PerAdapter`; prefix mode
+///   `(ipv4PerAdapter − 1) × 16 × (totalAdapters − 1)`.
+/// - Exclusive-ENI nodes: one pod per secondary ENI, `adapters − 1`.
+pub fn pod_ips(node: &NodeFact, conf: &EniConf, mode: Mode) -> Option<u64> {
+    let Some(l) = node.limits else {
+        return node.max_pod_ips;
+    };
+    let secondary = l.adapters.saturating_sub(1);
+    let erdma = conf
+        .get("enable_erdma")
+        .and_then(|e| e.value.as_bool())
+        .unwrap_or(false);
+    if node.exclusive_eni {
+        return Some(secondary);
+    }
+    Some(match mode {
+        Mode::Crd => {
+            let prefix = conf
+                .get("enable_ip_prefix")
+                .and_then(|e| e.value.as_bool())
+                .unwrap_or(false);
+            if prefix {
+                l.ipv4_per_adapter.saturating_sub(1)
+                    * 16
+                    * l.total_adapters.max(l.adapters).saturating_sub(1)
+            } else {
+                let erdma_eni = u64::from(erdma && l.erdma_adapters > 0 && secondary > 0);
+                (secondary - erdma_eni) * l.ipv4_per_adapter
+            }
+        }
+        Mode::Legacy => {
+            let ratio = conf
+                .get("eni_cap_ratio")
+                .and_then(|e| e.value.as_f64())
+                .filter(|r| *r != 0.0)
+                .unwrap_or(1.0);
+            let shift = conf.int("eni_cap_shift").unwrap_or(0);
+            let mut enis = (l.adapters as f64 * ratio) as i64 + shift - 1;
+            if let Some(max) = conf.int("max_eni").filter(|m| *m > 0 && *m < enis) {
+                enis = max;
+            }
+            let enis = enis.max(0) as u64;
+            let erdma_ips = if erdma {
+                erdma_res(&l) * l.ipv4_per_adapter
+            } else {
+                0
+            };
+            (enis * l.ipv4_per_adapter).saturating_sub(erdma_ips)
+        }
+    })
+}
+
+/// ENIs Terway sets aside for ERDMA (pkg/aliyun/client/limit.go `ERDMARes`).
+fn erdma_res(l: &NodeLimits) -> u64 {
+    if l.erdma_adapters == 0 || l.adapters <= 2 {
+        0
+    } else if l.adapters >= 8 {
+        l.erdma_adapters.min(2)
+    } else {
+        l.erdma_adapters.min(1)
+    }
+}
+
+/// Idle IPs Terway keeps pre-allocated on one node under `conf`.
+///
+/// Legacy: `min_pool_size` (replaced by `min_eni × IPs per ENI` when set),
+/// clamped to `max_pool_size` and the capacity (daemon/config.go
+/// getPoolConfig). CRD: `min_pool_size` is not clamped to the maximum
+/// (pkg/controller/multi-ip/node/pool.go), only to what the node holds; prefix
+/// mode and exclusive-ENI nodes keep no pool (pkg/eni/node_reconcile.go).
+pub fn idle_per_node(conf: Option<&EniConf>, mode: Mode, node: &NodeFact) -> u64 {
+    let Some(conf) = conf else { return 0 };
+    let cap = pod_ips(node, conf, mode).unwrap_or(u64::MAX);
+    let min = conf.int("min_pool_size").unwrap_or(0).max(0) as u64;
+    let max = conf.int("max_pool_size").unwrap_or(0).max(0) as u64;
+    match mode {
+        Mode::Crd => {
+            let prefix = conf
+                .get("enable_ip_prefix")
+                .and_then(|e| e.value.as_bool())
+                .unwrap_or(false);
+            if prefix || node.exclusive_eni {
+                0
+            } else {
+                min.min(cap)
+            }
+        }
+        Mode::Legacy => {
+            let min = match (conf.int("min_eni").filter(|n| *n > 0), node.limits) {
+                (Some(n), Some(l)) => n as u64 * l.ipv4_per_adapter,
+                _ => min,
+            };
+            min.min(max).min(cap)
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,7 +178,11 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
                 .iter()
                 .filter(|n| n.zone == zone && n.config.as_deref() == dynamic)
                 .collect();
-            let reserve: u64 = nodes.iter().map(|n| idle_per_node(Some(conf), n)).sum();
+            let mode = Mode::of(conf);
+            let reserve: u64 = nodes
+                .iter()
+                .map(|n| idle_per_node(Some(conf), mode, n))
+                .sum();
             let headroom = free as i64 - reserve as i64;
             let used_pct = pct(size - free.min(size), size);
             let state = if vswitches.iter().all(|v| v.size.is_none()) {

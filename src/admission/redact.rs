@@ -22,7 +22,8 @@ impl Secrets {
         let mut found = Vec::new();
         for conf in confs {
             for (k, v) in &conf.doc {
-                let secret = fields::lookup(k).is_some_and(|f| f.secret) || fields::looks_secret(k);
+                let secret =
+                    fields::lookup_folded(k).is_some_and(|f| f.secret) || fields::looks_secret(k);
                 if secret {
                     collect(v, &mut found);
                 }

@@ -9,7 +9,9 @@ use super::{CheckArgs, Output};
 use crate::admission::Secrets;
 use crate::config::{ConfigObject, manifest};
 use crate::inventory::Query;
-use crate::rules::{Finding, Settings};
+use crate::rules::Finding;
+#[cfg(test)]
+use crate::rules::Settings;
 use crate::verdict::{self, Verdict};
 
 pub async fn run(args: &CheckArgs) -> Result<i32> {
@@ -24,10 +26,7 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         Some(inv) => Some(inv.facts(&query(&objects)).await),
         None => None,
     };
-    let settings = Settings {
-        max_prefix_len: args.rules.max_prefix_len,
-        ..Settings::default()
-    };
+    let settings = args.rules.settings();
     let v = verdict::judge_objects(&new, old.as_ref(), base.as_ref(), facts.as_ref(), &settings);
     let secrets = Secrets::of(objects.iter().copied());
     if new.role() == crate::config::Role::Other {
@@ -152,7 +151,7 @@ mod tests {
             plain.contains("MUTATION\n  remove repeated vSwitch ids"),
             "{plain}"
         );
-        assert!(plain.ends_with("denied: 1 deny, 2 warn\n"), "{plain}");
+        assert!(plain.ends_with("denied: 1 deny, 3 warn\n"), "{plain}");
         assert!(!plain.contains('\x1b'));
         assert!(to_text(&v, &secrets, true).contains("\x1b[1;31mDENY\x1b[0m"));
         assert_eq!(create(&cm).len(), v.findings.len());

@@ -170,6 +170,20 @@ pub struct RuleArgs {
     /// vSwitches added by an UPDATE must have at most this prefix length.
     #[arg(long, env = "TERWAY_GUARD_MAX_PREFIX_LEN", default_value_t = 19, value_parser = clap::value_parser!(u8).range(8..=29))]
     pub max_prefix_len: u8,
+    /// The Terway release to judge for, e.g. v1.16.4 [default: what the
+    /// cluster's Terway DaemonSet runs; unknown = the newest known semantics].
+    #[arg(long, env = "TERWAY_GUARD_TERWAY_VERSION")]
+    pub terway_version: Option<crate::config::Version>,
+}
+
+impl RuleArgs {
+    pub fn settings(&self) -> crate::rules::Settings {
+        crate::rules::Settings {
+            max_prefix_len: self.max_prefix_len,
+            terway_version: self.terway_version,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -278,6 +292,9 @@ pub struct ServeArgs {
         default_value = "kube-system"
     )]
     pub terway_namespace: String,
+    /// Terway's DaemonSet, whose image tag tells the Terway version.
+    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
+    pub daemonset: String,
     /// Longest wait for inventory facts inside one request, in milliseconds.
     #[arg(long, env = "TERWAY_GUARD_REQUEST_TIMEOUT_MS", default_value_t = 2000)]
     pub request_timeout_ms: u64,

@@ -43,7 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     let inventory: Option<Arc<dyn Inventory>> = match super::inventory::open(&args.inventory)? {
         Some(Opened::Cloud(c, ecs)) => {
-            watch_cluster(args.cluster, &args.terway_namespace, &c, ecs).await?;
+            watch_cluster(&args, &c, ecs).await?;
             c.spawn_refresh();
             Some(Arc::new(c))
         }
@@ -73,10 +73,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     cfg.request_timeout = Duration::from_millis(args.request_timeout_ms);
     cfg.max_connections = args.max_connections;
     cfg.admission = admission::Settings {
-        rules: crate::rules::Settings {
-            max_prefix_len: args.rules.max_prefix_len,
-            ..Default::default()
-        },
+        rules: args.rules.settings(),
         bypass_groups: args.bypass_groups.clone(),
         terway_namespace: args.terway_namespace.clone(),
     };
@@ -99,18 +96,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 }
 
 /// Feeds nodes and the base eni-config from the cluster into the inventory.
-async fn watch_cluster(
-    mode: ClusterMode,
-    namespace: &str,
-    inv: &CloudInventory,
-    ecs: Arc<ApiClient>,
-) -> Result<()> {
+async fn watch_cluster(args: &ServeArgs, inv: &CloudInventory, ecs: Arc<ApiClient>) -> Result<()> {
+    let mode = args.cluster;
     if mode == ClusterMode::Off {
         return Ok(());
     }
     match ::kube::Client::try_default().await {
         Ok(client) => {
-            crate::kube::cluster::spawn(client, namespace, inv.clone(), Some(ecs));
+            let terway = crate::kube::cluster::Terway {
+                namespace: args.terway_namespace.clone(),
+                daemonset: args.daemonset.clone(),
+            };
+            crate::kube::cluster::spawn(client, terway, inv.clone(), Some(ecs));
             Ok(())
         }
         Err(e) if mode == ClusterMode::Auto => {

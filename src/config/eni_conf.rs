@@ -38,7 +38,7 @@ pub struct Listed {
     pub zone: String,
     pub index: usize,
     pub id: String,
-    /// The key actually written for `vswitches` (Go matches it case-insensitively).
+    /// The key written for `vswitches`.
     pub key: String,
 }
 
@@ -73,12 +73,12 @@ impl EniConf {
         }
     }
 
-    /// The entry Terway would use for `field`. Go matches keys to fields
-    /// case-insensitively and the last matching key wins.
+    /// The entry the daemon uses for `field`. It decodes with
+    /// `k8s.io/apimachinery/pkg/util/json`, which matches keys exactly
+    /// (types/daemon/config.go); a repeated key keeps its last value, as here.
     pub fn get(&self, field: &str) -> Option<Entry<'_>> {
         self.doc
-            .iter()
-            .rfind(|(k, _)| k.eq_ignore_ascii_case(field))
+            .get_key_value(field)
             .map(|(key, value)| Entry { key, value })
     }
 
@@ -121,7 +121,7 @@ impl EniConf {
     /// or any key that looks like one), so no output may carry its text.
     pub fn has_inline_credentials(&self) -> bool {
         self.doc.iter().any(|(k, v)| {
-            let secret = super::fields::lookup(k).is_some_and(|f| f.secret)
+            let secret = super::fields::lookup_folded(k).is_some_and(|f| f.secret)
                 || super::fields::looks_secret(k);
             secret && !v.is_null() && v.as_str() != Some("")
         })
@@ -260,11 +260,13 @@ mod tests {
     }
 
     #[test]
-    fn fields_match_like_go() {
+    fn fields_match_like_the_daemon() {
         let conf = EniConf::parse(r#"{"max_pool_size": 5, "MAX_POOL_SIZE": 7}"#).unwrap();
         let entry = conf.get("max_pool_size").unwrap();
-        assert_eq!(entry.key, "MAX_POOL_SIZE");
-        assert_eq!(conf.int("max_pool_size"), Some(7));
+        assert_eq!(entry.key, "max_pool_size");
+        assert_eq!(conf.int("max_pool_size"), Some(5));
+        let conf = EniConf::parse(r#"{"max_pool_size": 5, "max_pool_size": 7}"#).unwrap();
+        assert_eq!(conf.int("max_pool_size"), Some(7), "the last repeat wins");
         assert_eq!(conf.int("min_pool_size"), None);
         let conf = EniConf::parse(r#"{"max_pool_size": 5.0}"#).unwrap();
         assert_eq!(conf.int("max_pool_size"), None);

@@ -1,21 +1,59 @@
-//! The `eni_conf` fields Terway parses (types/daemon/config.go) and their Go types.
+//! The `eni_conf` fields Terway parses and their Go types, with the Terway
+//! version that introduced (or removed) each one.
+//!
+//! Source: AliyunContainerService/terway types/daemon/config.go (`Config`), at
+//! commit 89aadf8 (v1.17.2-42); versions from the same file at each release tag.
 
 use serde_json::Value;
 
-/// The JSON shape Go's `encoding/json` accepts for a field.
+use super::Path;
+use super::version::Version;
+
+/// The Go type a field decodes into, as `encoding/json` sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     String,
+    /// Go `int` (64-bit) and `time.Duration`: integer literals only.
     Int,
     Float,
+    /// Go `float32`: a number that fits.
+    Float32,
     Bool,
-    StringList,
-    StringMap,
-    /// zone → [vSwitch id]
-    ZoneMap,
-    IntMap,
-    Object,
-    Array,
+    /// `[]T`
+    List(&'static Kind),
+    /// `map[string]T`
+    Map(&'static Kind),
+    /// A Go struct: the listed members are typed, other keys are ignored.
+    Struct(&'static [Member]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+const fn m(name: &'static str, kind: Kind) -> Member {
+    Member { name, kind }
+}
+
+/// How keys are matched to struct members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// The daemon and the controlplane: `k8s.io/apimachinery/pkg/util/json`
+    /// (sigs.k8s.io/json, case-sensitive).
+    Exact,
+    /// `terway-cli nodeconfig` (init container): `encoding/json`, which also
+    /// matches keys case-insensitively (cmd/terway-cli/node.go).
+    Fold,
+}
+
+/// Where a value does not decode: the path inside it and the Go type wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch<'a> {
+    pub path: Path,
+    pub want: Kind,
+    pub got: &'a Value,
 }
 
 impl Kind {
@@ -24,48 +62,67 @@ impl Kind {
             Kind::String => "a string",
             Kind::Int => "an integer",
             Kind::Float => "a number",
+            Kind::Float32 => "a number within float32 range",
             Kind::Bool => "true or false",
-            Kind::StringList => "a list of strings",
-            Kind::StringMap => "an object of string values",
-            Kind::ZoneMap => "an object mapping each zone to a list of vSwitch ids",
-            Kind::IntMap => "an object of integer values",
-            Kind::Object => "an object",
-            Kind::Array => "an array",
+            Kind::List(Kind::String) => "a list of strings",
+            Kind::List(Kind::Struct(_)) => "a list of objects",
+            Kind::List(_) => "a list",
+            Kind::Map(Kind::String) => "an object of string values",
+            Kind::Map(Kind::Int) => "an object of integer values",
+            Kind::Map(Kind::List(Kind::String)) => {
+                "an object mapping each zone to a list of vSwitch ids"
+            }
+            Kind::Map(_) => "an object",
+            Kind::Struct(_) => "an object",
         }
     }
 
-    /// Whether Go would unmarshal `v` into this kind without error.
-    /// `null` is always accepted (Go leaves the field at its zero value).
-    pub fn accepts(self, v: &Value) -> bool {
+    /// The first place where Go would refuse to decode `v` into this type.
+    /// `null` decodes into anything (the zero value).
+    pub fn mismatch<'a>(self, v: &'a Value, at: &Path, keys: Keys) -> Option<Mismatch<'a>> {
         if v.is_null() {
-            return true;
+            return None;
         }
+        let bad = || {
+            Some(Mismatch {
+                path: at.clone(),
+                want: self,
+                got: v,
+            })
+        };
         match self {
-            Kind::String => v.is_string(),
-            Kind::Int => is_go_int(v),
-            Kind::Float => v.is_number(),
-            Kind::Bool => v.is_boolean(),
-            Kind::StringList => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(|i| i.is_string() || i.is_null())),
-            Kind::StringMap => v
-                .as_object()
-                .is_some_and(|m| m.values().all(|i| i.is_string() || i.is_null())),
-            Kind::ZoneMap => v
-                .as_object()
-                .is_some_and(|m| m.values().all(|i| Kind::StringList.accepts(i))),
-            Kind::IntMap => v
-                .as_object()
-                .is_some_and(|m| m.values().all(|i| is_go_int(i) || i.is_null())),
-            Kind::Object => v.is_object(),
-            Kind::Array => v.is_array(),
+            Kind::String => (!v.is_string()).then(bad).flatten(),
+            Kind::Int => v.as_i64().is_none().then(bad).flatten(),
+            Kind::Float => (!v.is_number()).then(bad).flatten(),
+            Kind::Float32 => (!v.as_f64().is_some_and(|f| f.abs() <= f64::from(f32::MAX)))
+                .then(bad)
+                .flatten(),
+            Kind::Bool => (!v.is_boolean()).then(bad).flatten(),
+            Kind::List(item) => match v.as_array() {
+                None => bad(),
+                Some(items) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, x)| item.mismatch(x, &at.index(i), keys)),
+            },
+            Kind::Map(item) => match v.as_object() {
+                None => bad(),
+                Some(map) => map
+                    .iter()
+                    .find_map(|(k, x)| item.mismatch(x, &at.key(k), keys)),
+            },
+            Kind::Struct(members) => match v.as_object() {
+                None => bad(),
+                Some(map) => map.iter().find_map(|(k, x)| {
+                    let member = members.iter().find(|mem| match keys {
+                        Keys::Exact => mem.name == k,
+                        Keys::Fold => mem.name.eq_ignore_ascii_case(k),
+                    })?;
+                    member.kind.mismatch(x, &at.key(k), keys)
+                }),
+            },
         }
     }
-}
-
-/// Go's `int` (64-bit) takes integer literals only: `80.0` and `1e2` fail.
-fn is_go_int(v: &Value) -> bool {
-    v.as_i64().is_some()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +131,9 @@ pub struct Field {
     pub kind: Kind,
     /// Never echo the value anywhere.
     pub secret: bool,
+    /// The first Terway release whose daemon reads it; `None` = every release
+    /// terway-guard knows of (v1.4.3 and later).
+    pub since: Option<Version>,
 }
 
 const fn f(name: &'static str, kind: Kind) -> Field {
@@ -81,66 +141,118 @@ const fn f(name: &'static str, kind: Kind) -> Field {
         name,
         kind,
         secret: false,
+        since: None,
     }
+}
+
+const fn since(name: &'static str, kind: Kind, v: Version) -> Field {
+    Field {
+        name,
+        kind,
+        secret: false,
+        since: Some(v),
+    }
+}
+
+const fn secret(name: &'static str) -> Field {
+    Field {
+        name,
+        kind: Kind::String,
+        secret: true,
+        since: None,
+    }
+}
+
+/// backoff.ExtendedBackoff (pkg/backoff/backoff.go): `InitialDelay` plus the
+/// embedded k8s `wait.Backoff`, whose fields have no json tags, so the keys
+/// are the Go field names. Durations are integer nanoseconds.
+const BACKOFF: Kind = Kind::Struct(&[
+    m("InitialDelay", Kind::Int),
+    m("Duration", Kind::Int),
+    m("Factor", Kind::Float),
+    m("Jitter", Kind::Float),
+    m("Steps", Kind::Int),
+    m("Cap", Kind::Int),
+]);
+/// route.Route (types/route/route.go).
+const ROUTE: Kind = Kind::Struct(&[m("dst", Kind::String)]);
+/// v1beta1.ENITagBlockListItem (pkg/apis/network.alibabacloud.com/v1beta1/node_types.go).
+const TAG_ITEM: Kind = Kind::Struct(&[m("key", Kind::String), m("value", Kind::String)]);
+
+const fn v(major: u16, minor: u16, patch: u16) -> Version {
+    Version::new(major, minor, patch)
 }
 
 pub const FIELDS: &[Field] = &[
     f("version", Kind::String),
-    Field {
-        name: "access_key",
-        kind: Kind::String,
-        secret: true,
-    },
-    Field {
-        name: "access_secret",
-        kind: Kind::String,
-        secret: true,
-    },
-    f("region_id", Kind::String),
+    secret("access_key"),
+    secret("access_secret"),
+    since("region_id", Kind::String, v(1, 5, 7)),
     f("credential_path", Kind::String),
     f("service_cidr", Kind::String),
-    f("vswitches", Kind::ZoneMap),
-    f("eni_tags", Kind::StringMap),
+    f("vswitches", Kind::Map(&Kind::List(&Kind::String))),
+    f("eni_tags", Kind::Map(&Kind::String)),
     f("max_pool_size", Kind::Int),
     f("min_pool_size", Kind::Int),
-    f("ip_warm_up_size", Kind::Int),
-    f("idle_ip_reclaim_after", Kind::String),
-    f("idle_ip_reclaim_interval", Kind::String),
-    f("idle_ip_reclaim_batch_size", Kind::Int),
-    f("idle_ip_reclaim_jitter_factor", Kind::String),
+    since("ip_warm_up_size", Kind::Int, v(1, 16, 4)),
+    since("idle_ip_reclaim_after", Kind::String, v(1, 16, 0)),
+    since("idle_ip_reclaim_interval", Kind::String, v(1, 16, 0)),
+    since("idle_ip_reclaim_batch_size", Kind::Int, v(1, 16, 0)),
+    since("idle_ip_reclaim_jitter_factor", Kind::String, v(1, 16, 0)),
     f("min_eni", Kind::Int),
     f("max_eni", Kind::Int),
     f("prefix", Kind::String),
     f("security_group", Kind::String),
-    f("security_groups", Kind::StringList),
+    f("security_groups", Kind::List(&Kind::String)),
     f("eni_cap_ratio", Kind::Float),
     f("eni_cap_shift", Kind::Int),
     f("vswitch_selection_policy", Kind::String),
-    f("eni_selection_policy", Kind::String),
+    since("eni_selection_policy", Kind::String, v(1, 9, 6)),
     f("ip_stack", Kind::String),
     f("enable_eni_trunking", Kind::Bool),
-    f("enable_erdma", Kind::Bool),
-    f("custom_stateful_workload_kinds", Kind::StringList),
+    since("enable_erdma", Kind::Bool, v(1, 7, 0)),
+    f("custom_stateful_workload_kinds", Kind::List(&Kind::String)),
     f("ipam_type", Kind::String),
-    f("backoff_override", Kind::Object),
-    f("extra_routes", Kind::Array),
+    f("backoff_override", Kind::Map(&BACKOFF)),
+    f("extra_routes", Kind::List(&ROUTE)),
     f("disable_device_plugin", Kind::Bool),
-    f("eni_tag_filter", Kind::StringMap),
-    f("eni_tag_block_list", Kind::StringList),
-    f("kube_client_qps", Kind::Float),
+    since("eni_tag_filter", Kind::Map(&Kind::String), v(1, 5, 5)),
+    // Added after v1.17.5 (commit 30479a54); not in a release tag yet.
+    since("eni_tag_block_list", Kind::List(&TAG_ITEM), v(1, 17, 6)),
+    f("kube_client_qps", Kind::Float32),
     f("kube_client_burst", Kind::Int),
-    f("resource_group_id", Kind::String),
-    f("rate_limit", Kind::IntMap),
-    f("enable_patch_pod_ips", Kind::Bool),
-    f("ip_pool_sync_period", Kind::String),
-    f("enable_ip_prefix", Kind::Bool),
-    f("ipv4_prefix_count", Kind::Int),
-    f("ipv6_prefix_count", Kind::Int),
+    since("resource_group_id", Kind::String, v(1, 8, 0)),
+    since("rate_limit", Kind::Map(&Kind::Int), v(1, 10, 0)),
+    since("enable_patch_pod_ips", Kind::Bool, v(1, 13, 4)),
+    since("ip_pool_sync_period", Kind::String, v(1, 15, 0)),
+    since("enable_ip_prefix", Kind::Bool, v(1, 17, 1)),
+    since("ipv4_prefix_count", Kind::Int, v(1, 17, 1)),
+    since("ipv6_prefix_count", Kind::Int, v(1, 17, 1)),
 ];
 
-/// The field Go would decode `key` into (exact or case-insensitive match).
+/// Fields Terway once read and dropped, with the release that dropped them.
+pub const REMOVED: &[(&str, Version)] = &[
+    ("enable_eip_pool", v(1, 9, 6)),
+    ("allow_eip_rob", v(1, 9, 6)),
+    ("wait_trunk_eni", v(1, 9, 6)),
+    ("disable_security_group_check", v(1, 9, 6)),
+    ("enable_eip_migrate", v(1, 9, 6)),
+    ("eni_cap_policy", v(1, 11, 1)),
+];
+
+/// The field the daemon decodes `key` into: exact names only.
 pub fn lookup(key: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name.eq_ignore_ascii_case(key))
+    FIELDS.iter().find(|f| f.name == key)
+}
+
+/// The field `encoding/json` would match `key` to (also case-insensitively).
+pub fn lookup_folded(key: &str) -> Option<&'static Field> {
+    lookup(key).or_else(|| FIELDS.iter().find(|f| f.name.eq_ignore_ascii_case(key)))
+}
+
+/// The release that dropped `key`, if it is a field Terway once read.
+pub fn removed(key: &str) -> Option<Version> {
+    REMOVED.iter().find(|(n, _)| *n == key).map(|(_, v)| *v)
 }
 
 /// Whether a top-level key probably holds a credential, even if misspelt.
@@ -183,29 +295,83 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn kind(name: &str) -> Kind {
+        lookup(name).unwrap().kind
+    }
+
     #[test]
     fn kinds_accept_what_go_accepts() {
         let cases = [
-            (Kind::Int, json!(80), true),
-            (Kind::Int, json!("80"), false),
-            (Kind::Int, json!(80.0), false),
-            (Kind::Int, json!(-3), true),
-            (Kind::Int, json!(null), true),
-            (Kind::Float, json!(0.5), true),
-            (Kind::Float, json!("0.5"), false),
-            (Kind::Bool, json!("true"), false),
-            (Kind::StringList, json!(["a", null]), true),
-            (Kind::StringList, json!(["a", 1]), false),
-            (Kind::ZoneMap, json!({"z": ["vsw-1"]}), true),
-            (Kind::ZoneMap, json!({"z": "vsw-1"}), false),
-            (Kind::ZoneMap, json!(["vsw-1"]), false),
-            (Kind::StringMap, json!({"k": 1}), false),
-            (Kind::IntMap, json!({"k": 1}), true),
-            (Kind::String, json!(1), false),
+            ("max_pool_size", json!(80), true),
+            ("max_pool_size", json!("80"), false),
+            ("max_pool_size", json!(80.0), false),
+            ("max_pool_size", json!(-3), true),
+            ("max_pool_size", json!(null), true),
+            ("max_pool_size", json!(9_223_372_036_854_775_808u64), false),
+            ("eni_cap_ratio", json!(0.5), true),
+            ("eni_cap_ratio", json!("0.5"), false),
+            ("kube_client_qps", json!(20), true),
+            ("kube_client_qps", json!(1e39), false),
+            ("enable_erdma", json!("true"), false),
+            ("security_groups", json!(["a", null]), true),
+            ("security_groups", json!(["a", 1]), false),
+            ("vswitches", json!({"z": ["vsw-1"]}), true),
+            ("vswitches", json!({"z": "vsw-1"}), false),
+            ("vswitches", json!(["vsw-1"]), false),
+            ("eni_tags", json!({"k": 1}), false),
+            ("rate_limit", json!({"k": 1}), true),
+            (
+                "eni_tag_block_list",
+                json!([{"key": "a", "value": "b"}]),
+                true,
+            ),
+            ("eni_tag_block_list", json!(["a=b"]), false),
+            ("eni_tag_block_list", json!([{"key": 1}]), false),
+            ("extra_routes", json!([{"dst": "10.0.0.0/8"}]), true),
+            ("extra_routes", json!(["10.0.0.0/8"]), false),
+            ("extra_routes", json!([{"dst": 1}]), false),
+            ("extra_routes", json!([{"Dst": 1}]), true),
+            (
+                "backoff_override",
+                json!({"x": {"Duration": 1000, "Steps": 3}}),
+                true,
+            ),
+            ("backoff_override", json!({"x": {"Duration": "1s"}}), false),
+            ("backoff_override", json!({"x": {"duration": "1s"}}), true),
+            ("backoff_override", json!({"x": 5}), false),
         ];
-        for (kind, value, want) in cases {
-            assert_eq!(kind.accepts(&value), want, "{kind:?} {value}");
+        let root = Path::root("eni_conf");
+        for (name, value, want) in cases {
+            let got = kind(name).mismatch(&value, &root, Keys::Exact).is_none();
+            assert_eq!(got, want, "{name} {value}");
         }
+    }
+
+    #[test]
+    fn folded_keys_reach_nested_members() {
+        let root = Path::root("eni_conf").key("extra_routes");
+        let bad = json!([{"dst": "ok"}, {"DST": 7}]);
+        assert!(
+            kind("extra_routes")
+                .mismatch(&bad, &root, Keys::Exact)
+                .is_none()
+        );
+        let m = kind("extra_routes")
+            .mismatch(&bad, &root, Keys::Fold)
+            .unwrap();
+        assert_eq!(m.path.as_str(), "eni_conf.extra_routes[1].DST");
+        assert_eq!(m.want, Kind::String);
+    }
+
+    #[test]
+    fn lookups() {
+        assert!(lookup("Max_Pool_Size").is_none());
+        assert_eq!(
+            lookup_folded("Max_Pool_Size").unwrap().name,
+            "max_pool_size"
+        );
+        assert_eq!(removed("eni_cap_policy"), Some(Version::new(1, 11, 1)));
+        assert!(removed("max_pool_size").is_none());
     }
 
     #[test]

@@ -7,11 +7,13 @@ pub mod fields;
 pub mod manifest;
 pub mod path;
 pub mod spans;
+pub mod version;
 
 use std::collections::BTreeMap;
 
 pub use eni_conf::EniConf;
 pub use path::Path;
+pub use version::Version;
 
 /// Name of the base config ConfigMap.
 pub const BASE_NAME: &str = "eni-config";

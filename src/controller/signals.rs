@@ -122,8 +122,7 @@ mod tests {
         f.nodes.push(NodeFact {
             name: "node-g".into(),
             zone: "cn-shanghai-g".into(),
-            max_pod_ips: None,
-            config: None,
+            ..NodeFact::default()
         });
         f
     }

@@ -322,12 +322,16 @@ nat_gateways:
     fn refuses_what_it_cannot_do_safely() {
         assert_eq!(run(CONF, 30, |_| {}).unwrap_err(), PlanError::Prefix(30));
         assert!(matches!(run("{,", 19, |_| {}), Err(PlanError::Config(..))));
-        // The live config lists a vSwitch of another zone: the plan's config would be denied.
-        let bad = CONF.replace("[\"vsw-f1\"]", "[\"vsw-f1\", \"vsw-x\"]");
-        match run(&bad, 19, |_| {}) {
-            Err(PlanError::SelfCheck(why)) => assert!(why.contains("[vswitch-zone]"), "{why}"),
+        // A planned /24 is smaller than the rules let an edit add.
+        match run(CONF, 24, |_| {}) {
+            Err(PlanError::SelfCheck(why)) => assert!(why.contains("[vswitch-prefix]"), "{why}"),
             other => panic!("{other:?}"),
         }
+        // A problem the live config already has never blocks an expansion
+        // mid-incident: it is carried as a warning.
+        let bad = CONF.replace("[\"vsw-f1\"]", "[\"vsw-f1\", \"vsw-x\"]");
+        let p = run(&bad, 19, |_| {}).unwrap();
+        assert!(p.warnings.iter().any(|w| w.rule == "vswitch-zone"), "{p:?}");
     }
 
     #[test]

@@ -50,6 +50,7 @@ struct Inner {
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
     vpcs: Mutex<Vec<VpcFact>>,
     nodes: Mutex<Vec<NodeFact>>,
+    terway_version: Mutex<Option<crate::config::Version>>,
     base: Mutex<Option<ConfigObject>>,
     /// The cluster's VPC: configured, or learnt from the base config.
     vpc_id: Mutex<Option<String>>,
@@ -78,6 +79,7 @@ impl CloudInventory {
                 inflight: Mutex::new(HashMap::new()),
                 vpcs: Mutex::new(Vec::new()),
                 nodes: Mutex::new(Vec::new()),
+                terway_version: Mutex::new(None),
                 base: Mutex::new(None),
                 vpc_id: Mutex::new(cfg_vpc),
                 ready: AtomicBool::new(false),
@@ -89,6 +91,11 @@ impl CloudInventory {
     /// Nodes come from the cluster; whoever watches them sets them here.
     pub fn set_nodes(&self, nodes: Vec<NodeFact>) {
         *lock(&self.inner.nodes) = nodes;
+    }
+
+    /// The Terway release the cluster runs, read from its DaemonSet.
+    pub fn set_terway_version(&self, version: Option<crate::config::Version>) {
+        *lock(&self.inner.terway_version) = version;
     }
 
     /// Readiness will wait for [`cluster_synced`](Self::cluster_synced).
@@ -267,6 +274,7 @@ impl CloudInventory {
             }
         }
         Facts {
+            terway_version: *lock(&self.inner.terway_version),
             region: Some(self.inner.client.region.clone()),
             cluster_vpc: self.vpc_id(),
             vpcs: lock(&self.inner.vpcs).clone(),

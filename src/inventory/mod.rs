@@ -40,14 +40,34 @@ pub struct VpcFact {
     pub cidrs: Vec<IpNet>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeFact {
     pub name: String,
     pub zone: String,
-    /// Pod IPs the node can hold (ENIs × IPs per ENI); `None` = unknown.
+    /// Pod IPs the node can hold, when known only as a number (a static
+    /// inventory); [`crate::capacity::pod_ips`] prefers `limits`.
     pub max_pod_ips: Option<u64>,
+    /// The ENI limits of the node's instance type, when known.
+    pub limits: Option<NodeLimits>,
     /// The dynamic config the node uses (`terway-config` label), if any.
     pub config: Option<String>,
+    /// Whether Terway has created its Node CR for it (CRD IPAM).
+    pub terway_node: bool,
+    /// Labelled `k8s.aliyun.com/exclusive-mode-eni-type: eniOnly`.
+    pub exclusive_eni: bool,
+}
+
+/// ENI limits of an instance type, as Terway reads them (pkg/aliyun/client/limit.go
+/// `Limits`; the Node CR's `spec.nodeCap`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeLimits {
+    /// ENIs the instance can attach, the primary one included.
+    pub adapters: u64,
+    /// Adapters across all network cards (prefix mode counts these).
+    pub total_adapters: u64,
+    pub ipv4_per_adapter: u64,
+    /// ERDMA-capable adapters (0 when unknown or none).
+    pub erdma_adapters: u64,
 }
 
 /// An SNAT entry: traffic from a vSwitch (or a CIDR) leaves through `snat_ip`.
@@ -78,6 +98,8 @@ pub struct VpcView {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
+    /// The Terway release the cluster runs (its DaemonSet's image tag).
+    pub terway_version: Option<crate::config::Version>,
     pub region: Option<String>,
     pub cluster_vpc: Option<String>,
     pub vpcs: Vec<VpcFact>,

@@ -6,8 +6,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::{
-    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, Query, SnatEntryFact,
-    VSwitchFact, VpcFact, VpcView,
+    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, NodeLimits, Query,
+    SnatEntryFact, VSwitchFact, VpcFact, VpcView,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +24,8 @@ pub enum StaticError {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// The Terway release the cluster runs, e.g. `v1.16.4`.
+    terway_version: Option<String>,
     region: Option<String>,
     cluster_vpc: Option<String>,
     #[serde(default)]
@@ -80,8 +82,19 @@ struct NodeEntry {
     name: String,
     zone: String,
     max_pod_ips: Option<u64>,
+    /// ENI limits of the instance type (what the Node CR's `nodeCap` says):
+    /// with these, capacity follows the config's mode and ENI settings.
+    adapters: Option<u64>,
+    total_adapters: Option<u64>,
+    ipv4_per_adapter: Option<u64>,
+    #[serde(default)]
+    erdma_adapters: u64,
     /// Name of the dynamic config the node uses (its `terway-config` label).
     config: Option<String>,
+    #[serde(default)]
+    terway_node: bool,
+    #[serde(default)]
+    exclusive_eni: bool,
 }
 
 /// An inventory read once from a YAML file; it is authoritative: a vSwitch it
@@ -144,12 +157,28 @@ impl StaticInventory {
             .nodes
             .into_iter()
             .map(|n| NodeFact {
+                limits: match (n.adapters, n.ipv4_per_adapter) {
+                    (Some(adapters), Some(per)) => Some(NodeLimits {
+                        adapters,
+                        total_adapters: n.total_adapters.unwrap_or(adapters),
+                        ipv4_per_adapter: per,
+                        erdma_adapters: n.erdma_adapters,
+                    }),
+                    _ => None,
+                },
                 name: n.name,
                 zone: n.zone,
                 max_pod_ips: n.max_pod_ips,
                 config: n.config,
+                terway_node: n.terway_node,
+                exclusive_eni: n.exclusive_eni,
             })
             .collect();
+        let terway_version = file
+            .terway_version
+            .as_deref()
+            .map(str::parse::<crate::config::Version>)
+            .transpose()?;
         let nat_gateways = file
             .nat_gateways
             .into_iter()
@@ -181,6 +210,7 @@ impl StaticInventory {
         Ok(StaticInventory {
             nat_gateways,
             facts: Facts {
+                terway_version,
                 region: file.region,
                 cluster_vpc: file.cluster_vpc,
                 vpcs,

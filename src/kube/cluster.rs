@@ -10,12 +10,13 @@ use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::reflector::{self, Store};
 use ::kube::runtime::{WatchStreamExt, watcher};
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 
 use super::nodes;
 use crate::cloud::client::ApiClient;
 use crate::cloud::ecs::InstanceLimits;
-use crate::config::{BASE_NAME, ConfigObject};
+use crate::config::{BASE_NAME, ConfigObject, Version};
 use crate::inventory::CloudInventory;
 
 /// How often the stores are turned into facts.
@@ -28,13 +29,33 @@ fn drive<S: futures::Stream + Send + 'static>(name: &'static str, stream: S) {
     });
 }
 
+/// Where Terway runs in the cluster.
+#[derive(Debug, Clone)]
+pub struct Terway {
+    pub namespace: String,
+    pub daemonset: String,
+}
+
+/// The Terway release a DaemonSet runs: its `terway` container's image tag.
+pub fn version_of(ds: &DaemonSet) -> Option<Version> {
+    let containers = &ds.spec.as_ref()?.template.spec.as_ref()?.containers;
+    containers
+        .iter()
+        .find(|c| c.name == "terway")
+        .or_else(|| containers.first())
+        .and_then(|c| c.image.as_deref())
+        .and_then(Version::from_image)
+}
+
 /// Starts the watchers and the loop that feeds `inventory`.
 pub fn spawn(
     client: ::kube::Client,
-    namespace: &str,
+    terway: Terway,
     inventory: CloudInventory,
     ecs: Option<Arc<ApiClient>>,
 ) {
+    let namespace = terway.namespace.as_str();
+    let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
     inventory.expect_cluster();
     let (node_store, w) = reflector::store::<Node>();
     drive(
@@ -79,6 +100,13 @@ pub fn spawn(
         let _ = tokio::time::timeout(Duration::from_secs(10), cm_store.wait_until_ready()).await;
         let mut limits: HashMap<String, InstanceLimits> = HashMap::new();
         loop {
+            // One small GET: the version changes only with a Terway upgrade.
+            match daemonsets.get_opt(&terway.daemonset).await {
+                Ok(ds) => inventory.set_terway_version(ds.as_ref().and_then(version_of)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot read Terway's DaemonSet; Terway version unknown")
+                }
+            }
             recompute(
                 &node_store,
                 &terway_store,

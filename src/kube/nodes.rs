@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Node;
 use serde_json::Value;
 
 use crate::cloud::ecs::InstanceLimits;
-use crate::inventory::NodeFact;
+use crate::inventory::{NodeFact, NodeLimits};
 
 pub const ZONE_LABELS: [&str; 2] = [
     "topology.kubernetes.io/zone",
@@ -19,6 +19,9 @@ pub const INSTANCE_TYPE_LABELS: [&str; 2] = [
 ];
 /// The label that points a node at a dynamic config.
 pub const CONFIG_LABEL: &str = "terway-config";
+/// `eniOnly` (any case) makes a node use exclusive ENIs (types/k8s.go
+/// NodeExclusiveENIMode).
+pub const EXCLUSIVE_ENI_LABEL: &str = "k8s.aliyun.com/exclusive-mode-eni-type";
 
 fn label<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a str> {
     let labels = node.metadata.labels.as_ref()?;
@@ -32,13 +35,32 @@ pub fn instance_type(node: &Node) -> Option<&str> {
     label(node, &INSTANCE_TYPE_LABELS)
 }
 
-/// Pod IPs from Terway's own Node resource (`nodes.network.alibabacloud.com`):
-/// `(adapters - 1) × ipv4PerAdapter`.
-pub fn capacity_from_terway_node(obj: &Value) -> Option<u64> {
+/// ENI limits from Terway's own Node resource (`nodes.network.alibabacloud.com`,
+/// `spec.nodeCap`, pkg/apis/network.alibabacloud.com/v1beta1/node_types.go).
+pub fn limits_from_terway_node(obj: &Value) -> Option<NodeLimits> {
     let cap = obj.pointer("/spec/nodeCap")?;
     let adapters = cap.get("adapters")?.as_u64()?;
     let per = cap.get("ipv4PerAdapter")?.as_u64()?;
-    (adapters > 0 && per > 0).then(|| (adapters - 1) * per)
+    let total = cap
+        .get("totalAdapters")
+        .and_then(Value::as_u64)
+        .unwrap_or(adapters);
+    let erdma = cap.get("eriQuantity").and_then(Value::as_u64).unwrap_or(0);
+    (adapters > 0 && per > 0).then_some(NodeLimits {
+        adapters,
+        total_adapters: total,
+        ipv4_per_adapter: per,
+        erdma_adapters: erdma,
+    })
+}
+
+fn limits_from_instance(l: &InstanceLimits) -> NodeLimits {
+    NodeLimits {
+        adapters: l.eni_quantity,
+        total_adapters: l.eni_quantity,
+        ipv4_per_adapter: l.ips_per_eni,
+        erdma_adapters: 0,
+    }
 }
 
 /// The facts of one node; `None` when it has no zone label (it cannot be placed).
@@ -48,16 +70,20 @@ pub fn node_fact(
     limits: &HashMap<String, InstanceLimits>,
 ) -> Option<NodeFact> {
     let zone = label(node, &ZONE_LABELS)?.to_string();
-    let max_pod_ips = terway_node.and_then(capacity_from_terway_node).or_else(|| {
+    let limits = terway_node.and_then(limits_from_terway_node).or_else(|| {
         instance_type(node)
             .and_then(|t| limits.get(t))
-            .map(InstanceLimits::pod_ips)
+            .map(limits_from_instance)
     });
     Some(NodeFact {
         name: node.metadata.name.clone().unwrap_or_default(),
         zone,
-        max_pod_ips,
+        max_pod_ips: None,
+        limits,
         config: label(node, &[CONFIG_LABEL]).map(str::to_string),
+        terway_node: terway_node.is_some(),
+        exclusive_eni: label(node, &[EXCLUSIVE_ENI_LABEL])
+            .is_some_and(|v| v.eq_ignore_ascii_case("eniOnly")),
     })
 }
 
@@ -96,7 +122,7 @@ pub fn missing_instance_types(
 ) -> Vec<String> {
     let with_cap: std::collections::HashSet<&str> = terway_nodes
         .iter()
-        .filter(|t| capacity_from_terway_node(t).is_some())
+        .filter(|t| limits_from_terway_node(t).is_some())
         .filter_map(|t| t.pointer("/metadata/name")?.as_str())
         .collect();
     let mut types: Vec<String> = nodes
@@ -149,13 +175,14 @@ mod tests {
         )]
         .into();
         let facts = node_facts(&nodes(), &terway, &limits);
+        let legacy = crate::config::EniConf::parse("{}").unwrap();
         let got: Vec<(&str, &str, Option<u64>, Option<&str>)> = facts
             .iter()
             .map(|f| {
                 (
                     f.name.as_str(),
                     f.zone.as_str(),
-                    f.max_pod_ips,
+                    crate::capacity::pod_ips(f, &legacy, crate::rules::Mode::Crd),
                     f.config.as_deref(),
                 )
             })

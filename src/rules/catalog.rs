@@ -1,4 +1,6 @@
-//! The registry of rule ids: stable names, what each checks and why.
+//! The registry of rule ids: stable names, what each checks, why, and the
+//! Terway code that fails (deny) or reinterprets (warn). Paths are in
+//! AliyunContainerService/terway at commit 89aadf8 (v1.17.2-42).
 
 /// Stable rule ids. Never rename one: audit logs and alerts key on them.
 pub mod id {
@@ -32,6 +34,11 @@ pub mod id {
     pub const DELETE_BASE: &str = "delete-base";
     pub const DELETE_DYNAMIC: &str = "delete-dynamic";
     pub const INVENTORY_MISSING: &str = "inventory-missing";
+    pub const FIELD_VERSION: &str = "field-version";
+    pub const DYNAMIC_BASE_ONLY: &str = "dynamic-base-only";
+    pub const MODE_IGNORED: &str = "mode-ignored";
+    pub const IPAM_TYPE: &str = "ipam-type";
+    pub const PREFIX_MODE: &str = "prefix-mode";
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +47,8 @@ pub struct Rule {
     pub severity: &'static str,
     pub what: &'static str,
     pub why: &'static str,
+    /// The Terway code that fails (deny) or reinterprets (warn).
+    pub source: &'static str,
 }
 
 const fn r(
@@ -47,213 +56,302 @@ const fn r(
     severity: &'static str,
     what: &'static str,
     why: &'static str,
+    source: &'static str,
 ) -> Rule {
     Rule {
         id,
         severity,
         what,
         why,
+        source,
     }
 }
 
+/// Deny rules soften to a warning when the old object had the same finding:
+/// an edit is never blocked for what it does not change.
 pub const RULES: &[Rule] = &[
     r(
         id::ENI_CONF_JSON,
-        "deny",
-        "`eni_conf` is missing from `eni-config`, is not valid JSON (Go rules: no comments, no trailing commas), or is not an object",
-        "Terway cannot start without a parsable `eni_conf`",
+        "deny / warn (`null`)",
+        "`eni-config` has no `eni_conf`, or it is empty, not JSON (no comments, no trailing commas) or not an object",
+        "the daemon and terway-init cannot decode it and do not start",
+        "types/daemon/config.go `MergeConfigAndUnmarshal`; cmd/terway-cli/common.go `getAllConfig`",
     ),
     r(
         id::CNI_CONF,
         "deny",
-        "`10-terway.conf`/`.conflist` is not JSON or lacks `cniVersion`, `name`, `type` (or `plugins`)",
-        "the CNI plugin cannot be set up on new nodes",
+        "`10-terway.conf` is missing; the parsed CNI conf (the `.conflist` when present) is not a JSON object, has a plugin without a string `type`, an empty `plugins`, a non-string `network_policy_provider` or an unknown `eniip_virtual_type`",
+        "terway-init fails on every new node",
+        "cmd/terway-cli/common.go `getAllConfig`; cmd/terway-cli/cni.go `processInput`, `mergeConfigList`",
     ),
     r(
         id::DISABLE_NETWORK_POLICY,
-        "deny",
-        "`disable_network_policy` is not `\"true\"` or `\"false\"`",
-        "Terway only understands those two values",
+        "deny (reads as \"keep\") / warn",
+        "`disable_network_policy` other than `\"true\"`/`\"false\"`; `\"no\"`, `\"off\"`, `\"False\"`, `\"false\\n\"` are denied",
+        "terway-init keeps policy only for exactly `false`, `0` or empty and turns it off for anything else",
+        "cmd/terway-cli/common.go `getAllConfig`",
     ),
     r(
         id::FIELD_TYPE,
         "deny",
-        "a known `eni_conf` field has the wrong JSON type (e.g. `\"80\"` for `max_pool_size`)",
-        "Go's decoder refuses it and Terway fails to start",
+        "a field (or a nested member: `eni_tag_block_list[].key`, `extra_routes[].dst`, `backoff_override.*.Duration`) has the wrong JSON type",
+        "Go's decoder refuses it: the daemon (exact keys) or terway-init (case-insensitive keys, base only) does not start",
+        "types/daemon/config.go `Config`; cmd/terway-cli/node.go `getENIConfig`",
     ),
     r(
         id::UNKNOWN_FIELD,
         "warn",
-        "a top-level `eni_conf` key Terway does not know (with a did-you-mean)",
-        "a typo is silently ignored, so the setting never applies",
+        "a top-level `eni_conf` key Terway does not read (with a did-you-mean), or one it removed (`eni_cap_policy` in v1.11.1 …)",
+        "ignored, so the setting never applies",
+        "types/daemon/config.go `Config`",
     ),
     r(
         id::FIELD_CASE,
+        "warn (deny via `field-type` if terway-init cannot decode it)",
+        "a key that matches a field only case-insensitively (`Max_Pool_Size`)",
+        "the daemon matches keys exactly and ignores it",
+        "types/daemon/config.go (k8s.io/apimachinery/pkg/util/json)",
+    ),
+    r(
+        id::FIELD_VERSION,
         "warn",
-        "a key that matches a field only case-insensitively",
-        "Go accepts it, but it is easy to misread and to duplicate",
+        "a field newer than the Terway version the cluster runs",
+        "that Terway ignores it until it is upgraded",
+        "types/daemon/config.go at each release tag",
     ),
     r(
         id::VSWITCH_ID,
         "deny",
         "a zone key is empty or a vSwitch id is not `vsw-[0-9a-z]+`",
-        "Terway would ask the cloud for a vSwitch that cannot exist",
+        "its lookup fails and Terway skips it, so the listing adds no IPs",
+        "pkg/vswitch/vswitch.go `GetOne`",
     ),
     r(
         id::VSWITCH_ZONES,
         "deny",
         "one vSwitch listed under two zones",
-        "a vSwitch lives in exactly one zone; one listing is wrong",
+        "a vSwitch lives in one zone; Terway skips it in the other",
+        "pkg/vswitch/vswitch.go `GetOne`",
     ),
     r(
         id::VSWITCH_DUPLICATE,
         "warn",
         "a vSwitch repeated inside one zone (the mutation removes the repeat)",
         "harmless but a sign of a copy-paste slip",
+        "—",
     ),
     r(
         id::VSWITCH_EXISTS,
         "deny",
         "a vSwitch the inventory does not have",
-        "pods on that zone's nodes would fail to get IPs",
+        "Terway skips it; a zone left without a usable vSwitch gives no pod IPs",
+        "pkg/vswitch/vswitch.go `GetOne`",
     ),
     r(
         id::VSWITCH_LOOKUP,
         "deny (added) / warn",
         "a vSwitch whose facts could not be looked up",
         "an unverifiable new vSwitch is never allowed silently",
+        "pkg/vswitch/vswitch.go `GetByID`",
     ),
     r(
         id::VSWITCH_VPC,
         "deny",
         "vSwitches not all in one VPC, or not in the cluster's VPC",
-        "ENIs can only attach to vSwitches in the node's VPC",
+        "Terway creates ENIs in it and the cloud refuses ENIs outside the node's VPC",
+        "pkg/aliyun/client (CreateNetworkInterface)",
     ),
     r(
         id::VSWITCH_ZONE,
         "deny",
         "a vSwitch listed under a zone it is not in",
-        "nodes only use vSwitches of their own zone; the listing does nothing or misleads",
+        "Terway skips a vSwitch of another zone, so the listing adds no IPs",
+        "pkg/vswitch/vswitch.go `GetOne`; pkg/eni/node_reconcile.go",
     ),
     r(
         id::VSWITCH_OVERLAP,
         "deny",
         "a vSwitch CIDR overlaps `service_cidr` or another listed vSwitch",
-        "pod and service traffic would be misrouted",
+        "pods would get addresses in the service range",
+        "pkg/k8s/k8s.go (service CIDR)",
     ),
     r(
         id::VSWITCH_PREFIX,
         "deny (added by UPDATE) / warn",
         "a vSwitch smaller than /19 (configurable)",
         "small pod vSwitches run dry again soon; existing ones are respected",
+        "—",
     ),
     r(
         id::SERVICE_CIDR,
-        "deny",
-        "`service_cidr` is not a CIDR block",
-        "Terway fails to start on it",
+        "deny / warn",
+        "`service_cidr` has no IPv4 block Go can parse (deny); parts with spaces are dropped, or it is unset (warn)",
+        "the daemon falls back to `kubeadm-config`, absent on ACK, and does not start",
+        "pkg/k8s/k8s.go `NewK8S`, `setSvcCIDR`; types/types.go `SetIPNet`",
     ),
     r(
         id::SERVICE_CIDR_CHANGE,
         "deny",
         "an UPDATE changes or removes `service_cidr`",
         "the cluster's service range cannot change under running pods",
+        "pkg/k8s/k8s.go `NewK8S` (read once at start)",
     ),
     r(
         id::POOL_SIZE,
-        "deny",
+        "deny (CRD) / warn (legacy)",
         "`min_pool_size`, `max_pool_size` or `ip_warm_up_size` is negative",
-        "pool watermarks are counts of IPs",
+        "the Node CR's pool fields have minimum 0, so the node's pool is never set up",
+        "pkg/apis/network.alibabacloud.com/v1beta1/node_types.go `PoolSpec`",
     ),
     r(
         id::POOL_ORDER,
-        "deny",
-        "`min_pool_size` is above `max_pool_size`",
-        "Terway silently lowers the minimum, so the edit does not do what it says",
+        "deny / warn (`min_eni`)",
+        "`min_pool_size` is above `max_pool_size` (unset = 0); `min_eni` beside `min_pool_size`",
+        "legacy clamps the minimum silently, CRD mode allocates and releases in a loop; `min_eni` replaces `min_pool_size`",
+        "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
     ),
     r(
         id::POOL_CAPACITY,
         "warn",
-        "`max_pool_size` is above a node's pod-IP capacity",
-        "Terway silently clamps it to the capacity",
+        "`max_pool_size` is above a node's pod-IP capacity for the mode",
+        "Terway clamps it to the capacity",
+        "daemon/config.go `getPoolConfig`",
     ),
     r(
         id::ZONE_BUDGET,
         "deny / warn (> 80 %)",
         "the idle IPs an UPDATE makes Terway pre-allocate in a zone exceed its vSwitches' free IPs",
-        "the zone would run dry at the next Terway restart",
+        "the zone runs dry (\"has not enough IpAddress\") as the pools fill",
+        "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
     ),
     r(
         id::SECURITY_GROUP,
         "deny",
-        "a security group is not `sg-…`, or there are more than 10",
-        "Terway refuses more than 10 and the cloud refuses bad ids",
+        "a security group is not `sg-…`; more than 10 in `security_groups` (5 before v1.13.7) or in the union with `security_group`",
+        "the daemon refuses the count and does not start; CRD nodes and the controlplane refuse the union; the cloud refuses bad ids",
+        "types/daemon/config.go `Validate`; types/daemon/dynamicconfig.go `ConfigFromConfigMap`",
     ),
     r(
         id::ENUM_VALUE,
-        "deny",
-        "`vswitch_selection_policy`, `eni_selection_policy` or `ip_stack` has a value Terway does not accept",
-        "Terway fails to start or ignores it",
+        "deny (`ip_stack`) / warn",
+        "`ip_stack` other than `ipv4`/`dual` (deny, `ipv6` too); a selection policy Terway treats as its default (warn)",
+        "the daemon refuses the stack and does not start; any policy but `ordered`/`least_ips` means random/most_ips",
+        "types/daemon/config.go `Validate`; daemon/config.go `getENIConfig`",
     ),
     r(
         id::DURATION,
-        "deny",
-        "`idle_ip_reclaim_after`/`_interval` is not a Go duration (`10m`, `1h30m`)",
-        "Terway fails to start on a bad duration",
+        "deny / warn",
+        "`idle_ip_reclaim_after`/`_interval` is not a Go duration (`\"\"` included); `ip_pool_sync_period` is not one (warn)",
+        "legacy daemons fail to start, CRD node reconciles fail; a bad sync period falls back to the default",
+        "daemon/config.go `getPoolConfig`; pkg/eni/node_reconcile.go; types/daemon/config.go `GetIPPoolSYncPeriod`",
     ),
     r(
         id::JITTER_FACTOR,
-        "deny",
-        "`idle_ip_reclaim_jitter_factor` is not a float in a string",
-        "Terway parses it with `strconv.ParseFloat`",
+        "deny (legacy) / warn",
+        "`idle_ip_reclaim_jitter_factor` is not a number to `strconv.ParseFloat` (no spaces, not `\"\"`), or not above 0",
+        "the legacy daemon does not start; CRD mode and non-positive values fall back silently",
+        "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
     ),
     r(
         id::ENI_TAGS,
-        "deny",
-        "an `eni_tags` key or value is longer than 128 characters, empty, or the key starts with `aliyun`/`acs:`",
-        "the cloud refuses such tags, so ENI creation fails",
+        "deny / warn (`creator`)",
+        "more than 19 `eni_tags`, a key or value longer than 128 characters, empty, or a key starting with `aliyun`/`acs:`; a `creator` tag",
+        "ENI creation fails; Terway overwrites `creator` with its own tag",
+        "daemon/config.go `getPoolConfig`; types/aliyun.go",
     ),
     r(
         id::INLINE_CREDENTIALS,
         "warn",
         "`access_key`/`access_secret` are set in the ConfigMap",
         "prefer `credential_path` or RRSA; values are never echoed",
+        "—",
+    ),
+    r(
+        id::IPAM_TYPE,
+        "deny (`CRD`) / warn",
+        "`ipam_type` that reads as `crd` but is not exactly it, any other unknown value, or an UPDATE that switches the IPAM mode",
+        "Terway runs the legacy IPAM for anything but `crd`",
+        "daemon/daemon.go `newNetworkService`",
+    ),
+    r(
+        id::PREFIX_MODE,
+        "deny / warn",
+        "`enable_ip_prefix` with `ipv6_prefix_count` > 1 in CRD mode (deny); prefix mode in the legacy IPAM or toggled on nodes that have a Node CR (warn)",
+        "the CRD daemon does not start; prefix mode is immutable per Node CR",
+        "daemon/builder.go `validatePrefixConfig`; pkg/eni/node_reconcile.go",
+    ),
+    r(
+        id::MODE_IGNORED,
+        "warn",
+        "`min_eni`, `max_eni`, `eni_cap_ratio`, `eni_cap_shift` set in CRD mode",
+        "only the legacy pool reads them",
+        "daemon/config.go `getPoolConfig`; pkg/eni/node_reconcile.go",
+    ),
+    r(
+        id::DYNAMIC_BASE_ONLY,
+        "warn",
+        "a dynamic config sets what only `eni-config` is read for (`ipam_type`, `service_cidr`, client and CNI keys) or an `ip_stack` unlike the base's",
+        "it has no effect there",
+        "daemon/builder.go `LoadGlobalConfig`; cmd/terway-cli/node.go `dualStack`",
     ),
     r(
         id::DELETE_BASE,
         "deny",
         "deleting `eni-config`",
         "every Terway daemon needs it to start",
+        "cmd/terway-cli/common.go `getAllConfig`",
     ),
     r(
         id::DELETE_DYNAMIC,
-        "warn",
-        "deleting a dynamic config",
-        "nodes still labelled with it lose their settings at the next restart",
+        "deny (CRD) / warn",
+        "deleting a dynamic config while nodes carry its `terway-config` label",
+        "CRD-mode node reconciles fail without it; legacy daemons fall back to the base",
+        "types/daemon/dynamicconfig.go `ConfigFromConfigMap`; daemon/builder.go `LoadDynamicConfig`",
     ),
     r(
         id::INVENTORY_MISSING,
         "warn",
         "no inventory was available",
         "rules that need cloud facts were skipped",
+        "—",
     ),
 ];
+
+#[cfg(test)]
+/// The README's rule table, generated so the two cannot drift.
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| rule | severity | what | why | Terway source |\n|---|---|---|---|---|\n");
+    for r in RULES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            r.id, r.severity, r.what, r.why, r.source
+        ));
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_unique_and_documented_in_readme() {
-        let readme = include_str!("../../README.md");
+    fn ids_are_unique_and_the_readme_table_is_current() {
         let mut seen = std::collections::HashSet::new();
         for rule in RULES {
             assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
+            let denies = rule.severity.starts_with("deny");
             assert!(
-                readme.contains(&format!("`{}`", rule.id)),
-                "README lacks rule {}",
+                !denies || rule.source != "—" || rule.id == id::VSWITCH_PREFIX,
+                "deny rule {} names no Terway code path",
                 rule.id
             );
         }
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README's rule table is out of date; replace it with:\n{table}"
+        );
     }
 }

@@ -4,20 +4,22 @@
 //! [`evaluate`]; every rule lives in exactly one function below.
 
 mod catalog;
+mod cni;
 mod fields;
 mod lifecycle;
+mod modes;
 mod pool;
 mod service_cidr;
 mod syntax;
+mod values;
 mod vswitches;
 
 use serde::Serialize;
 
-use crate::config::{ConfigObject, EniConf, Path, Role};
+use crate::config::{ConfigObject, EniConf, Path, Role, Version};
 use crate::inventory::Facts;
 
 pub use catalog::{RULES, Rule, id};
-pub use pool::idle_per_node;
 pub use service_cidr::parse_service_cidr as fields_service_cidr;
 pub use vswitches::repeats;
 
@@ -34,6 +36,10 @@ pub struct Finding {
     pub severity: Severity,
     pub path: String,
     pub message: String,
+    /// What the finding is about, stable across edits that move it (a vSwitch
+    /// id rather than its index): how a finding on the old object is matched.
+    #[serde(skip)]
+    pub subject: String,
 }
 
 impl Finding {
@@ -51,12 +57,20 @@ impl Finding {
         path: &Path,
         message: impl Into<String>,
     ) -> Self {
+        let path = path.to_string();
         Finding {
             rule,
             severity,
-            path: path.to_string(),
+            subject: path.clone(),
+            path,
             message: message.into(),
         }
+    }
+
+    /// Names what the finding is about when its path is not stable.
+    pub fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = subject.into();
+        self
     }
 
     pub fn is_deny(&self) -> bool {
@@ -78,6 +92,9 @@ pub struct Settings {
     pub max_prefix_len: u8,
     /// Share of a zone's free IPs a pool change may take before it warns.
     pub budget_warn_ratio: f64,
+    /// The Terway release to judge for (`--terway-version`); wins over the
+    /// version the cluster reports. `None` and unknown: today's semantics.
+    pub terway_version: Option<Version>,
 }
 
 impl Default for Settings {
@@ -85,6 +102,34 @@ impl Default for Settings {
         Settings {
             max_prefix_len: 19,
             budget_warn_ratio: 0.8,
+            terway_version: None,
+        }
+    }
+}
+
+/// Terway's IPAM mode, chosen by the base config's `ipam_type`
+/// (daemon/daemon.go newNetworkService: `crd` means the CRD-based IPAM run by
+/// terway-controlplane; anything else the legacy per-node pool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Legacy,
+    Crd,
+}
+
+impl Mode {
+    pub fn of(conf: &EniConf) -> Mode {
+        if conf.str("ipam_type") == Some("crd") {
+            Mode::Crd
+        } else {
+            Mode::Legacy
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Legacy => "legacy IPAM",
+            Mode::Crd => "CRD IPAM (ipam_type: crd)",
         }
     }
 }
@@ -110,14 +155,65 @@ pub(crate) struct Doc<'a> {
     pub settings: &'a Settings,
     /// Name of the dynamic config being judged; `None` for the base.
     pub dynamic: Option<&'a str>,
+    /// `None` when judging a dynamic config without its base.
+    pub mode: Option<Mode>,
+    pub version: Option<Version>,
+}
+
+impl Doc<'_> {
+    /// " (Terway v1.16.4)" for messages that depend on the version.
+    pub fn version_note(&self) -> String {
+        self.version
+            .map(|v| format!(" (Terway {v})"))
+            .unwrap_or_default()
+    }
+}
+
+/// The Terway version a verdict is for: the flag, else what the cluster runs.
+pub fn version_of(settings: &Settings, facts: Option<&Facts>) -> Option<Version> {
+    settings
+        .terway_version
+        .or_else(|| facts.and_then(|f| f.terway_version))
 }
 
 /// Runs every rule that applies and returns the findings, denials first.
+///
+/// An UPDATE is never denied for what it does not change: a denial that the
+/// old object earns as well becomes a warning.
 pub fn evaluate(input: &Input) -> Vec<Finding> {
+    let mut out = evaluate_alone(input);
+    if input.operation == Operation::Update
+        && input.old.is_some()
+        && out.iter().any(Finding::is_deny)
+    {
+        let before = evaluate_alone(&Input {
+            operation: Operation::Create,
+            new: input.old,
+            old: None,
+            ..*input
+        });
+        let had: std::collections::HashSet<(&str, &str)> = before
+            .iter()
+            .map(|f| (f.rule, f.subject.as_str()))
+            .collect();
+        for f in out.iter_mut().filter(|f| f.is_deny()) {
+            if had.contains(&(f.rule, f.subject.as_str())) {
+                f.severity = Severity::Warn;
+                f.message
+                    .push_str(" (already so before this edit, so it does not block it)");
+            }
+        }
+        out.sort_by_key(|f| f.severity);
+    }
+    out
+}
+
+fn evaluate_alone(input: &Input) -> Vec<Finding> {
     let mut out = Vec::new();
+    let version = version_of(input.settings, input.facts);
     if input.operation == Operation::Delete {
         if let Some(old) = input.old {
-            lifecycle::delete(old, &mut out);
+            lifecycle::delete(old, input.base, input.facts, &mut out);
         }
         return out;
     }
@@ -126,11 +222,11 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
     if role == Role::Other {
         return out;
     }
-    let Some(own) = syntax::check(new, role, &mut out) else {
+    let Some(own) = syntax::check(new, input.old, role, &mut out) else {
         return out;
     };
     let own_old = input.old.and_then(ConfigObject::eni_conf);
-    fields::check(&own, &mut out);
+    fields::check(&own, role, version, &mut out);
     vswitches::check_listing(&own, &mut out);
 
     let base = input
@@ -138,6 +234,13 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
         .filter(|_| role == Role::Dynamic)
         .and_then(ConfigObject::eni_conf);
     let dynamic = (role == Role::Dynamic).then_some(new.name.as_str());
+    let mode = match role {
+        Role::Dynamic => base.as_ref().map(Mode::of),
+        _ => Some(Mode::of(&own)),
+    };
+    if role == Role::Dynamic {
+        modes::dynamic_only(&own, base.as_ref(), &mut out);
+    }
     let doc = |new: &EniConf, old: Option<&EniConf>, out: &mut Vec<Finding>| {
         let d = Doc {
             op: input.operation,
@@ -146,9 +249,13 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
             facts: input.facts,
             settings: input.settings,
             dynamic,
+            mode,
+            version,
         };
         vswitches::check_doc(&d, out);
         pool::check(&d, out);
+        values::check(&d, out);
+        modes::check(&d, out);
         fields::check_doc(&d, out);
     };
     match base {

@@ -2,82 +2,125 @@
 
 use std::collections::BTreeMap;
 
-use super::{Doc, Finding, Operation, Severity, id};
-use crate::config::{ENI_CONF, EniConf, Path};
+use super::{Doc, Finding, Mode, Operation, Severity, id};
+use crate::capacity::{self, idle_per_node};
+use crate::config::{ENI_CONF, Path};
 use crate::inventory::NodeFact;
 
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
+    // The Node CR's pool fields are `Minimum=0`
+    // (pkg/apis/network.alibabacloud.com/v1beta1/node_types.go PoolSpec): in
+    // CRD mode the apiserver refuses the Node update and the node never gets a
+    // pool. The legacy pool just treats a negative size as none.
     for field in ["min_pool_size", "max_pool_size", "ip_warm_up_size"] {
         if let Some(e) = d.new.get(field)
             && let Some(n) = e.value.as_i64()
             && n < 0
         {
-            out.push(Finding::deny(
+            let (severity, effect) = match d.mode {
+                Some(Mode::Legacy) => (Severity::Warn, "the legacy pool treats it as 0"),
+                _ => (
+                    Severity::Deny,
+                    "in CRD mode the Node CR refuses it (minimum 0) and the node's pool is never set up",
+                ),
+            };
+            out.push(Finding::new(
                 id::POOL_SIZE,
+                severity,
                 &e.path(),
-                format!("{field} is {n}; it counts IPs and must be 0 or more"),
+                format!("{field} is {n}; it counts IPs: {effect}. Use 0 or more"),
             ));
         }
     }
-    let min = d.new.int("min_pool_size");
-    let max = d.new.int("max_pool_size");
-    if let (Some(min), Some(max)) = (min, max)
-        && min > max
-        && max >= 0
-    {
+    let min = d.new.int("min_pool_size").unwrap_or(0);
+    let max = d.new.int("max_pool_size").unwrap_or(0);
+    // A dynamic config judged without its base inherits an unknown maximum.
+    let max_known = d.new.get("max_pool_size").is_some() || d.mode.is_some();
+    if min > max && max >= 0 && max_known {
         let path = d
             .new
             .get("min_pool_size")
             .map_or(Path::root(ENI_CONF), |e| e.path());
+        let unset = if d.new.get("max_pool_size").is_none() {
+            " (max_pool_size is not set, so it is 0)"
+        } else {
+            ""
+        };
+        let effect = match d.mode {
+            Some(Mode::Crd) => format!(
+                "in CRD mode Terway allocates up to {min} idle IPs and then releases down to {max}, over and over (pkg/controller/multi-ip/node/pool.go)"
+            ),
+            _ => format!(
+                "the legacy pool silently uses {max} as the minimum (daemon/config.go getPoolConfig); in CRD mode it would churn IPs"
+            ),
+        };
         out.push(Finding::deny(
             id::POOL_ORDER,
             &path,
-            format!("min_pool_size ({min}) is above max_pool_size ({max}); Terway would silently use {max}. Set min_pool_size ≤ max_pool_size"),
+            format!("min_pool_size ({min}) is above max_pool_size ({max}){unset}: {effect}. Set min_pool_size ≤ max_pool_size"),
+        ));
+    }
+    if let Some(e) = d.new.get("min_eni")
+        && e.value.as_i64().is_some_and(|n| n > 0)
+        && d.mode != Some(Mode::Crd)
+        && d.new.int("min_pool_size").is_some_and(|n| n > 0)
+    {
+        out.push(Finding::warn(
+            id::POOL_ORDER,
+            &e.path(),
+            "min_eni replaces min_pool_size with min_eni × IPs per ENI in the legacy pool (daemon/config.go getPoolConfig); set only one of them",
+        ));
+    }
+    if let Some(e) = d.new.get("ip_warm_up_size")
+        && let Some(warm) = e.value.as_i64()
+        && warm > max
+        && max > 0
+    {
+        out.push(Finding::warn(
+            id::POOL_ORDER,
+            &e.path(),
+            format!("ip_warm_up_size ({warm}) is above max_pool_size ({max}): the IPs warmed up beyond {max} are released again right after, which churns IPs and API calls (Terway docs/warm-up.md). Keep it within the pool sizes"),
         ));
     }
     let Some(facts) = d.facts else { return };
+    let mode = d.mode.unwrap_or(Mode::Legacy);
     let nodes: Vec<&NodeFact> = facts
         .nodes
         .iter()
         .filter(|n| n.config.as_deref() == d.dynamic)
         .collect();
-    if let Some(max) = max.filter(|m| *m > 0) {
-        let over: Vec<&NodeFact> = nodes
+    if max > 0 {
+        let caps: Vec<(&NodeFact, u64)> = nodes
             .iter()
-            .copied()
-            .filter(|n| n.max_pod_ips.is_some_and(|c| (max as u64) > c))
+            .filter_map(|n| Some((*n, capacity::pod_ips(n, d.new, mode)?)))
+            .filter(|(_, c)| (max as u64) > *c)
             .collect();
-        if let Some(smallest) = over.iter().min_by_key(|n| n.max_pod_ips) {
+        if let Some((smallest, cap)) = caps.iter().min_by_key(|(_, c)| *c) {
             let path = d
                 .new
                 .get("max_pool_size")
                 .map_or(Path::root(ENI_CONF), |e| e.path());
+            let effect = match mode {
+                Mode::Legacy => {
+                    "Terway silently uses the capacity there (daemon/config.go getPoolConfig)"
+                }
+                Mode::Crd => "those nodes can never hold that many idle IPs",
+            };
             out.push(Finding::warn(
                 id::POOL_CAPACITY,
                 &path,
                 format!(
-                    "max_pool_size {max} is above the pod-IP capacity of {} node(s) (smallest: {} with {}); Terway silently uses the capacity there",
-                    over.len(),
+                    "max_pool_size {max} is above the pod-IP capacity of {} node(s) (smallest: {} with {cap}); {effect}",
+                    caps.len(),
                     smallest.name,
-                    smallest.max_pod_ips.unwrap_or_default()
                 ),
             ));
         }
     }
-    zone_budget(d, &nodes, out);
+    zone_budget(d, mode, &nodes, out);
 }
 
-/// Idle IPs Terway keeps on one node: min(min_pool_size, max_pool_size, capacity).
-pub fn idle_per_node(conf: Option<&EniConf>, node: &NodeFact) -> u64 {
-    let Some(conf) = conf else { return 0 };
-    let min = conf.int("min_pool_size").unwrap_or(0).max(0) as u64;
-    let max = conf
-        .int("max_pool_size")
-        .map_or(u64::MAX, |m| m.max(0) as u64);
-    min.min(max).min(node.max_pod_ips.unwrap_or(u64::MAX))
-}
-
-fn zone_budget(d: &Doc, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
+fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
     // Free IPs are already net of what Terway holds now; without the old
     // config (a CREATE) the extra cost of the edit is unknown, not "all of it".
     if d.op != Operation::Update {
@@ -86,7 +129,8 @@ fn zone_budget(d: &Doc, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
     let Some(facts) = d.facts else { return };
     let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
     for n in nodes {
-        let delta = idle_per_node(Some(d.new), n) as i128 - idle_per_node(d.old, n) as i128;
+        let delta =
+            idle_per_node(Some(d.new), mode, n) as i128 - idle_per_node(d.old, mode, n) as i128;
         let e = per_zone.entry(&n.zone).or_default();
         e.0 += delta;
         e.1 += 1;
@@ -157,17 +201,37 @@ mod tests {
                 r#"{"min_pool_size": 5, "max_pool_size": 10, "ip_warm_up_size": 3}"#,
                 &[],
             ),
-            (r#"{"min_pool_size": -1}"#, &["pool-size"]),
-            (r#"{"ip_warm_up_size": -5}"#, &["pool-size"]),
+            (r#"{"min_pool_size": -1}"#, &[]),
+            (
+                r#"{"ipam_type": "crd", "min_pool_size": -1}"#,
+                &["pool-size"],
+            ),
+            (
+                r#"{"ipam_type": "crd", "ip_warm_up_size": -5}"#,
+                &["pool-size"],
+            ),
             (
                 r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
                 &["pool-order"],
             ),
+            (r#"{"min_pool_size": 5}"#, &["pool-order"]),
             (r#"{"min_pool_size": 10, "max_pool_size": 10}"#, &[]),
         ];
         for (conf, want) in cases {
             assert_denies(&create(&base(conf)), want);
         }
+        assert_warns(&create(&base(r#"{"ip_warm_up_size": -5}"#)), &["pool-size"]);
+    }
+
+    #[test]
+    fn a_pre_existing_min_above_max_never_blocks_a_repair() {
+        let old = pools(50, 10);
+        let new = pools(50, 20);
+        let got = update_with_facts(&old, &new);
+        assert_denies(&got, &[]);
+        assert!(message(&got, "pool-order").contains("already so before this edit"));
+        let got = update_with_facts(&pools(5, 10), &pools(50, 10));
+        assert_denies(&got, &["pool-order"]);
     }
 
     #[test]

@@ -1,121 +1,129 @@
 //! Rules on the ConfigMap's data keys as text: is each one loadable at all.
-
-use serde_json::Value;
+//!
+//! Terway's DaemonSet mounts `eni-config` whole at /etc/eni; terway-init reads
+//! the keys as files (cmd/terway-cli/common.go getAllConfig) and the daemon
+//! reads `/etc/eni/eni_conf` (charts/terway/templates/terwayd/daemonset.yaml).
 
 use super::{Finding, id};
 use crate::config::{
-    CNI_CONF_KEYS, ConfigObject, DISABLE_NETWORK_POLICY, ENI_CONF, EniConf, Path, Role,
-    path::quote_short,
+    ConfigObject, DISABLE_NETWORK_POLICY, ENI_CONF, EniConf, Path, Role, path::quote_short,
 };
 
-/// Checks the data keys; returns the parsed `eni_conf` when it is valid, so
-/// it is parsed once.
-pub(super) fn check(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) -> Option<EniConf> {
-    let mut parsed = None;
+/// Keys only the base is read for; in a dynamic config they do nothing.
+const BASE_ONLY_KEYS: [&str; 4] = [
+    "10-terway.conf",
+    "10-terway.conflist",
+    DISABLE_NETWORK_POLICY,
+    "in_cluster_loadbalance",
+];
+
+/// Checks the data keys; returns the parsed `eni_conf` when there is one to
+/// judge, so it is parsed once.
+pub(super) fn check(
+    cm: &ConfigObject,
+    old: Option<&ConfigObject>,
+    role: Role,
+    out: &mut Vec<Finding>,
+) -> Option<EniConf> {
     let data = Path::root("data");
-    match cm.eni_conf_text() {
-        None if role == Role::Base => out.push(Finding::deny(
-            id::ENI_CONF_JSON,
-            &data.key(ENI_CONF),
-            "eni-config has no eni_conf key; Terway cannot start without it. Restore the eni_conf JSON document",
-        )),
-        None => {}
-        Some(text) => match EniConf::parse(text) {
-            Ok(conf) => parsed = Some(conf),
-            Err(e) => {
+    let parsed = match cm.eni_conf_text() {
+        None => {
+            if role == Role::Base {
                 out.push(Finding::deny(
                     id::ENI_CONF_JSON,
-                    &Path::root(ENI_CONF),
-                    format!(
-                        "eni_conf is not valid JSON at line {} column {}: {}. Terway reads it with Go's encoding/json (no comments, no trailing commas, double quotes); fix the JSON",
-                        e.line, e.column, e.message
-                    ),
+                    &data.key(ENI_CONF),
+                    "eni-config has no eni_conf key; terway-init and the daemon fail to start without it (cmd/terway-cli/common.go). Restore the eni_conf JSON document",
                 ));
             }
-        },
-    }
-    for key in CNI_CONF_KEYS {
-        if let Some(text) = cm.data.get(key) {
-            cni_conf(key, text, out);
+            None
         }
-    }
-    if let Some(v) = cm.data.get(DISABLE_NETWORK_POLICY)
-        && v != "true"
-        && v != "false"
-    {
-        out.push(Finding::deny(
-            id::DISABLE_NETWORK_POLICY,
-            &data.key(DISABLE_NETWORK_POLICY),
-            format!(
-                "disable_network_policy is {}; write \"true\" or \"false\"",
-                quote_short(v, 20)
-            ),
-        ));
+        // An empty eni_conf in a dynamic config means "no dynamic config"
+        // (types/daemon/config.go MergeConfigAndUnmarshal).
+        Some(text) if role == Role::Dynamic && text.is_empty() => None,
+        Some(text) => parse(text, out),
+    };
+    match role {
+        Role::Base => {
+            super::cni::check(cm, old, out);
+            disable_network_policy(cm, out);
+        }
+        _ => {
+            for key in BASE_ONLY_KEYS {
+                if cm.data.contains_key(key) {
+                    out.push(Finding::warn(
+                        id::DYNAMIC_BASE_ONLY,
+                        &data.key(key),
+                        format!("{key} is read from eni-config only; in a dynamic config it has no effect"),
+                    ));
+                }
+            }
+        }
     }
     parsed
 }
 
-fn cni_conf(key: &str, text: &str, out: &mut Vec<Finding>) {
-    let path = Path::root("data").key(key);
-    let doc = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(doc)) => doc,
-        Ok(_) => {
-            out.push(Finding::deny(
-                id::CNI_CONF,
-                &path,
-                format!("{key} must be a JSON object"),
-            ));
-            return;
-        }
+fn parse(text: &str, out: &mut Vec<Finding>) -> Option<EniConf> {
+    // Go decodes `null` into a struct as "nothing set"
+    // (k8s.io/apimachinery/pkg/util/json): Terway runs on every default.
+    if text.trim() == "null" {
+        out.push(Finding::warn(
+            id::ENI_CONF_JSON,
+            &Path::root(ENI_CONF),
+            "eni_conf is null, so Terway runs with every setting at its default (no vSwitches, no pool sizes); write a JSON object",
+        ));
+        return None;
+    }
+    match EniConf::parse(text) {
+        Ok(conf) => Some(conf),
         Err(e) => {
             out.push(Finding::deny(
-                id::CNI_CONF,
-                &path,
+                id::ENI_CONF_JSON,
+                &Path::root(ENI_CONF),
                 format!(
-                    "{key} is not valid JSON at line {} column {}: {e}; fix the JSON",
-                    e.line(),
-                    e.column()
+                    "eni_conf is not valid JSON at line {} column {}: {}. Terway decodes it with Go (types/daemon/config.go) and fails to start: no comments, no trailing commas, double quotes; fix the JSON",
+                    e.line, e.column, e.message
                 ),
             ));
-            return;
+            None
         }
+    }
+}
+
+/// terway-init turns network policy on only for exactly `false`, `0` or an
+/// empty value; anything else turns it off (cmd/terway-cli/common.go).
+fn disable_network_policy(cm: &ConfigObject, out: &mut Vec<Finding>) {
+    let Some(v) = cm.data.get(DISABLE_NETWORK_POLICY) else {
+        return;
     };
-    let mut required = vec!["cniVersion", "name"];
-    if key.ends_with(".conf") {
-        required.push("type");
+    let path = Path::root("data").key(DISABLE_NETWORK_POLICY);
+    let enables = matches!(v.as_str(), "false" | "0" | "");
+    if v == "true" || v == "false" {
+        return;
     }
-    for field in required {
-        let ok = doc
-            .get(field)
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty());
-        if !ok {
-            out.push(Finding::deny(
-                id::CNI_CONF,
-                &path.key(field),
-                format!("{key} needs a non-empty string \"{field}\" (e.g. \"cniVersion\": \"0.3.1\", \"name\": \"terway\", \"type\": \"terway\")"),
-            ));
-        }
-    }
-    if key.ends_with(".conflist") {
-        let plugins = doc.get("plugins").and_then(Value::as_array);
-        let ok = plugins.is_some_and(|p| {
-            !p.is_empty()
-                && p.iter().all(|p| {
-                    p.get("type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| !t.is_empty())
-                })
-        });
-        if !ok {
-            out.push(Finding::deny(
-                id::CNI_CONF,
-                &path.key("plugins"),
-                format!(
-                    "{key} needs a non-empty \"plugins\" list whose entries each have a \"type\""
-                ),
-            ));
-        }
+    let shown = quote_short(v, 20);
+    let norm = v.trim().to_ascii_lowercase();
+    let reads_false = matches!(
+        norm.as_str(),
+        "false" | "no" | "n" | "off" | "f" | "0" | "disabled" | "disable" | "none"
+    );
+    if enables {
+        out.push(Finding::warn(
+            id::DISABLE_NETWORK_POLICY,
+            &path,
+            format!("disable_network_policy is {shown}: Terway keeps network policy on, as \"false\" would; write \"false\""),
+        ));
+    } else if reads_false {
+        out.push(Finding::deny(
+            id::DISABLE_NETWORK_POLICY,
+            &path,
+            format!("disable_network_policy is {shown}, which reads as \"keep network policy\", but terway-init turns network policy OFF for any value other than exactly \"false\", \"0\" or \"\" (cmd/terway-cli/common.go). Write \"false\" to keep it, or \"true\" to turn it off"),
+        ));
+    } else {
+        out.push(Finding::warn(
+            id::DISABLE_NETWORK_POLICY,
+            &path,
+            format!("disable_network_policy is {shown}: Terway turns network policy off for it, as \"true\" would; write \"true\" (or \"false\" to keep policy)"),
+        ));
     }
 }
 
@@ -124,75 +132,63 @@ mod tests {
     use crate::rules::testing::*;
 
     #[test]
-    fn data_keys_must_be_loadable() {
+    fn eni_conf_must_be_loadable() {
         type Case = (
             &'static [(&'static str, &'static str)],
             &'static [&'static str],
+            &'static [&'static str],
         );
         let cases: &[Case] = &[
-            (&[("eni_conf", "{}")], &[]),
-            (&[("disable_network_policy", "true")], &["eni-conf-json"]),
-            (&[("eni_conf", "{\"a\": 1,}")], &["eni-conf-json"]),
+            (&[("eni_conf", "{}")], &[], &[]),
             (
-                &[("eni_conf", "{}"), ("disable_network_policy", "yes")],
-                &["disable-network-policy"],
-            ),
-            (
-                &[("eni_conf", "{}"), ("disable_network_policy", "false")],
+                &[("disable_network_policy", "true")],
+                &["eni-conf-json"],
                 &[],
             ),
-            (
-                &[
-                    ("eni_conf", "{}"),
-                    (
-                        "10-terway.conf",
-                        "{\"cniVersion\":\"0.3.1\",\"name\":\"terway\",\"type\":\"terway\"}",
-                    ),
-                ],
-                &[],
-            ),
-            (
-                &[
-                    ("eni_conf", "{}"),
-                    (
-                        "10-terway.conf",
-                        "{\"cniVersion\":\"0.3.1\",\"name\":\"terway\"}",
-                    ),
-                ],
-                &["cni-conf"],
-            ),
-            (
-                &[
-                    ("eni_conf", "{}"),
-                    ("10-terway.conf", "{\"cniVersion\":\"0.3.1\","),
-                ],
-                &["cni-conf"],
-            ),
-            (
-                &[
-                    ("eni_conf", "{}"),
-                    (
-                        "10-terway.conflist",
-                        "{\"cniVersion\":\"0.4.0\",\"name\":\"terway\",\"plugins\":[{\"type\":\"terway\"}]}",
-                    ),
-                ],
-                &[],
-            ),
-            (
-                &[
-                    ("eni_conf", "{}"),
-                    (
-                        "10-terway.conflist",
-                        "{\"cniVersion\":\"0.4.0\",\"name\":\"terway\",\"plugins\":[]}",
-                    ),
-                ],
-                &["cni-conf"],
-            ),
+            (&[("eni_conf", "{\"a\": 1,}")], &["eni-conf-json"], &[]),
+            (&[("eni_conf", "")], &["eni-conf-json"], &[]),
+            (&[("eni_conf", "null")], &[], &["eni-conf-json"]),
         ];
-        for (data, want) in cases {
-            let cm = base_with(data);
-            assert_denies(&create(&cm), want);
+        for (data, deny, warn) in cases {
+            let f = create(&base_with_cni(data));
+            assert_denies(&f, deny);
+            assert_warns(&f, warn);
         }
+    }
+
+    #[test]
+    fn disable_network_policy_as_terway_init_reads_it() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("true", &[], &[]),
+            ("false", &[], &[]),
+            ("0", &[], &["disable-network-policy"]),
+            ("", &[], &["disable-network-policy"]),
+            ("no", &["disable-network-policy"], &[]),
+            ("False", &["disable-network-policy"], &[]),
+            ("off", &["disable-network-policy"], &[]),
+            ("false\n", &["disable-network-policy"], &[]),
+            ("yes", &[], &["disable-network-policy"]),
+            ("True", &[], &["disable-network-policy"]),
+        ];
+        for (value, deny, warn) in cases {
+            let f = create(&base_with_cni(&[
+                ("eni_conf", "{}"),
+                ("disable_network_policy", value),
+            ]));
+            assert_denies(&f, deny);
+            assert_warns(&f, warn);
+        }
+    }
+
+    #[test]
+    fn empty_dynamic_config_means_none() {
+        let f = create(&dynamic("empty", ""));
+        assert!(f.iter().all(|f| f.rule == "inventory-missing"), "{f:#?}");
+        let mut d = dynamic("x", "{}");
+        d.data.insert("disable_network_policy".into(), "no".into());
+        let f = create(&d);
+        assert_denies(&f, &[]);
+        assert_warns(&f, &["dynamic-base-only"]);
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub(super) fn check_listing(conf: &EniConf, out: &mut Vec<Finding>) {
             out.push(Finding::deny(
                 id::VSWITCH_ID,
                 &l.path(),
-                format!("{} is not a vSwitch id; ids look like \"vsw-uf6abc123\" (vsw- then lowercase letters and digits)", quote_short(&l.id, 40)),
-            ));
+                format!("{} is not a vSwitch id, so Terway's lookup fails and it skips it (pkg/vswitch/vswitch.go GetOne); ids look like \"vsw-uf6abc123\" (vsw- then lowercase letters and digits)", quote_short(&l.id, 40)),
+            ).about(format!("vsw:{}:{}", l.zone, l.id)));
         }
     }
     // The webhook rewrites eni_conf to drop repeats, unless that would put
@@ -87,8 +87,8 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             out.push(Finding::deny(
                 id::VSWITCH_ZONES,
                 &second.path(),
-                format!("{id_} is listed under zones {}; a vSwitch lives in one zone. Keep it only under its own zone", names.join(" and ")),
-            ));
+                format!("{id_} is listed under zones {}; a vSwitch lives in one zone and Terway skips it elsewhere (pkg/vswitch/vswitch.go GetOne). Keep it only under its own zone", names.join(" and ")),
+            ).about(format!("vsw:{id_}")));
         }
     }
     let Some(facts) = d.facts else { return };
@@ -110,8 +110,8 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             Some(Lookup::NotFound) => out.push(Finding::deny(
                 id::VSWITCH_EXISTS,
                 &l.path(),
-                format!("vSwitch {} does not exist{region}; check the id in the VPC console or remove it", l.id),
-            )),
+                format!("vSwitch {} does not exist{region}; Terway skips it (pkg/vswitch/vswitch.go GetOne), so it adds no IPs. Check the id in the VPC console or remove it", l.id),
+            ).about(format!("vsw:{}", l.id))),
             Some(Lookup::Failed(why)) => {
                 let sev = if added(&l.id) { Severity::Deny } else { Severity::Warn };
                 out.push(Finding::new(
@@ -119,15 +119,15 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                     sev,
                     &l.path(),
                     format!("could not verify vSwitch {}: {why}; retry, or set annotation terway-guard.io/bypass with a reason if you are sure", l.id),
-                ));
+                ).about(format!("vsw:{}", l.id)));
             }
             Some(Lookup::Found(v)) => {
                 if v.zone != l.zone {
                     out.push(Finding::deny(
                         id::VSWITCH_ZONE,
                         &l.path(),
-                        format!("{} is in zone {}, but is listed under {}; nodes only use vSwitches of their own zone. Move it under {:?}", l.id, v.zone, quote_short(&l.zone, 40), v.zone),
-                    ));
+                        format!("{} is in zone {}, but is listed under {}; Terway skips a vSwitch of another zone (pkg/vswitch/vswitch.go GetOne), so it adds no IPs there. Move it under {:?}", l.id, v.zone, quote_short(&l.zone, 40), v.zone),
+                    ).about(format!("vsw:{}:{}", l.zone, l.id)));
                 }
                 let len = v.cidr.prefix_len();
                 if len > d.settings.max_prefix_len {
@@ -142,7 +142,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
                         sev,
                         &l.path(),
                         format!("{} is {} ({usable} usable IPs); pod vSwitches should be /{} or larger; {tail}", l.id, v.cidr, d.settings.max_prefix_len),
-                    ));
+                    ).about(format!("vsw:{}", l.id)));
                 }
             }
         }
@@ -182,8 +182,8 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
                 out.push(Finding::deny(
                     id::VSWITCH_VPC,
                     &l.path(),
-                    format!("{} is in {}, not in {whose} {expected}; ENIs cannot attach across VPCs. Use a vSwitch of {expected}", l.id, v.vpc),
-                ));
+                    format!("{} is in {}, not in {whose} {expected}; Terway would create ENIs in it and the cloud refuses ENIs outside the node's VPC, so pod IP allocation fails. Use a vSwitch of {expected}", l.id, v.vpc),
+                ).about(format!("vsw:{}", l.id)));
             }
         }
     }
@@ -197,8 +197,8 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
             out.push(Finding::deny(
                 id::VSWITCH_OVERLAP,
                 &l.path(),
-                format!("{} ({}) overlaps service_cidr {s}; pod and service traffic would be misrouted. Use a vSwitch outside {s}", l.id, v.cidr),
-            ));
+                format!("{} ({}) overlaps service_cidr {s}; pods would get addresses inside the service range and their traffic would be misrouted. Use a vSwitch outside {s}", l.id, v.cidr),
+            ).about(format!("vsw:{}:svc", l.id)));
         }
         for (other, ov) in &found[..i] {
             if overlaps(&ov.cidr, &v.cidr) {
@@ -206,7 +206,7 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
                     id::VSWITCH_OVERLAP,
                     &l.path(),
                     format!("{} ({}) overlaps {} ({}); two listed vSwitches cannot share addresses. Remove one", l.id, v.cidr, other.id, ov.cidr),
-                ));
+                ).about(format!("vsw:{}:{}", l.id, other.id)));
             }
         }
     }
