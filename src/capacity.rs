@@ -252,6 +252,146 @@ mod tests {
     use super::*;
     use crate::rules::testing::{base, facts_for};
 
+    fn node(adapters: u64, per: u64, erdma: u64, exclusive: bool) -> NodeFact {
+        NodeFact {
+            name: "n".into(),
+            zone: "z".into(),
+            limits: Some(NodeLimits {
+                adapters,
+                total_adapters: adapters + 2,
+                ipv4_per_adapter: per,
+                erdma_adapters: erdma,
+            }),
+            exclusive_eni: exclusive,
+            ..NodeFact::default()
+        }
+    }
+
+    #[test]
+    fn pod_ips_follow_terway_per_mode() {
+        // (adapters, ipv4 per adapter, erdma adapters, exclusive, eni_conf, mode, pod IPs)
+        let cases: &[(u64, u64, u64, bool, &str, Mode, u64)] = &[
+            (4, 15, 0, false, "{}", Mode::Legacy, 45),
+            (4, 15, 0, false, "{}", Mode::Crd, 45),
+            (8, 30, 0, false, r#"{"max_eni": 3}"#, Mode::Legacy, 90),
+            (8, 30, 0, false, r#"{"max_eni": 3}"#, Mode::Crd, 210),
+            (
+                8,
+                30,
+                0,
+                false,
+                r#"{"eni_cap_ratio": 0.5}"#,
+                Mode::Legacy,
+                90,
+            ),
+            (
+                8,
+                30,
+                0,
+                false,
+                r#"{"eni_cap_shift": -2}"#,
+                Mode::Legacy,
+                150,
+            ),
+            (
+                8,
+                30,
+                1,
+                false,
+                r#"{"enable_erdma": true}"#,
+                Mode::Legacy,
+                180,
+            ),
+            (8, 30, 1, false, r#"{"enable_erdma": true}"#, Mode::Crd, 180),
+            (8, 30, 0, false, r#"{"enable_erdma": true}"#, Mode::Crd, 210),
+            (
+                8,
+                30,
+                0,
+                false,
+                r#"{"enable_ip_prefix": true}"#,
+                Mode::Crd,
+                29 * 16 * 9,
+            ),
+            (
+                8,
+                30,
+                0,
+                false,
+                r#"{"enable_ip_prefix": true}"#,
+                Mode::Legacy,
+                210,
+            ),
+            (8, 30, 0, true, "{}", Mode::Crd, 7),
+            (1, 10, 0, false, "{}", Mode::Legacy, 0),
+        ];
+        for (adapters, per, erdma, excl, conf, mode, want) in cases {
+            let n = node(*adapters, *per, *erdma, *excl);
+            let conf = EniConf::parse(conf).unwrap();
+            assert_eq!(
+                pod_ips(&n, &conf, *mode),
+                Some(*want),
+                "{adapters}x{per} erdma {erdma} excl {excl} {conf:?} {mode:?}"
+            );
+        }
+        let plain = NodeFact {
+            max_pod_ips: Some(33),
+            ..NodeFact::default()
+        };
+        assert_eq!(
+            pod_ips(&plain, &EniConf::parse("{}").unwrap(), Mode::Crd),
+            Some(33)
+        );
+    }
+
+    #[test]
+    fn idle_ips_per_mode() {
+        let n = node(4, 15, 0, false);
+        // (eni_conf, mode, idle IPs kept)
+        let cases: &[(&str, Mode, u64)] = &[
+            (
+                r#"{"min_pool_size": 5, "max_pool_size": 10}"#,
+                Mode::Legacy,
+                5,
+            ),
+            (
+                r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
+                Mode::Legacy,
+                10,
+            ),
+            (
+                r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
+                Mode::Crd,
+                20,
+            ),
+            (
+                r#"{"min_pool_size": 80, "max_pool_size": 90}"#,
+                Mode::Crd,
+                45,
+            ),
+            (
+                r#"{"min_pool_size": 5, "max_pool_size": 40, "min_eni": 2}"#,
+                Mode::Legacy,
+                30,
+            ),
+            (
+                r#"{"min_pool_size": 5, "max_pool_size": 40, "min_eni": 2}"#,
+                Mode::Crd,
+                5,
+            ),
+            (
+                r#"{"min_pool_size": 5, "enable_ip_prefix": true}"#,
+                Mode::Crd,
+                0,
+            ),
+            (r#"{"min_pool_size": 5}"#, Mode::Legacy, 0),
+        ];
+        for (conf, mode, want) in cases {
+            let c = EniConf::parse(conf).unwrap();
+            assert_eq!(idle_per_node(Some(&c), *mode, &n), *want, "{conf} {mode:?}");
+        }
+    }
+
     #[test]
     fn zones_add_up_and_stand_out() {
         let cm = base(

@@ -45,6 +45,37 @@ fn check_exit_codes_follow_the_verdict() {
 }
 
 #[test]
+fn check_judges_for_the_terway_version_given() {
+    let dir = std::env::temp_dir().join(format!("tg-version-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cm.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: eni-config, namespace: kube-system}\ndata:\n  10-terway.conf: '{\"type\": \"terway\"}'\n  eni_conf: '{\"service_cidr\": \"10.96.0.0/12\", \"security_groups\": [\"sg-1\",\"sg-2\",\"sg-3\",\"sg-4\",\"sg-5\",\"sg-6\"]}'\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (code, stdout, _) = check(&[f, "--terway-version", "v1.13.4"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("security-group") && stdout.contains("v1.13.4"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = check(&[f, "--terway-version", "v1.16.7"]);
+    assert_eq!(code, 0, "{stdout}");
+    let out = Command::new(BIN)
+        .args(["check", f])
+        .env("TERWAY_GUARD_TERWAY_VERSION", "1.13.4")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the env twin is read");
+    let (code, _, stderr) = check(&[f, "--terway-version", "latest"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a version like v1.16.4"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn check_json_is_one_object() {
     let (code, stdout, _) = check(&[
         &example("edit-wrong-zone.yaml"),

@@ -155,3 +155,39 @@ async fn recompute(
     inventory.set_base(base).await;
     inventory.cluster_synced();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_terway_version_is_the_terway_containers_tag() {
+        let ds = |containers: serde_json::Value| -> DaemonSet {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "terway-eniip"},
+                "spec": {"selector": {}, "template": {"spec": {"containers": containers}}}
+            }))
+            .unwrap()
+        };
+        let cases = [
+            (
+                serde_json::json!([
+                    {"name": "policy", "image": "registry-cn-hangzhou.ack.aliyuncs.com/acs/terway:policy-v1.2.3"},
+                    {"name": "terway", "image": "registry-cn-hangzhou.ack.aliyuncs.com/acs/terway:v1.16.7"}
+                ]),
+                Some(Version::new(1, 16, 7)),
+            ),
+            (
+                serde_json::json!([{"name": "x", "image": "acs/terway:v1.13.4-aliyun.1"}]),
+                Some(Version::new(1, 13, 4)),
+            ),
+            (
+                serde_json::json!([{"name": "terway", "image": "acs/terway"}]),
+                None,
+            ),
+        ];
+        for (containers, want) in cases {
+            assert_eq!(version_of(&ds(containers.clone())), want, "{containers}");
+        }
+    }
+}
