@@ -346,11 +346,7 @@ mod tests {
                 &["inline-credentials"],
             ),
         ];
-        for (conf, deny, warn) in cases {
-            let f = create(&base(conf));
-            assert_denies(&f, deny);
-            assert_warns(&f, warn);
-        }
+        assert_base_cases(cases);
         let long_tag = format!(r#"{{"eni_tags": {{"k": "{}"}}}}"#, "v".repeat(129));
         assert_denies(&create(&base(&long_tag)), &["eni-tags"]);
         let tags: Vec<String> = (0..20).map(|i| format!("\"t{i}\": \"v\"")).collect();

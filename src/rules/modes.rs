@@ -212,11 +212,7 @@ mod tests {
             ),
             (r#"{"max_eni": 3}"#, &[], &[]),
         ];
-        for (conf, deny, warn) in cases {
-            let f = create(&base(conf));
-            assert_denies(&f, deny);
-            assert_warns(&f, warn);
-        }
+        assert_base_cases(cases);
     }
 
     #[test]

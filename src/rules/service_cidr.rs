@@ -116,11 +116,7 @@ mod tests {
             (r#"{"service_cidr": "fd00::/120"}"#, &["service-cidr"], &[]),
             (r#"{}"#, &[], &["service-cidr"]),
         ];
-        for (conf, deny, warn) in cases {
-            let f = create(&base(conf));
-            assert_denies(&f, deny);
-            assert_warns(&f, warn);
-        }
+        assert_base_cases(cases);
     }
 
     #[test]

@@ -137,6 +137,22 @@ pub fn assert_warns(findings: &[Finding], want: &[&str]) {
     assert_eq!(got, want, "findings: {findings:#?}");
 }
 
+/// Table-driven CREATEs of a base `eni-config`: (eni_conf, denied rule ids,
+/// warned rule ids).
+#[track_caller]
+pub fn assert_base_cases(cases: &[(&str, &[&str], &[&str])]) {
+    for (conf, deny, warn) in cases {
+        let f = create(&base(conf));
+        let got = |s: Severity| ids(&f, s);
+        assert!(
+            got(Severity::Deny) == deny.iter().copied().collect(),
+            "{conf}: denies {:?}, want {deny:?}: {f:#?}",
+            got(Severity::Deny)
+        );
+        assert_warns(&f, warn);
+    }
+}
+
 pub fn message<'a>(findings: &'a [Finding], rule: &str) -> &'a str {
     &findings
         .iter()

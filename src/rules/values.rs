@@ -276,11 +276,7 @@ mod tests {
                 &[],
             ),
         ];
-        for (conf, deny, warn) in cases {
-            let f = create(&base(conf));
-            assert_denies(&f, deny);
-            assert_warns(&f, warn);
-        }
+        assert_base_cases(cases);
     }
 
     #[test]
