@@ -375,10 +375,59 @@ fn variants_and_refusals() {
             "failurePolicy",
         ),
         (vec!["--set", "webhook.typo=1"], "typo"),
-        (vec!["--set", "cloud.region="], "cloud.region is required"),
+        (vec!["--set", "cloud.endpointType=intranet"], "endpointType"),
         (vec!["--set", "controller.mode=yolo"], "mode"),
     ] {
         let err = render(&args).unwrap_err();
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+fn env_of(objs: &[Value], deployment: &str) -> Vec<(String, String)> {
+    find(objs, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default().to_string(),
+                e["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_credential_choice_is_all_it_takes() {
+    let out = Command::new(tool("helm"))
+        .args(["template", "tg", &chart(), "--namespace", "kube-system"])
+        .args(["--set", "cloud.credentials.rrsa.roleName=terway-guard"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    validate(&text, "rrsa only");
+    let objs = objects(&text);
+    let env = env_of(&objs, "webhook");
+    let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"TERWAY_GUARD_INVENTORY"), "{names:?}");
+    for absent in [
+        "TERWAY_GUARD_REGION",
+        "ALIBABA_CLOUD_STS_REGION",
+        "TERWAY_GUARD_ENDPOINT_TYPE",
+    ] {
+        assert!(!names.contains(&absent), "{absent} in {names:?}");
+    }
+    // With a region, RRSA uses the regional STS endpoint inside the VPC.
+    let objs = objects(&render(&["--set", "cloud.endpointType=vpc"]).unwrap());
+    let env = env_of(&objs, "webhook");
+    let get = |n: &str| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("TERWAY_GUARD_REGION"), Some("cn-shanghai"));
+    assert_eq!(get("ALIBABA_CLOUD_STS_REGION"), Some("cn-shanghai"));
+    assert_eq!(get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED"), Some("true"));
+    assert_eq!(get("TERWAY_GUARD_ENDPOINT_TYPE"), Some("vpc"));
 }

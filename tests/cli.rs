@@ -257,6 +257,9 @@ async fn status_and_check_read_facts_from_the_cloud() {
                 .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
                 .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
                 .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+                // No cluster to ask for the region: only the fakes answer.
+                .env("KUBECONFIG", "/nonexistent/kubeconfig")
+                .env_remove("KUBERNETES_SERVICE_HOST")
                 .output()
                 .unwrap()
         })
@@ -314,15 +317,32 @@ async fn status_and_check_read_facts_from_the_cloud() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("[vswitch-zone]"));
 
-    let out = run(vec![
-        "status".into(),
-        "--config".into(),
-        example("eni-config.yaml"),
-        "--inventory".into(),
-        "aliyun".into(),
-    ])
-    .await
-    .unwrap();
+    // No --region: the metadata server tells it (here the fake's).
+    fake.with(|s| s.region_id = "cn-wulanchabu".into());
+    let no_region = |metadata: String| -> Vec<String> {
+        [
+            "status",
+            "--config",
+            &example("eni-config.yaml"),
+            "--inventory",
+            "aliyun",
+            "--vpc-endpoint",
+            &fake.url(),
+            "--metadata-endpoint",
+            &metadata,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let out = run(no_region(fake.url())).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fake.with(|s| s.regions.last().cloned()) == Some("cn-wulanchabu".into()));
+    // Nobody can tell: a clear error, exit 2.
+    let out = run(no_region("http://127.0.0.1:1".into())).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--region"));
 }

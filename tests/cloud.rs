@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::fake_vpc::{AK, Fake, SECRET};
+use common::fake_vpc::{Fake, SECRET};
 use terway_guard::cloud::client::{ApiClient, CloudError, Retry, http_client};
 use terway_guard::cloud::credentials::Chain;
 use terway_guard::cloud::vpc::VSwitchFilter;
@@ -177,19 +177,9 @@ async fn credentials_from_rrsa_metadata_and_terway_file() {
         ("ECS RAM role", "CAIS-fake-sts-token")
     );
 
-    // Terway's credential file, encrypted here with AES-CBC.
-    let keyring = "0123456789abcdef";
-    let seal = |plain: &str| {
-        use cbc::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
-        let iv = [42u8; 16];
-        let ct = cbc::Encryptor::<aes::Aes128>::new_from_slices(keyring.as_bytes(), &iv)
-            .unwrap()
-            .encrypt_padded_vec_mut::<Pkcs7>(plain.as_bytes());
-        terway_guard::cloud::sign::base64(&[&iv[..], &ct].concat())
-    };
+    // Terway's credential file, encrypted with AES-CBC.
     let file = dir.join("token-config");
-    let doc = serde_json::json!({"access.key.id": seal(AK), "access.key.secret": seal(SECRET), "security.token": seal("CAIS-fake-sts-token"), "expiration": "2099-01-01T00:00:00Z", "keyring": keyring});
-    std::fs::write(&file, doc.to_string()).unwrap();
+    std::fs::write(&file, common::fake_vpc::terway_credential_file()).unwrap();
     let env = |k: &str| (k == "ALIBABA_CLOUD_ECS_METADATA_DISABLED").then(|| "true".to_string());
     let chain = Arc::new(Chain::new(
         Chain::sources_from(env, "http://127.0.0.1:1", Some(file)),
@@ -318,4 +308,167 @@ async fn nat_snat_and_creation_speak_the_real_shapes() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn asks_for_json_and_the_fake_would_answer_xml_otherwise() {
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "z", "10.0.0.0/24", 7);
+    client(&fake, env_creds(SECRET, None))
+        .vswitch("vsw-a", soon())
+        .await
+        .unwrap();
+    let accepts = fake.with(|s| s.accepts.clone());
+    assert!(!accepts.is_empty());
+    assert!(
+        accepts.iter().all(|a| a == "application/json"),
+        "{accepts:?}"
+    );
+    // Without the header, an RPC API answers XML, which no JSON decoder reads.
+    let body = http_client()
+        .post(format!("{}/?RegionId=cn-shanghai", fake.url()))
+        .header("x-acs-action", "DescribeVSwitches")
+        .header("x-acs-version", "2016-04-28")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.starts_with("<?xml") && body.contains("<Code>MissingAuthorization</Code>"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_holds_the_client_to_the_api_metadata() {
+    let fake = Fake::start().await;
+    let c = client(&fake, env_creds(SECRET, None));
+    let e = c
+        .call(
+            "CreateVSwitch",
+            &[("VpcId", "vpc-1".into()), ("ZoneId", "z".into())],
+            soon(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("MissingParameter"), "{e}");
+    assert!(e.to_string().contains("CidrBlock"), "{e}");
+    let e = c
+        .call(
+            "DescribeVSwitches",
+            &[("VSwitchIds", "vsw-a".into())],
+            soon(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidParameter"), "{e}");
+    // Repeat lists (Tag.N.Key, InstanceTypes.N) are what the metadata allows.
+    c.call(
+        "DescribeVSwitches",
+        &[("Tag.1.Key", "k".into()), ("Tag.1.Value", "v".into())],
+        soon(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_terway_credential_file_comes_before_the_instance_role() {
+    let fake = Fake::start().await;
+    let dir = common::temp_dir("order");
+    let file = dir.join("token-config");
+    std::fs::write(&file, common::fake_vpc::terway_credential_file()).unwrap();
+    // The metadata server answers (it always does on ECS), yet the file wins.
+    let chain = Chain::new(
+        Chain::sources_from(|_| None, &fake.url(), Some(file)),
+        http_client(),
+    );
+    assert_eq!(chain.get().await.unwrap().source, "Terway credential file");
+    assert_eq!(
+        fake.with(|s| s.calls.iter().filter(|c| c.starts_with("metadata")).count()),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_instance_role_is_read_with_imdsv1_when_tokens_are_refused() {
+    let fake = Fake::start().await;
+    fake.with(|s| s.imds_v1_only = true);
+    let chain = Chain::new(
+        Chain::sources_from(|_| None, &fake.url(), None),
+        http_client(),
+    );
+    assert_eq!(chain.get().await.unwrap().source, "ECS RAM role");
+    let strict = |k: &str| (k == "ALIBABA_CLOUD_IMDSV1_DISABLED").then(|| "true".to_string());
+    let chain = Chain::new(
+        Chain::sources_from(strict, &fake.url(), None),
+        http_client(),
+    );
+    let e = chain.get().await.unwrap_err().to_string();
+    assert!(e.contains("ALIBABA_CLOUD_IMDSV1_DISABLED"), "{e}");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_replaced_once() {
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "z", "10.0.0.0/24", 7);
+    let dir = common::temp_dir("revoked");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "oidc-token-from-file").unwrap();
+    let url = fake.url();
+    let env = move |k: &str| -> Option<String> {
+        Some(match k {
+            "ALIBABA_CLOUD_ROLE_ARN" => "acs:ram::123:role/terway-guard".into(),
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN" => "acs:ram::123:oidc-provider/ack-rrsa".into(),
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE" => token_file.display().to_string(),
+            "ALIBABA_CLOUD_STS_ENDPOINT" => url.clone(),
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED" => "true".into(),
+            _ => return None,
+        })
+    };
+    let chain = Arc::new(Chain::new(
+        Chain::sources_from(env, "http://127.0.0.1:1", None),
+        http_client(),
+    ));
+    let c = client(&fake, chain);
+    c.vswitch("vsw-a", soon()).await.unwrap();
+    assert_eq!(fake.calls("AssumeRoleWithOIDC"), 1);
+    fake.with(|s| {
+        s.faults
+            .push_back((400, "InvalidSecurityToken.Expired".into()))
+    });
+    c.vswitch("vsw-a", soon()).await.unwrap();
+    assert_eq!(
+        fake.calls("AssumeRoleWithOIDC"),
+        2,
+        "fetched anew after the refusal"
+    );
+    // Twice refused: the second refusal is the caller's to see.
+    fake.with(|s| {
+        s.faults
+            .push_back((400, "InvalidAccessKeyId.Inactive".into()));
+        s.faults
+            .push_back((400, "InvalidAccessKeyId.Inactive".into()));
+    });
+    let e = c.vswitch("vsw-a", soon()).await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidAccessKeyId.Inactive"));
+}
+
+#[tokio::test]
+async fn a_gateway_error_page_is_retried_not_misread() {
+    let fake = Fake::start().await;
+    fake.add_vswitch("vsw-a", "vpc-1", "z", "10.0.0.0/24", 7);
+    fake.with(|s| {
+        s.raw_faults
+            .push_back((502, "<html><body>502 Bad Gateway</body></html>".into()));
+        s.raw_faults.push_back((429, "Too Many Requests".into()));
+    });
+    let got = client(&fake, env_creds(SECRET, None))
+        .vswitch("vsw-a", soon())
+        .await
+        .unwrap();
+    assert!(got.is_some());
+    assert_eq!(fake.calls("DescribeVSwitches"), 3);
 }

@@ -22,7 +22,8 @@ pub async fn run(args: &CheckArgs) -> Result<i32> {
         .into_iter()
         .flatten()
         .collect();
-    let facts = match super::inventory::open(&args.inventory)? {
+    let facts = match super::inventory::open(&args.inventory, super::inventory::Caller::Cli).await?
+    {
         Some(inv) => Some(inv.facts(&query(&objects)).await),
         None => None,
     };

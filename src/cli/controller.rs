@@ -14,7 +14,9 @@ use crate::inventory::Inventory;
 pub async fn run(args: ControllerArgs) -> Result<()> {
     super::init_logging(args.log_level);
     let shutdown = super::shutdown_signal();
-    let Some(Opened::Cloud(inv, ecs)) = super::inventory::open(&args.inventory)? else {
+    let Some(Opened::Cloud(inv, ecs)) =
+        super::inventory::open(&args.inventory, super::inventory::Caller::Service).await?
+    else {
         bail!("the controller needs the cloud: --inventory aliyun --region <region>");
     };
     let kube = ::kube::Client::try_default()

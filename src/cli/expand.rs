@@ -18,7 +18,8 @@ pub struct Inputs {
 }
 
 pub async fn run(args: &ExpandArgs) -> Result<i32> {
-    let Some(inv) = super::inventory::open(&args.inventory)? else {
+    let Some(inv) = super::inventory::open(&args.inventory, super::inventory::Caller::Cli).await?
+    else {
         bail!(
             "expand needs facts: pass --inventory aliyun, or --inventory FILE for an offline plan"
         );

@@ -210,19 +210,25 @@ pub struct InventoryArgs {
     /// `aliyun` (VPC OpenAPI) or a static inventory YAML file (see README).
     #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
     pub inventory: Option<String>,
-    /// Region of the cluster, e.g. cn-shanghai (needed with `aliyun`).
+    /// Region of the cluster, e.g. cn-shanghai [default with `aliyun`: the ECS
+    /// metadata's region-id, else the nodes' topology.kubernetes.io/region].
     #[arg(long, env = "TERWAY_GUARD_REGION")]
     pub region: Option<String>,
-    /// VPC OpenAPI endpoint URL [default: https://vpc.<region>.aliyuncs.com].
+    /// `vpc` (VPC-internal endpoints, as Terway uses) or `public` [default:
+    /// ALICLOUD_ENDPOINT_TYPE as Terway reads it; else vpc for serve and
+    /// controller inside a cluster, public elsewhere].
+    #[arg(long, env = "TERWAY_GUARD_ENDPOINT_TYPE")]
+    pub endpoint_type: Option<crate::cloud::endpoints::EndpointType>,
+    /// VPC OpenAPI endpoint URL; wins over --endpoint-type [default: https://vpc-vpc.<region>.aliyuncs.com or the public one].
     #[arg(long, env = "TERWAY_GUARD_VPC_ENDPOINT")]
     pub vpc_endpoint: Option<String>,
-    /// ECS OpenAPI endpoint URL, for instance-type limits [default: https://ecs.<region>.aliyuncs.com].
+    /// ECS OpenAPI endpoint URL, for instance-type limits; wins over --endpoint-type.
     #[arg(long, env = "TERWAY_GUARD_ECS_ENDPOINT")]
     pub ecs_endpoint: Option<String>,
     /// The cluster's VPC: listed vSwitches must be in it; its vSwitches are kept warm.
     #[arg(long, env = "TERWAY_GUARD_VPC_ID")]
     pub vpc_id: Option<String>,
-    /// Terway's encrypted credential file, tried last in the credential chain.
+    /// Terway's encrypted credential file, tried before the ECS RAM role (as Terway does).
     #[arg(long, env = "TERWAY_GUARD_CREDENTIAL_PATH")]
     pub credential_path: Option<PathBuf>,
     /// ECS metadata server, for the instance RAM role.

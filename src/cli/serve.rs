@@ -41,22 +41,23 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         crate::certs::write(&args.cert_dir, &bundle)?;
         tracing::info!(dir = %args.cert_dir.display(), "generated a dev CA and serving certificate");
     }
-    let inventory: Option<Arc<dyn Inventory>> = match super::inventory::open(&args.inventory)? {
-        Some(Opened::Cloud(c, ecs)) => {
-            watch_cluster(&args, &c, ecs).await?;
-            c.spawn_refresh();
-            Some(Arc::new(c))
-        }
-        Some(opened) => Some(opened.shared()),
-        None if dev && Path::new(EXAMPLE_INVENTORY_PATH).exists() => {
-            Some(Arc::new(StaticInventory::load(EXAMPLE_INVENTORY_PATH)?))
-        }
-        None if dev => Some(Arc::new(
-            StaticInventory::parse(EXAMPLE_INVENTORY)
-                .map_err(|e| anyhow::anyhow!("embedded inventory: {e}"))?,
-        )),
-        None => None,
-    };
+    let inventory: Option<Arc<dyn Inventory>> =
+        match super::inventory::open(&args.inventory, super::inventory::Caller::Service).await? {
+            Some(Opened::Cloud(c, ecs)) => {
+                watch_cluster(&args, &c, ecs).await?;
+                c.spawn_refresh();
+                Some(Arc::new(c))
+            }
+            Some(opened) => Some(opened.shared()),
+            None if dev && Path::new(EXAMPLE_INVENTORY_PATH).exists() => {
+                Some(Arc::new(StaticInventory::load(EXAMPLE_INVENTORY_PATH)?))
+            }
+            None if dev => Some(Arc::new(
+                StaticInventory::parse(EXAMPLE_INVENTORY)
+                    .map_err(|e| anyhow::anyhow!("embedded inventory: {e}"))?,
+            )),
+            None => None,
+        };
     let metrics_listen = match args.metrics_listen.as_deref() {
         Some("off") => None,
         Some(a) => Some(

@@ -9,7 +9,8 @@ use crate::capacity::{self, State, ZoneReport};
 use crate::config::Role;
 
 pub async fn run(args: &StatusArgs) -> Result<i32> {
-    let Some(inv) = super::inventory::open(&args.inventory)? else {
+    let Some(inv) = super::inventory::open(&args.inventory, super::inventory::Caller::Cli).await?
+    else {
         bail!("status needs facts: pass --inventory aliyun or --inventory FILE");
     };
     // Without --config, the config (and, with the cloud, the nodes) come from the cluster.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 
 use super::credentials::{Chain, CredentialError};
+use super::endpoints::{self, EndpointType, Product};
 use super::sign::{self, V3Request, canonical_query, sha256_hex};
 use super::time::iso8601;
 
@@ -45,19 +46,23 @@ impl CloudError {
         }
     }
 
-    /// Throttling, server trouble and conflicts are worth another try.
+    /// Throttling, server trouble and conflicts are worth another try: the
+    /// codes Terway retries (pkg/aliyun/client/errors/errors.go: Throttling,
+    /// InternalError, Operation.Conflict) plus the VPC API's busy states.
     pub fn retryable(&self) -> bool {
         match self {
             CloudError::Api { status, code, .. } => {
                 *status >= 500
+                    || *status == 429
                     || code.starts_with("Throttling")
+                    || code.starts_with("IncorrectStatus")
                     || [
                         "ServiceUnavailable",
                         "InternalError",
+                        "Operation.Conflict",
                         "OperationConflict",
                         "TaskConflict",
                         "OperationFailed.IdempotentTokenProcessing",
-                        "IncorrectStatus",
                         "IncorrectVSwitchStatus",
                     ]
                     .contains(&code.as_str())
@@ -65,6 +70,13 @@ impl CloudError {
             CloudError::Transport { .. } => true,
             _ => false,
         }
+    }
+
+    /// The credential was revoked or its token expired early: fetch new ones.
+    pub fn stale_credential(&self) -> bool {
+        self.code().is_some_and(|c| {
+            c.starts_with("InvalidSecurityToken") || c.starts_with("InvalidAccessKeyId")
+        })
     }
 }
 
@@ -95,17 +107,9 @@ pub struct ApiClient {
     retry: Retry,
 }
 
-/// `vpc.<region>.aliyuncs.com` (cn-hangzhou: `vpc.aliyuncs.com`).
+/// The public VPC endpoint of `region` (see [`super::endpoints`]).
 pub fn default_endpoint(region: &str) -> String {
-    product_endpoint("vpc", region)
-}
-
-fn product_endpoint(product: &str, region: &str) -> String {
-    if region == "cn-hangzhou" {
-        format!("https://{product}.aliyuncs.com")
-    } else {
-        format!("https://{product}.{region}.aliyuncs.com")
-    }
+    endpoints::url(Product::Vpc, region, EndpointType::Public)
 }
 
 /// An HTTPS client on rustls with ring and the Mozilla roots.
@@ -131,7 +135,14 @@ impl ApiClient {
         credentials: Arc<Chain>,
         http: reqwest::Client,
     ) -> Self {
-        Self::product("vpc", VPC_VERSION, region, endpoint, credentials, http)
+        Self::product(
+            Product::Vpc,
+            VPC_VERSION,
+            region,
+            endpoint,
+            credentials,
+            http,
+        )
     }
 
     /// A client for the ECS API (instance types).
@@ -141,11 +152,18 @@ impl ApiClient {
         credentials: Arc<Chain>,
         http: reqwest::Client,
     ) -> Self {
-        Self::product("ecs", ECS_VERSION, region, endpoint, credentials, http)
+        Self::product(
+            Product::Ecs,
+            ECS_VERSION,
+            region,
+            endpoint,
+            credentials,
+            http,
+        )
     }
 
     fn product(
-        product: &str,
+        product: Product,
         version: &'static str,
         region: &str,
         endpoint: Option<&str>,
@@ -153,7 +171,7 @@ impl ApiClient {
         http: reqwest::Client,
     ) -> Self {
         let endpoint = endpoint.map_or_else(
-            || product_endpoint(product, region),
+            || endpoints::url(product, region, EndpointType::Public),
             |e| e.trim_end_matches('/').to_string(),
         );
         let host = endpoint
@@ -193,6 +211,7 @@ impl ApiClient {
         deadline: Instant,
     ) -> Result<Value, CloudError> {
         let mut attempt = 0u32;
+        let mut renewed = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -214,6 +233,14 @@ impl ApiClient {
                     message: "timed out".into(),
                 },
             };
+            // A revoked key or a token that died early: one more try with
+            // credentials fetched anew.
+            if err.stale_credential() && !renewed {
+                renewed = true;
+                self.credentials.invalidate().await;
+                tracing::info!(action, error = %err, "credentials refused; fetching new ones");
+                continue;
+            }
             if !err.retryable() {
                 return Err(err);
             }
@@ -258,9 +285,13 @@ impl ApiClient {
             },
             cred.access_key_secret.expose(),
         );
+        // The SDKs always ask for JSON; RPC APIs may answer XML otherwise
+        // (darabonba-openapi client.go). Not signed: neither x-acs-* nor
+        // content-type.
         let mut req = self
             .http
-            .post(format!("{}/?{}", self.endpoint, canonical_query(&query)));
+            .post(format!("{}/?{}", self.endpoint, canonical_query(&query)))
+            .header("accept", "application/json");
         for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
             req = req.header(k, v);
         }
@@ -279,10 +310,26 @@ impl ApiClient {
             endpoint: self.endpoint.clone(),
             message: e.to_string(),
         })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| CloudError::Decode {
-            action: action.into(),
-            message: format!("HTTP {status}, body is not JSON: {e}"),
-        })?;
+        let v: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            // A gateway in front of the API may answer busy or broken in
+            // plain text or HTML: a server-side failure, worth a retry.
+            Err(_) if status >= 500 || status == 429 => {
+                return Err(CloudError::Api {
+                    action: action.into(),
+                    status,
+                    code: format!("HTTP{status}"),
+                    message: "the answer is not JSON".into(),
+                    request_id: String::new(),
+                });
+            }
+            Err(e) => {
+                return Err(CloudError::Decode {
+                    action: action.into(),
+                    message: format!("HTTP {status}, body is not JSON: {e}"),
+                });
+            }
+        };
         if status >= 400 || v.get("Code").is_some_and(|c| c.is_string()) && status != 200 {
             let s = |k: &str| {
                 v.get(k)
@@ -344,6 +391,10 @@ mod tests {
             (api(503, "ServiceUnavailable"), true),
             (api(500, "Whatever"), true),
             (api(400, "OperationConflict"), true),
+            (api(400, "Operation.Conflict"), true),
+            (api(400, "IncorrectStatus.VSwitch"), true),
+            (api(429, "HTTP429"), true),
+            (api(502, "HTTP502"), true),
             (api(400, "OperationFailed.IdempotentTokenProcessing"), true),
             (api(404, "InvalidVSwitchId.NotFound"), false),
             (api(400, "InvalidCidrBlock.Overlapped"), false),

@@ -1,5 +1,8 @@
-//! The Alibaba Cloud SDKs' credential chain: environment, RRSA (OIDC → STS),
-//! ECS RAM role (metadata server), Terway's encrypted credential file.
+//! The credential chain, in Terway's order: access keys from the environment,
+//! RRSA (OIDC → STS), Terway's encrypted credential file, then the ECS RAM
+//! role (terway daemon/builder.go setupAliyunClient: AccessKey → encrypted
+//! file → ECS metadata). On an ECS node the metadata server always answers,
+//! so the file must come before it or it is never read.
 //! Secrets live in [`Secret`], whose Debug and Display never show them.
 
 use std::fmt;
@@ -79,6 +82,8 @@ pub enum Source {
     EcsRamRole {
         metadata: String,
         role: Option<String>,
+        /// `ALIBABA_CLOUD_IMDSV1_DISABLED=true`: never read without a token.
+        imdsv1_disabled: bool,
     },
     TerwayFile(PathBuf),
 }
@@ -96,6 +101,9 @@ impl Source {
 
 /// Refresh temporary credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(180);
+/// A security token whose expiry cannot be read is trusted this long, never
+/// forever.
+const UNKNOWN_EXPIRY: Duration = Duration::from_secs(15 * 60);
 
 pub struct Chain {
     sources: Vec<Source>,
@@ -112,8 +120,8 @@ impl Chain {
         }
     }
 
-    /// The sources the SDKs would use, read from `env` (a lookup such as
-    /// `std::env::var`), with the metadata endpoint and Terway's file path.
+    /// The sources, read from `env` (a lookup such as `std::env::var`), with
+    /// the metadata endpoint and Terway's credential file, in Terway's order.
     pub fn sources_from(
         env: impl Fn(&str) -> Option<String>,
         metadata: &str,
@@ -121,15 +129,21 @@ impl Chain {
     ) -> Vec<Source> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
         let mut out = Vec::new();
+        // The ALICLOUD_* names are alibaba-cloud-sdk-go's older ones.
+        let either = |new: &str, old: &str| get(new).or_else(|| get(old));
         if let (Some(id), Some(secret)) = (
-            get("ALIBABA_CLOUD_ACCESS_KEY_ID"),
-            get("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+            either("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY"),
+            either("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"),
         ) {
+            let token = either(
+                "ALIBABA_CLOUD_SECURITY_TOKEN",
+                "ALICLOUD_ACCESS_KEY_STS_TOKEN",
+            );
             out.push(Source::Env(Credential {
                 access_key_id: Secret::new(id),
                 access_key_secret: Secret::new(secret),
-                security_token: get("ALIBABA_CLOUD_SECURITY_TOKEN").map(Secret::new),
-                expiration: None,
+                expiration: token.as_ref().map(|_| SystemTime::now() + UNKNOWN_EXPIRY),
+                security_token: token.map(Secret::new),
                 source: "environment",
             }));
         }
@@ -138,27 +152,35 @@ impl Chain {
             get("ALIBABA_CLOUD_OIDC_PROVIDER_ARN"),
             get("ALIBABA_CLOUD_OIDC_TOKEN_FILE"),
         ) {
-            let sts =
-                get("ALIBABA_CLOUD_STS_ENDPOINT").unwrap_or_else(|| "sts.aliyuncs.com".into());
             out.push(Source::Rrsa {
                 role_arn,
                 provider_arn,
                 token_file: token_file.into(),
                 session_name: get("ALIBABA_CLOUD_ROLE_SESSION_NAME")
                     .unwrap_or_else(|| "terway-guard".into()),
-                sts_endpoint: with_scheme(&sts),
-            });
-        }
-        if get("ALIBABA_CLOUD_ECS_METADATA_DISABLED").as_deref() != Some("true") {
-            out.push(Source::EcsRamRole {
-                metadata: metadata.trim_end_matches('/').to_string(),
-                role: get("ALIBABA_CLOUD_ECS_METADATA"),
+                sts_endpoint: with_scheme(&super::endpoints::sts_host(&env)),
             });
         }
         if let Some(p) = credential_path {
             out.push(Source::TerwayFile(p));
         }
+        if get("ALIBABA_CLOUD_ECS_METADATA_DISABLED")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("true"))
+        {
+            out.push(Source::EcsRamRole {
+                metadata: metadata.trim_end_matches('/').to_string(),
+                role: get("ALIBABA_CLOUD_ECS_METADATA"),
+                imdsv1_disabled: get("ALIBABA_CLOUD_IMDSV1_DISABLED")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            });
+        }
         out
+    }
+
+    /// Forgets the cached credential, so the next call fetches anew (after the
+    /// API refused it as revoked or expired).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
     }
 
     /// A usable credential, refreshed ahead of expiry.
@@ -205,7 +227,13 @@ fn with_scheme(host: &str) -> String {
 
 async fn fetch(s: &Source, http: &reqwest::Client) -> Result<Credential, CredentialError> {
     match s {
-        Source::Env(c) => Ok(c.clone()),
+        Source::Env(c) => {
+            let mut c = c.clone();
+            if c.security_token.is_some() {
+                c.expiration = Some(SystemTime::now() + UNKNOWN_EXPIRY);
+            }
+            Ok(c)
+        }
         Source::Rrsa {
             role_arn,
             provider_arn,
@@ -223,10 +251,24 @@ async fn fetch(s: &Source, http: &reqwest::Client) -> Result<Credential, Credent
             )
             .await
         }
-        Source::EcsRamRole { metadata, role } => {
-            ecs_ram_role(http, metadata, role.as_deref()).await
+        Source::EcsRamRole {
+            metadata,
+            role,
+            imdsv1_disabled,
+        } => {
+            let md = super::metadata::Metadata {
+                http,
+                base: metadata,
+                imdsv1_disabled: *imdsv1_disabled,
+            };
+            ecs_ram_role(&md, role.as_deref()).await
         }
-        Source::TerwayFile(p) => super::terway_file::read(p),
+        Source::TerwayFile(p) => super::terway_file::read(p).map(|mut c| {
+            if c.security_token.is_some() && c.expiration.is_none() {
+                c.expiration = Some(SystemTime::now() + UNKNOWN_EXPIRY);
+            }
+            c
+        }),
     }
 }
 
@@ -248,7 +290,12 @@ impl StsCredentials {
                 .security_token
                 .filter(|t| !t.is_empty())
                 .map(Secret::new),
-            expiration: self.expiration.as_deref().and_then(parse_iso8601),
+            expiration: Some(
+                self.expiration
+                    .as_deref()
+                    .and_then(parse_iso8601)
+                    .unwrap_or_else(|| SystemTime::now() + UNKNOWN_EXPIRY),
+            ),
             source,
         }
     }
@@ -314,49 +361,23 @@ async fn rrsa(
 }
 
 async fn ecs_ram_role(
-    http: &reqwest::Client,
-    metadata: &str,
+    md: &super::metadata::Metadata<'_>,
     role: Option<&str>,
 ) -> Result<Credential, CredentialError> {
     const S: &str = "ECS RAM role";
-    let t = Duration::from_secs(1);
-    let token = http
-        .put(format!("{metadata}/latest/api/token"))
-        .header("X-aliyun-ecs-metadata-token-ttl-seconds", "21600")
-        .timeout(t)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| err(S, format!("metadata server unreachable: {e}")))?
-        .text()
-        .await
-        .map_err(|e| err(S, e.to_string()))?;
-    let base = format!("{metadata}/latest/meta-data/ram/security-credentials/");
-    let get = |url: String| {
-        http.get(url)
-            .header("X-aliyun-ecs-metadata-token", token.trim())
-            .timeout(t)
-            .send()
-    };
+    let base = "/latest/meta-data/ram/security-credentials/";
     let role = match role {
         Some(r) => r.to_string(),
-        None => get(base.clone())
+        None => md
+            .get(base)
             .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| err(S, format!("no RAM role attached to this instance: {e}")))?
-            .text()
-            .await
-            .map_err(|e| err(S, e.to_string()))?
-            .trim()
-            .to_string(),
+            .map_err(|e| err(S, format!("no RAM role attached to this instance: {e}")))?,
     };
-    let body: Value = get(format!("{base}{role}"))
+    let body = md
+        .get(&format!("{base}{role}"))
         .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| err(S, format!("cannot read credentials of role {role}: {e}")))?
-        .json()
-        .await
-        .map_err(|e| err(S, e.to_string()))?;
+        .map_err(|e| err(S, format!("cannot read credentials of role {role}: {e}")))?;
+    let body: Value = serde_json::from_str(&body).map_err(|e| err(S, e.to_string()))?;
     if body
         .get("Code")
         .and_then(Value::as_str)
@@ -371,6 +392,25 @@ async fn ecs_ram_role(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_with_an_unreadable_expiry_is_short_lived() {
+        for expiration in [None, Some("next tuesday".to_string())] {
+            let c = StsCredentials {
+                access_key_id: "id".into(),
+                access_key_secret: "s".into(),
+                security_token: Some("t".into()),
+                expiration: expiration.clone(),
+            }
+            .into_credential("RRSA");
+            let left = c
+                .expiration
+                .expect("never forever")
+                .duration_since(SystemTime::now())
+                .unwrap();
+            assert!(left <= UNKNOWN_EXPIRY, "{expiration:?}");
+        }
+    }
 
     #[test]
     fn secrets_do_not_print() {
@@ -420,10 +460,36 @@ mod tests {
             [
                 "environment",
                 "RRSA",
-                "ECS RAM role",
-                "Terway credential file"
+                "Terway credential file",
+                "ECS RAM role"
             ]
         );
+        let legacy = env(&[
+            ("ALICLOUD_ACCESS_KEY", "old-id"),
+            ("ALICLOUD_SECRET_KEY", "old-secret"),
+            ("ALICLOUD_ACCESS_KEY_STS_TOKEN", "old-token"),
+            ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
+        ]);
+        let sources = Chain::sources_from(legacy, "http://x", None);
+        match &sources[..] {
+            [
+                Source::Env(c),
+                Source::EcsRamRole {
+                    imdsv1_disabled: true,
+                    ..
+                },
+            ] => {
+                assert_eq!(c.access_key_id.expose(), "old-id");
+                assert!(c.security_token.is_some());
+                let left = c
+                    .expiration
+                    .unwrap()
+                    .duration_since(SystemTime::now())
+                    .unwrap();
+                assert!(left <= UNKNOWN_EXPIRY, "a token never lives forever");
+            }
+            other => panic!("{other:?}"),
+        }
         let none = env(&[
             ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true"),
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),

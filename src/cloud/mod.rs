@@ -3,6 +3,8 @@
 pub mod client;
 pub mod credentials;
 pub mod ecs;
+pub mod endpoints;
+pub mod metadata;
 pub mod sign;
 pub mod terway_file;
 pub mod time;

@@ -75,13 +75,19 @@ pub struct State {
 
 impl State {
     /// Tokens derive from the plan, so a re-plan after a crash before the
-    /// first record asks the cloud for the same vSwitch again.
+    /// first record asks the cloud for the same vSwitch again. Each covers
+    /// every parameter sent with it: the same token with other parameters is
+    /// refused by the API (IdempotentParameterMismatch).
     pub fn from_plan(p: &Plan) -> Self {
         let token = |extra: &str| {
             format!(
                 "tg-{}",
                 &sha256_hex(
-                    format!("{}/{}/{}/{extra}", p.vpc_id, p.zone, p.vswitch.cidr).as_bytes()
+                    format!(
+                        "{}/{}/{}/{}/{extra}",
+                        p.vpc_id, p.zone, p.vswitch.cidr, p.vswitch.name
+                    )
+                    .as_bytes()
                 )[..30]
             )
         };
@@ -97,7 +103,7 @@ impl State {
                 .map(|s| SnatState {
                     snat_table_id: s.snat_table_id.clone(),
                     snat_ip: s.snat_ip.clone(),
-                    client_token: token(&s.snat_table_id),
+                    client_token: token(&format!("{}/{}", s.snat_table_id, s.snat_ip)),
                     entry_id: None,
                 })
                 .collect(),
@@ -415,5 +421,48 @@ where
         }
         (p.say)(&format!("waiting for {what}"));
         tokio::time::sleep(p.poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expand::plan::{PlannedSnat, PlannedVSwitch};
+
+    fn plan(name: &str, snat_ip: &str) -> Plan {
+        Plan {
+            zone: "cn-shanghai-f".into(),
+            vswitch: PlannedVSwitch {
+                cidr: "192.168.96.0/19".into(),
+                zone: "cn-shanghai-f".into(),
+                name: name.into(),
+            },
+            snat: vec![PlannedSnat {
+                snat_table_id: "stb-1".into(),
+                snat_ip: snat_ip.into(),
+            }],
+            eni_conf: json!({}),
+            vpc_id: "vpc-1".into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn client_tokens_cover_every_parameter_sent_with_them() {
+        let a = State::from_plan(&plan("n1", "47.0.0.1"));
+        let again = State::from_plan(&plan("n1", "47.0.0.1"));
+        assert_eq!(
+            a.client_token, again.client_token,
+            "a re-plan asks for the same vSwitch"
+        );
+        assert_eq!(a.snat[0].client_token, again.snat[0].client_token);
+        let renamed = State::from_plan(&plan("n2", "47.0.0.1"));
+        assert_ne!(a.client_token, renamed.client_token);
+        let other_ip = State::from_plan(&plan("n1", "47.0.0.2"));
+        assert_ne!(a.snat[0].client_token, other_ip.snat[0].client_token);
+        assert!(
+            a.client_token.len() <= 64,
+            "ClientToken takes at most 64 ASCII characters"
+        );
     }
 }

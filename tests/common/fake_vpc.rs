@@ -35,6 +35,21 @@ pub fn chain(secret: &str, token: Option<&str>) -> Arc<terway_guard::cloud::cred
     ))
 }
 
+/// Terway's credential file (`/var/addon/token-config`) holding the fake's
+/// key and STS token, each AES-CBC sealed with the file's keyring.
+pub fn terway_credential_file() -> String {
+    use cbc::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
+    let keyring = "0123456789abcdef";
+    let seal = |plain: &str| {
+        let iv = [42u8; 16];
+        let ct = cbc::Encryptor::<aes::Aes128>::new_from_slices(keyring.as_bytes(), &iv)
+            .unwrap()
+            .encrypt_padded_vec_mut::<Pkcs7>(plain.as_bytes());
+        terway_guard::cloud::sign::base64(&[&iv[..], &ct].concat())
+    };
+    json!({"access.key.id": seal(AK), "access.key.secret": seal(SECRET), "security.token": seal("CAIS-fake-sts-token"), "expiration": "2099-01-01T00:00:00Z", "keyring": keyring}).to_string()
+}
+
 /// A VPC client for the fake at `endpoint`, with the right secret.
 pub fn vpc_client_at(endpoint: &str) -> terway_guard::cloud::client::ApiClient {
     use terway_guard::cloud::client::{ApiClient, http_client};
@@ -77,6 +92,17 @@ pub struct State_ {
     pub snat_entries: Vec<Value>,
     /// ClientToken → id of what it created (CreateVSwitch, CreateSnatEntry).
     pub tokens: std::collections::HashMap<String, String>,
+    /// The metadata server refuses session tokens (IMDSv1 only), as older
+    /// instances and some images do.
+    pub imds_v1_only: bool,
+    /// The region the metadata server reports.
+    pub region_id: String,
+    /// Every Accept header the API side saw.
+    pub accepts: Vec<String>,
+    /// The RegionId of every API call.
+    pub regions: Vec<String>,
+    /// Answers that are not JSON (a gateway's HTML error page): (status, body).
+    pub raw_faults: VecDeque<(u16, String)>,
 }
 
 #[derive(Clone)]
@@ -91,10 +117,11 @@ impl Fake {
             oidc_token: "oidc-token-from-file".into(),
             metadata_role: "terway-guard-role".into(),
             sts_token: "CAIS-fake-sts-token".into(),
+            region_id: "cn-shanghai".into(),
             ..Default::default()
         }));
         let app = axum::Router::new()
-            .fallback(handle)
+            .fallback(route)
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -190,9 +217,142 @@ impl IntoResponse for Json {
     }
 }
 
+/// An error as the OpenAPI gateway answers it (the fields darabonba-openapi
+/// reads: Code, Message, RequestId, HostId, Recommend).
 fn error(status: u16, code: &str, message: &str) -> Response {
-    let body = json!({"Code": code, "Message": message, "RequestId": "fake-request-id"});
+    let body = json!({"RequestId": "fake-request-id", "HostId": "vpc.fake.aliyuncs.com", "Code": code, "Message": message, "Recommend": "https://api.aliyun.com/troubleshoot?q=fake"});
     (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+}
+
+/// The official parameter metadata of the actions the fake serves
+/// (tests/fixtures/openapi-meta.json, from aliyun/aliyun-openapi-meta).
+fn openapi_meta() -> &'static Value {
+    static META: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    META.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openapi-meta.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    })
+}
+
+/// Refuses what the API metadata says the action cannot take: a parameter it
+/// does not have (RegionId, which the SDKs always send, aside), or a missing
+/// required one.
+fn check_parameters(
+    version: &str,
+    action: &str,
+    query: &[(String, String)],
+) -> Result<(), Box<Response>> {
+    let product = match version {
+        "2016-04-28" => "vpc",
+        "2014-05-26" => "ecs",
+        _ => {
+            return Err(Box::new(error(
+                400,
+                "InvalidVersion",
+                "unknown API version",
+            )));
+        }
+    };
+    let Some(params) = openapi_meta()["products"][product][action].as_array() else {
+        return Ok(());
+    };
+    for (k, _) in query {
+        let known = k == "RegionId"
+            || params.iter().any(|p| {
+                let name = p["name"].as_str().unwrap_or_default();
+                k == name
+                    || (p["type"] == "RepeatList"
+                        && k.strip_prefix(name)
+                            .and_then(|r| r.strip_prefix('.'))
+                            .is_some_and(|r| {
+                                r.split('.')
+                                    .next()
+                                    .is_some_and(|n| n.parse::<u32>().is_ok())
+                            }))
+            });
+        if !known {
+            return Err(Box::new(error(
+                400,
+                "InvalidParameter",
+                &format!("{action} has no parameter {k}"),
+            )));
+        }
+    }
+    for p in params.iter().filter(|p| p["required"] == true) {
+        let name = p["name"].as_str().unwrap_or_default();
+        if !query.iter().any(|(k, _)| k == name) {
+            return Err(Box::new(error(
+                400,
+                "MissingParameter",
+                &format!(
+                    "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+                ),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// RPC APIs answer XML unless asked for JSON: the fake does too, so a client
+/// that forgets `Accept: application/json` fails to decode, as it would.
+async fn route(
+    state: State<Arc<Mutex<State_>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let api = headers.contains_key("x-acs-action");
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if api {
+        state.0.lock().unwrap().accepts.push(accept.clone());
+    }
+    let resp = handle(state, method, uri, headers, body).await;
+    if !api || accept.contains("application/json") {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 24)
+        .await
+        .unwrap_or_default();
+    let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let root = if v.get("Code").is_some() {
+        "Error"
+    } else {
+        "Response"
+    };
+    let mut xml = String::from("<?xml version='1.0' encoding='UTF-8'?>");
+    to_xml(root, &v, &mut xml);
+    let mut resp = Response::from_parts(parts, axum::body::Body::from(xml));
+    resp.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("text/xml;charset=utf-8"),
+    );
+    resp
+}
+
+fn to_xml(name: &str, v: &Value, out: &mut String) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| to_xml(name, i, out)),
+        Value::Object(map) => {
+            out.push_str(&format!("<{name}>"));
+            for (k, x) in map {
+                to_xml(k, x, out);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::String(s) => out.push_str(&format!("<{name}>{s}</{name}>")),
+        other => out.push_str(&format!("<{name}>{other}</{name}>")),
+    }
 }
 
 async fn handle(
@@ -244,8 +404,26 @@ async fn handle(
     if let Err((status, code, message)) = verify(&state, &method, &uri, &headers, &query, &body) {
         return error(status, code, &message);
     }
+    let version = headers
+        .get("x-acs-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Err(resp) = check_parameters(version, &action, &query) {
+        return *resp;
+    }
+    if let Some(r) = param("RegionId") {
+        state.lock().unwrap().regions.push(r);
+    }
     if let Some((status, code)) = state.lock().unwrap().faults.pop_front() {
         return error(status, &code, "injected fault");
+    }
+    if let Some((status, body)) = state.lock().unwrap().raw_faults.pop_front() {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "text/html")],
+            body,
+        )
+            .into_response();
     }
     let s = state.lock().unwrap();
     let page = |items: Vec<Value>, outer: &str, inner: &str| {
@@ -259,9 +437,6 @@ async fn handle(
     };
     match action.as_str() {
         "DescribeVSwitches" => {
-            if param("RegionId").is_none() {
-                return error(400, "MissingRegionId", "RegionId is mandatory");
-            }
             let items = s
                 .vswitches
                 .iter()
@@ -511,6 +686,9 @@ fn metadata(
     let mut s = state.lock().unwrap();
     s.calls.push(format!("metadata {path}"));
     if path == "/latest/api/token" {
+        if s.imds_v1_only {
+            return (StatusCode::FORBIDDEN, "token requests are disabled").into_response();
+        }
         if method != Method::PUT
             || headers
                 .get("x-aliyun-ecs-metadata-token-ttl-seconds")
@@ -520,12 +698,19 @@ fn metadata(
         }
         return "metadata-session-token".into_response();
     }
-    if headers
+    let token = headers
         .get("x-aliyun-ecs-metadata-token")
-        .and_then(|v| v.to_str().ok())
-        != Some("metadata-session-token")
-    {
+        .and_then(|v| v.to_str().ok());
+    let ok = if s.imds_v1_only {
+        token.is_none()
+    } else {
+        token == Some("metadata-session-token")
+    };
+    if !ok {
         return (StatusCode::UNAUTHORIZED, "no token").into_response();
+    }
+    if path == "/latest/meta-data/region-id" {
+        return s.region_id.clone().into_response();
     }
     let base = "/latest/meta-data/ram/security-credentials/";
     match path.strip_prefix(base) {

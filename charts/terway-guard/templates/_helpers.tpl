@@ -45,8 +45,14 @@ capabilities:
 {{- define "terway-guard.cloudEnv" -}}
 - name: TERWAY_GUARD_INVENTORY
   value: aliyun
+{{- with .Values.cloud.region }}
 - name: TERWAY_GUARD_REGION
-  value: {{ required "cloud.region is required (e.g. cn-shanghai)" .Values.cloud.region | quote }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.cloud.endpointType }}
+- name: TERWAY_GUARD_ENDPOINT_TYPE
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.cloud.vpcId }}
 - name: TERWAY_GUARD_VPC_ID
   value: {{ . | quote }}
@@ -57,6 +63,13 @@ capabilities:
 {{- end }}
 - name: TERWAY_GUARD_TERWAY_NAMESPACE
   value: {{ .Values.terway.namespace | quote }}
+{{- if and (eq .Values.cloud.credentials.mode "rrsa") .Values.cloud.region }}
+{{- /* The regional STS endpoint; its -vpc twin needs no internet egress. */}}
+- name: ALIBABA_CLOUD_STS_REGION
+  value: {{ .Values.cloud.region | quote }}
+- name: ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED
+  value: {{ ne .Values.cloud.endpointType "public" | quote }}
+{{- end }}
 {{- if eq .Values.cloud.credentials.mode "secret" }}
 - name: ALIBABA_CLOUD_ACCESS_KEY_ID
   valueFrom:
