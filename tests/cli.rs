@@ -498,7 +498,7 @@ async fn status_reads_config_and_nodes_from_the_cluster() {
     let mut nodes = fixture("nodes.json");
     nodes["kind"] = "NodeList".into();
     nodes["metadata"] = serde_json::json!({"resourceVersion": "1"});
-    kube.put("/api/v1/nodes", nodes);
+    kube.put("/api/v1/nodes", nodes.clone());
     let mut terway = fixture("terway-nodes.json");
     terway["metadata"] = serde_json::json!({"resourceVersion": "1"});
     kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", terway);
@@ -558,5 +558,37 @@ async fn status_reads_config_and_nodes_from_the_cluster() {
         fake.calls("DescribeInstanceTypes"),
         1,
         "ecs.c6.large looked up once"
+    );
+
+    // No --region and no metadata server: the nodes' region label tells it.
+    for n in nodes["items"].as_array_mut().unwrap() {
+        n["metadata"]["labels"]["topology.kubernetes.io/region"] = "cn-wulanchabu".into();
+    }
+    kube.put("/api/v1/nodes", nodes);
+    let kubeconfig = kube.kubeconfig(&dir);
+    let url = fake.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["status", "-o", "json", "--inventory", "aliyun"])
+            .args(["--vpc-endpoint", &url, "--ecs-endpoint", &url])
+            .args(["--metadata-endpoint", "http://127.0.0.1:1"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fake.with(|s| s.regions.last().cloned()).as_deref(),
+        Some("cn-wulanchabu"),
+        "from the topology.kubernetes.io/region label"
     );
 }
