@@ -22,6 +22,25 @@ fn client(fake: &Fake, creds: Arc<Chain>) -> ApiClient {
     })
 }
 
+/// RRSA against the fake STS, with `token_file` as the OIDC token.
+fn rrsa_chain(fake: &Fake, token_file: std::path::PathBuf) -> Arc<Chain> {
+    let url = fake.url();
+    let env = move |k: &str| -> Option<String> {
+        Some(match k {
+            "ALIBABA_CLOUD_ROLE_ARN" => "acs:ram::123:role/terway-guard".into(),
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN" => "acs:ram::123:oidc-provider/ack-rrsa".into(),
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE" => token_file.display().to_string(),
+            "ALIBABA_CLOUD_STS_ENDPOINT" => url.clone(),
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED" => "true".into(),
+            _ => return None,
+        })
+    };
+    Arc::new(Chain::new(
+        Chain::sources_from(env, "http://127.0.0.1:1", None),
+        http_client(),
+    ))
+}
+
 fn soon() -> Instant {
     Instant::now() + Duration::from_secs(5)
 }
@@ -133,21 +152,7 @@ async fn credentials_from_rrsa_metadata_and_terway_file() {
     // RRSA: an OIDC token file exchanged at the fake STS.
     let token_file = dir.join("token");
     std::fs::write(&token_file, "oidc-token-from-file\n").unwrap();
-    let url = fake.url();
-    let env = move |k: &str| -> Option<String> {
-        Some(match k {
-            "ALIBABA_CLOUD_ROLE_ARN" => "acs:ram::123:role/terway-guard".into(),
-            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN" => "acs:ram::123:oidc-provider/ack-rrsa".into(),
-            "ALIBABA_CLOUD_OIDC_TOKEN_FILE" => token_file.display().to_string(),
-            "ALIBABA_CLOUD_STS_ENDPOINT" => url.clone(),
-            "ALIBABA_CLOUD_ECS_METADATA_DISABLED" => "true".into(),
-            _ => return None,
-        })
-    };
-    let chain = Arc::new(Chain::new(
-        Chain::sources_from(env, "http://127.0.0.1:1", None),
-        http_client(),
-    ));
+    let chain = rrsa_chain(&fake, token_file);
     assert_eq!(chain.get().await.unwrap().source, "RRSA");
     assert_eq!(
         client(&fake, chain.clone())
@@ -417,21 +422,7 @@ async fn a_refused_token_is_replaced_once() {
     let dir = common::temp_dir("revoked");
     let token_file = dir.join("token");
     std::fs::write(&token_file, "oidc-token-from-file").unwrap();
-    let url = fake.url();
-    let env = move |k: &str| -> Option<String> {
-        Some(match k {
-            "ALIBABA_CLOUD_ROLE_ARN" => "acs:ram::123:role/terway-guard".into(),
-            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN" => "acs:ram::123:oidc-provider/ack-rrsa".into(),
-            "ALIBABA_CLOUD_OIDC_TOKEN_FILE" => token_file.display().to_string(),
-            "ALIBABA_CLOUD_STS_ENDPOINT" => url.clone(),
-            "ALIBABA_CLOUD_ECS_METADATA_DISABLED" => "true".into(),
-            _ => return None,
-        })
-    };
-    let chain = Arc::new(Chain::new(
-        Chain::sources_from(env, "http://127.0.0.1:1", None),
-        http_client(),
-    ));
+    let chain = rrsa_chain(&fake, token_file);
     let c = client(&fake, chain);
     c.vswitch("vsw-a", soon()).await.unwrap();
     assert_eq!(fake.calls("AssumeRoleWithOIDC"), 1);

@@ -172,14 +172,7 @@ mod tests {
     #[test]
     fn endpoint_type_flag_then_terways_env_then_where_it_runs() {
         use EndpointType::{Public, Vpc};
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::cloud::env_of;
         let in_cluster: &[(&str, &str)] = &[("KUBERNETES_SERVICE_HOST", "10.0.0.1")];
         type Case = (
             Option<EndpointType>,

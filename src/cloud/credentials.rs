@@ -429,14 +429,7 @@ mod tests {
 
     #[test]
     fn chain_order_follows_the_sdks() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::cloud::env_of;
         let all = env(&[
             ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
             ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s"),

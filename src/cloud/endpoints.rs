@@ -225,14 +225,7 @@ mod tests {
 
     #[test]
     fn sts_hosts() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::cloud::env_of;
         let cases: [(&'static [(&str, &str)], &str); 4] = [
             (&[], "sts.aliyuncs.com"),
             (

@@ -9,3 +9,16 @@ pub mod sign;
 pub mod terway_file;
 pub mod time;
 pub mod vpc;
+
+/// An environment lookup over fixed pairs, for tests of env-driven choices.
+#[cfg(test)]
+pub(crate) fn env_of(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> + Clone {
+    move |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
