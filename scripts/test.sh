@@ -42,4 +42,9 @@ if ! [ -x "$tools/kubernetes-validate" ]; then
   fi
 fi
 
+# curl: tests/hostile.rs checks the 413 an oversize upload gets, as curl sees it.
+if ! command -v curl >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq curl >/dev/null
+fi
+
 cargo test --locked "$@"

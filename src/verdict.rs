@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::spans::{self, Node, Spanned};
-use crate::config::{ConfigObject, EniConf, HASH_ANNOTATION, Role};
+use crate::config::{BYPASS_ANNOTATION, ConfigObject, EniConf, HASH_ANNOTATION, Role};
 use crate::rules::{self, Finding, Input, Operation};
 
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +29,7 @@ impl Verdict {
 pub fn judge(input: &Input) -> Verdict {
     let findings = rules::evaluate(input);
     let patch = match (input.operation, input.new) {
-        (Operation::Create | Operation::Update, Some(new)) => mutation(new),
+        (Operation::Create | Operation::Update, Some(new)) => mutation_from(new, input.old),
         _ => json_patch::Patch(Vec::new()),
     };
     Verdict {
@@ -42,6 +42,29 @@ pub fn judge(input: &Input) -> Verdict {
 /// The patch that stamps the hash annotation and drops vSwitch ids repeated
 /// within a zone. Applying it to its own result yields an empty patch.
 pub fn mutation(obj: &ConfigObject) -> json_patch::Patch {
+    mutation_from(obj, None)
+}
+
+/// [`mutation`] for an edit of `old`; it also removes a bypass annotation the
+/// edit left as it was, so a bypass never outlives the request that set it.
+pub fn mutation_from(obj: &ConfigObject, old: Option<&ConfigObject>) -> json_patch::Patch {
+    let mut patch = mutation_of(obj);
+    let leftover = obj
+        .annotations
+        .get(BYPASS_ANNOTATION)
+        .is_some_and(|v| old.and_then(|o| o.annotations.get(BYPASS_ANNOTATION)) == Some(v));
+    if leftover
+        && let Ok(op) = serde_json::from_value(json!({
+            "op": "remove",
+            "path": format!("/metadata/annotations/{}", BYPASS_ANNOTATION.replace('~', "~0").replace('/', "~1")),
+        }))
+    {
+        patch.0.push(op);
+    }
+    patch
+}
+
+fn mutation_of(obj: &ConfigObject) -> json_patch::Patch {
     let empty = json_patch::Patch(Vec::new());
     if obj.role() == Role::Other {
         return empty;

@@ -214,3 +214,63 @@ async fn the_base_from_the_cluster_judges_dynamic_configs_and_names_the_vpc() {
     );
     s.stop().await;
 }
+
+/// A config listing `n` made-up vSwitch ids in one zone.
+fn junk(n: usize) -> Value {
+    let mut cm = example_cm("eni-config.yaml");
+    let ids: Vec<String> = (0..n).map(|i| format!("\"vsw-junk{i:05}\"")).collect();
+    cm["data"]["eni_conf"] = Value::String(format!(
+        r#"{{"service_cidr": "172.16.0.0/16", "vswitches": {{"cn-shanghai-f": ["vsw-uf6aaa0001", {}]}}}}"#,
+        ids.join(",")
+    ));
+    cm
+}
+
+#[tokio::test]
+async fn one_review_cannot_fan_out_to_the_cloud() {
+    for vpc in [Some("vpc-uf6demo0001"), None] {
+        let fake = Fake::like_examples().await;
+        let inv = cloud(&fake.url(), vpc);
+        let s = serve_with(inv.clone()).await;
+        inv.sync().await;
+        let before = fake.calls("DescribeVSwitches");
+        let old = example_cm("eni-config.yaml");
+
+        // Far over the limit: denied, nothing looked up.
+        let r = response(
+            &s.post(
+                "/validate",
+                &review("UPDATE", Some(&junk(2000)), Some(&old), &[], false),
+            )
+            .await,
+        );
+        assert_eq!(r["allowed"], false);
+        let msg = r["status"]["message"].as_str().unwrap();
+        assert!(msg.contains("[vswitch-count]"), "{msg}");
+        assert_eq!(
+            fake.calls("DescribeVSwitches"),
+            before,
+            "{vpc:?}: no lookups"
+        );
+
+        // Under the limit but all unknown: a bounded number of calls, and a
+        // bounded answer.
+        let r = response(
+            &s.post(
+                "/validate",
+                &review("UPDATE", Some(&junk(90)), Some(&old), &[], false),
+            )
+            .await,
+        );
+        assert_eq!(r["allowed"], false);
+        let calls = fake.calls("DescribeVSwitches") - before;
+        assert!(calls <= 9, "{vpc:?}: {calls} calls for 90 unknown ids");
+        let msg = r["status"]["message"].as_str().unwrap();
+        assert!(msg.len() <= 9 * 1024, "{} bytes", msg.len());
+        assert!(msg.contains("more; run terway-guard check"), "{msg}");
+        let added = r["auditAnnotations"]["vswitches-added"].as_str().unwrap();
+        assert!(added.len() <= 1024 && added.ends_with("more)"), "{added}");
+        assert!(r["warnings"].as_array().map_or(0, Vec::len) <= 21);
+        s.stop().await;
+    }
+}

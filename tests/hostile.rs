@@ -190,3 +190,56 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     }
     s.stop().await;
 }
+
+/// curl as people run it: an oversize upload over HTTP/2 and HTTP/1.1 gets its
+/// 413 status, whether or not the client waits for "100 Continue".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_sees_413_for_an_oversize_body_over_both_http_versions() {
+    let s = start().await;
+    let dir = temp_dir("curl413");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &s.ca_pem).unwrap();
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b'a'; 5 << 20]).unwrap();
+    let url = format!("https://localhost:{}/validate", s.addr.port());
+    let resolve = format!("localhost:{}:127.0.0.1", s.addr.port());
+    for version in ["--http2", "--http1.1"] {
+        for expect in ["Expect:", "Expect: 100-continue"] {
+            let args: Vec<String> = [
+                "-sS",
+                version,
+                "--max-time",
+                "20",
+                "--cacert",
+                &ca.display().to_string(),
+                "--resolve",
+                &resolve,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                expect,
+                "--data-binary",
+                &format!("@{}", big.display()),
+                &url,
+            ]
+            .map(String::from)
+            .to_vec();
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new("curl").args(&args).output()
+            })
+            .await
+            .unwrap()
+            .expect("curl is installed (scripts/test.sh installs it)");
+            let code = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                code,
+                "413",
+                "{version} {expect}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    s.stop().await;
+}

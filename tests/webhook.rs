@@ -228,12 +228,112 @@ async fn bypass_needs_an_allowed_group() {
     )
     .await;
     assert_eq!(r["allowed"], false);
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("alice may not set the bypass annotation"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("system:masters"),
+        "the allowed groups stay unnamed: {msg}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_bypass_is_an_act_of_the_request_that_sets_it() {
+    let s = start().await;
+    let clean = example_cm("eni-config.yaml");
+    let with_bypass = |cm: &Value, reason: &str| {
+        let mut cm = cm.clone();
+        cm["metadata"]["annotations"] = json!({"terway-guard.io/bypass": reason});
+        cm
+    };
+    // Planted: a non-member sets it on a clean edit; refused.
+    let planted = with_bypass(&clean, "later");
+    let r = judge(
+        &s,
+        "/validate",
+        "UPDATE",
+        Some(&planted),
+        Some(&clean),
+        &["system:authenticated"],
+    )
+    .await;
+    assert_eq!(r["allowed"], false, "{r}");
     assert!(
         r["status"]["message"]
             .as_str()
             .unwrap()
-            .contains("alice is not in a group allowed to bypass (system:masters)")
+            .contains("[bypass-annotation]")
     );
+    // Leftover: the annotation was there before; an admin's bad edit is not let through.
+    let bad = with_bypass(&example_cm("edit-small-vswitch.yaml"), "INC-1");
+    let r = judge(
+        &s,
+        "/validate",
+        "UPDATE",
+        Some(&bad),
+        Some(&with_bypass(&clean, "INC-1")),
+        &["system:masters"],
+    )
+    .await;
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("set by an earlier edit")
+    );
+    // A new reason from an admin is this request's own bypass.
+    let r = judge(
+        &s,
+        "/validate",
+        "UPDATE",
+        Some(&with_bypass(&bad, "INC-2")),
+        Some(&with_bypass(&clean, "INC-1")),
+        &["system:masters"],
+    )
+    .await;
+    assert_eq!(r["auditAnnotations"]["decision"], "bypassed", "{r}");
+    // Deleting eni-config cannot be bypassed by an annotation it carries.
+    let r = judge(
+        &s,
+        "/validate",
+        "DELETE",
+        None,
+        Some(&with_bypass(&clean, "x")),
+        &["system:masters"],
+    )
+    .await;
+    assert_eq!(r["allowed"], false, "{r}");
+    // The mutating webhook removes a leftover, and only a leftover.
+    let left = with_bypass(&clean, "INC-1");
+    let r = judge(
+        &s,
+        "/mutate",
+        "UPDATE",
+        Some(&left),
+        Some(&left),
+        &["system:masters"],
+    )
+    .await;
+    let patch_bytes: Vec<u8> = serde_json::from_value(r["patch"].clone()).unwrap_or_default();
+    let patch = String::from_utf8(patch_bytes).unwrap_or_default();
+    assert!(
+        patch.contains("remove") && patch.contains("terway-guard.io~1bypass"),
+        "{r}"
+    );
+    let r = judge(
+        &s,
+        "/mutate",
+        "UPDATE",
+        Some(&with_bypass(&clean, "INC-2")),
+        Some(&left),
+        &["system:masters"],
+    )
+    .await;
+    assert!(!r.to_string().contains("terway-guard.io~1bypass"), "{r}");
     s.stop().await;
 }
 
@@ -371,6 +471,20 @@ async fn speaks_http2_when_negotiated() {
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["response"]["allowed"], false);
     }
+    // An oversize body over HTTP/2 gets its 413 status, not a stream error.
+    let big = vec![b'a'; 5 << 20];
+    let req = hyper::Request::post("https://localhost/validate")
+        .header("content-type", "application/json")
+        .header("content-length", big.len().to_string())
+        .body(Full::new(hyper::body::Bytes::from(big)))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    // Other refusals keep their status too.
+    let req = hyper::Request::get("https://localhost/validate")
+        .body(Full::new(hyper::body::Bytes::new()))
+        .unwrap();
+    assert_eq!(sender.send_request(req).await.unwrap().status(), 405);
     s.stop().await;
 }
 

@@ -116,6 +116,16 @@ pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) ->
     }
 }
 
+/// Whether either object lists more distinct vSwitch ids than `max`: the
+/// rules deny it, and nothing of it is looked up.
+pub fn lists_too_many(p: &Prepared, max: usize) -> bool {
+    p.new
+        .iter()
+        .chain(p.old.iter())
+        .filter_map(ConfigObject::eni_conf)
+        .any(|c| c.vswitch_ids().len() > max)
+}
+
 /// The vSwitch ids the inventory must answer for.
 pub fn query(p: &Prepared) -> Query {
     crate::inventory::query_for(p.new.iter().chain(p.old.iter()))

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use kube::core::admission::AdmissionResponse;
 
 use super::{Prepared, Secrets, Settings};
+use crate::config::BYPASS_ANNOTATION;
 use crate::config::{ConfigObject, EniConf};
 use crate::inventory::Facts;
 use crate::rules::{Finding, Input, Operation};
@@ -30,6 +31,47 @@ impl Outcome {
 
 /// Warnings over 256 characters may be truncated by the apiserver.
 const MAX_WARNING: usize = 250;
+/// Findings listed in a denial message or as warnings; the rest are counted.
+const MAX_LISTED: usize = 20;
+/// Longest denial message (kubectl prints it whole).
+const MAX_MESSAGE: usize = 8 * 1024;
+/// Longest audit annotation value (it lands in every audit log line).
+const MAX_ANNOTATION: usize = 1024;
+
+/// `items` joined by commas, cut to [`MAX_ANNOTATION`] with a count of what
+/// was left out.
+fn cap_list<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let item = item.as_ref();
+        let sep = if out.is_empty() { "" } else { "," };
+        let tail = format!(",(+{} more)", items.len() - i);
+        if out.len() + sep.len() + item.len() + tail.len() > MAX_ANNOTATION {
+            out.push_str(&tail[usize::from(out.is_empty())..]);
+            return out;
+        }
+        out.push_str(sep);
+        out.push_str(item);
+    }
+    out
+}
+
+/// Appends "\n- line" for each line, at most [`MAX_LISTED`] of them and
+/// [`MAX_MESSAGE`] bytes, then "… and N more".
+fn append_capped(msg: &mut String, lines: impl ExactSizeIterator<Item = String>) {
+    let total = lines.len();
+    for (i, l) in lines.enumerate() {
+        if i >= MAX_LISTED || msg.len() + l.len() + 3 > MAX_MESSAGE {
+            msg.push_str(&format!(
+                "\n- … and {} more; run terway-guard check on the object for all of them",
+                total - i
+            ));
+            return;
+        }
+        msg.push_str("\n- ");
+        msg.push_str(&l);
+    }
+}
 
 pub(super) fn validate(
     p: &Prepared,
@@ -70,82 +112,86 @@ pub(super) fn validate(
         settings: &settings.rules,
     });
     let rules: Vec<&'static str> = unique(findings.iter().map(|f| f.rule));
-    let mut warnings: Vec<String> = findings
+    let all_warnings: Vec<&Finding> = findings.iter().filter(|f| !f.is_deny()).collect();
+    let mut warnings: Vec<String> = all_warnings
         .iter()
-        .filter(|f| !f.is_deny())
+        .take(MAX_LISTED)
         .map(|f| short(&secrets.scrub(&line(f))))
         .collect();
+    if all_warnings.len() > MAX_LISTED {
+        warnings.push(format!(
+            "terway-guard: … and {} more warning(s); run terway-guard check for all of them",
+            all_warnings.len() - MAX_LISTED
+        ));
+    }
     let annotations = &mut resp.audit_annotations;
     if !rules.is_empty() {
-        annotations.insert("rules".into(), rules.join(","));
+        annotations.insert("rules".into(), cap_list(&rules));
     }
     let (added, removed) = vswitch_changes(old_conf.as_ref(), new_conf.as_ref());
     if !added.is_empty() {
-        annotations.insert("vswitches-added".into(), added.join(","));
+        annotations.insert("vswitches-added".into(), cap_list(&added));
     }
     if !removed.is_empty() {
-        annotations.insert("vswitches-removed".into(), removed.join(","));
+        annotations.insert("vswitches-removed".into(), cap_list(&removed));
     }
     if let Some(conf) = &new_conf {
         annotations.insert("eni-conf-sha256".into(), conf.normalized_sha256());
     }
     let denials: Vec<&Finding> = findings.iter().filter(|f| f.is_deny()).collect();
-    let decision = if denials.is_empty() {
+    // A bypass is an act of the request that carries it: honoured only when
+    // this request sets or changes the annotation, and only for members of
+    // the bypass groups. Anyone else setting it is refused, so it cannot be
+    // planted for a later edit; one left from an earlier edit does nothing
+    // (and the mutating webhook removes it).
+    let reason = p.new.as_ref().and_then(ConfigObject::bypass_reason);
+    let before = p.old.as_ref().and_then(ConfigObject::bypass_reason);
+    let set_now = reason.is_some() && reason != before;
+    let user = &p.request.user_info;
+    let permitted = user
+        .groups
+        .iter()
+        .flatten()
+        .any(|g| settings.bypass_groups.iter().any(|b| b == g));
+    let planted = set_now && !permitted;
+    let decision = if denials.is_empty() && !planted {
         "allowed"
-    } else {
-        // DELETE carries the object only as oldObject.
-        let subject = if operation == Operation::Delete {
-            p.old.as_ref()
-        } else {
-            p.new.as_ref()
-        };
-        let reason = subject.and_then(ConfigObject::bypass_reason);
-        let user = &p.request.user_info;
-        let permitted = user
-            .groups
-            .iter()
-            .flatten()
-            .any(|g| settings.bypass_groups.iter().any(|b| b == g));
+    } else if set_now && permitted {
         let denied_ids: Vec<&str> = unique(denials.iter().map(|f| f.rule));
-        match reason {
-            Some(reason) if permitted => {
-                let reason = secrets.scrub(reason);
-                warnings.insert(
-                    0,
-                    short(&format!("terway-guard: BYPASSED {} (reason: {reason}); remove the terway-guard.io/bypass annotation when done", denied_ids.join(","))),
-                );
-                annotations.insert("bypass-reason".into(), short(&reason));
-                annotations.insert("bypassed-rules".into(), denied_ids.join(","));
-                "bypassed"
-            }
-            _ => {
-                let name = p
-                    .new
-                    .as_ref()
-                    .or(p.old.as_ref())
-                    .map_or("", |o| o.name.as_str());
-                let mut msg = format!(
-                    "terway-guard denied this change to ConfigMap {name} ({} problem(s)):",
-                    denials.len()
-                );
-                for f in &denials {
-                    msg.push_str("\n- ");
-                    msg.push_str(&line(f));
-                }
-                if reason.is_some() {
-                    let who = user.username.as_deref().unwrap_or("this user");
-                    msg.push_str(&format!(
-                        "\n- the terway-guard.io/bypass annotation is set, but {who} is not in a group allowed to bypass ({})",
-                        settings.bypass_groups.join(", ")
-                    ));
-                }
-                let msg = secrets.scrub(&msg);
-                resp = resp.deny(msg);
-                resp.result.code = 403;
-                resp.result.reason = "Forbidden".into();
-                "denied"
-            }
+        let reason = secrets.scrub(reason.unwrap_or_default());
+        warnings.insert(
+            0,
+            short(&format!("terway-guard: BYPASSED {} (reason: {reason}); the annotation is removed at the next edit", denied_ids.join(","))),
+        );
+        annotations.insert("bypass-reason".into(), short(&reason));
+        annotations.insert("bypassed-rules".into(), cap_list(&denied_ids));
+        "bypassed"
+    } else {
+        let name = p
+            .new
+            .as_ref()
+            .or(p.old.as_ref())
+            .map_or("", |o| o.name.as_str());
+        let count = denials.len() + usize::from(planted);
+        let mut msg =
+            format!("terway-guard denied this change to ConfigMap {name} ({count} problem(s)):");
+        append_capped(&mut msg, denials.iter().map(|f| line(f)));
+        if planted {
+            let who = user.username.as_deref().unwrap_or("this user");
+            msg.push_str(&format!(
+                "\n- [bypass-annotation] metadata.annotations[\"{BYPASS_ANNOTATION}\"]: {who} may not set the bypass annotation; remove it (a cluster administrator can bypass a denial)"
+            ));
+            annotations.insert("bypass-refused".into(), "true".into());
+        } else if reason.is_some() {
+            msg.push_str(&format!(
+                "\n- the {BYPASS_ANNOTATION} annotation was set by an earlier edit and does not apply to this one; change its reason to bypass this edit"
+            ));
         }
+        let msg = secrets.scrub(&msg);
+        resp = resp.deny(msg);
+        resp.result.code = 403;
+        resp.result.reason = "Forbidden".into();
+        "denied"
     };
     resp.audit_annotations
         .insert("decision".into(), decision.into());
@@ -171,7 +217,7 @@ pub(super) fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
     let Some(new) = p.new.as_ref().filter(|_| p.terway && mutable) else {
         return (resp, Outcome::passed());
     };
-    let patch = verdict::mutation(new);
+    let patch = verdict::mutation_from(new, p.old.as_ref());
     if patch.0.is_empty() {
         return (resp, Outcome::passed());
     }

@@ -137,8 +137,12 @@ pub async fn open(args: &InventoryArgs, caller: Caller) -> Result<Option<Opened>
                 args.credential_path.clone(),
             );
             let chain = Arc::new(Chain::new(sources, http.clone()));
-            let client = ApiClient::new(&region, Some(&vpc_url), chain.clone(), http.clone());
-            let ecs = Arc::new(ApiClient::ecs(&region, Some(&ecs_url), chain, http));
+            let limiter = Arc::new(crate::cloud::limit::Limiter::default());
+            let client = ApiClient::new(&region, Some(&vpc_url), chain.clone(), http.clone())
+                .with_limiter(limiter.clone());
+            let ecs = Arc::new(
+                ApiClient::ecs(&region, Some(&ecs_url), chain, http).with_limiter(limiter),
+            );
             let cfg = CloudConfig {
                 vpc_id: args.vpc_id.clone(),
                 ..CloudConfig::default()

@@ -170,6 +170,10 @@ pub struct RuleArgs {
     /// vSwitches added by an UPDATE must have at most this prefix length.
     #[arg(long, env = "TERWAY_GUARD_MAX_PREFIX_LEN", default_value_t = 19, value_parser = clap::value_parser!(u8).range(8..=29))]
     pub max_prefix_len: u8,
+    /// Most distinct vSwitch ids one ConfigMap may list; more is denied without
+    /// any cloud lookup.
+    #[arg(long, env = "TERWAY_GUARD_MAX_VSWITCHES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub max_vswitches: u64,
     /// The Terway release to judge for, e.g. v1.16.4 [default: what the
     /// cluster's Terway DaemonSet runs; unknown = the newest known semantics].
     #[arg(long, env = "TERWAY_GUARD_TERWAY_VERSION")]
@@ -181,6 +185,7 @@ impl RuleArgs {
         crate::rules::Settings {
             max_prefix_len: self.max_prefix_len,
             terway_version: self.terway_version,
+            max_vswitch_ids: self.max_vswitches as usize,
             ..Default::default()
         }
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::credentials::{Chain, CredentialError};
 use super::endpoints::{self, EndpointType, Product};
+use super::limit::Limiter;
 use super::sign::{self, V3Request, canonical_query, sha256_hex};
 use super::time::iso8601;
 
@@ -105,6 +106,7 @@ pub struct ApiClient {
     pub region: String,
     credentials: Arc<Chain>,
     retry: Retry,
+    limiter: Arc<Limiter>,
 }
 
 /// The public VPC endpoint of `region` (see [`super::endpoints`]).
@@ -190,7 +192,14 @@ impl ApiClient {
             region: region.to_string(),
             credentials,
             retry: Retry::default(),
+            limiter: Arc::new(Limiter::default()),
         }
+    }
+
+    /// Shares `limiter` with other clients, so one bound holds for the process.
+    pub fn with_limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.limiter = limiter;
+        self
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {
@@ -255,6 +264,7 @@ impl ApiClient {
     }
 
     async fn once(&self, action: &str, params: &[(&str, String)]) -> Result<Value, CloudError> {
+        let _slot = self.limiter.acquire().await;
         let cred = self.credentials.get().await?;
         let mut query: Vec<(String, String)> = params
             .iter()

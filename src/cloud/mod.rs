@@ -4,6 +4,7 @@ pub mod client;
 pub mod credentials;
 pub mod ecs;
 pub mod endpoints;
+pub mod limit;
 pub mod metadata;
 pub mod sign;
 pub mod terway_file;

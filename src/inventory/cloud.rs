@@ -28,6 +28,14 @@ pub struct CloudConfig {
     /// A lookup keeps running in the background after an admission stopped waiting.
     pub lookup_timeout: Duration,
     pub refresh_every: Duration,
+    /// Ids looked up one by one for one request; the rest are reported as not
+    /// looked up (so a review cannot fan out to the cloud).
+    pub max_lookups_per_query: usize,
+    /// Most cached lookups; the oldest go first.
+    pub max_cached: usize,
+    /// Unknown ids in the cluster's VPC are answered by one listing of the
+    /// VPC, at most this often.
+    pub listing_every: Duration,
 }
 
 impl Default for CloudConfig {
@@ -39,6 +47,9 @@ impl Default for CloudConfig {
             failure_ttl: Duration::from_secs(5),
             lookup_timeout: Duration::from_secs(10),
             refresh_every: Duration::from_secs(30),
+            max_lookups_per_query: 8,
+            max_cached: 4096,
+            listing_every: Duration::from_secs(5),
         }
     }
 }
@@ -57,6 +68,8 @@ struct Inner {
     ready: AtomicBool,
     /// Set while cluster facts are expected but not yet synced once.
     cluster_pending: AtomicBool,
+    /// When the VPC was last listed; held across a listing (single flight).
+    listed: tokio::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Clone)]
@@ -84,6 +97,7 @@ impl CloudInventory {
                 vpc_id: Mutex::new(cfg_vpc),
                 ready: AtomicBool::new(false),
                 cluster_pending: AtomicBool::new(false),
+                listed: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -165,11 +179,8 @@ impl CloudInventory {
                                     .collect(),
                             })
                             .collect();
-                        let now = Instant::now();
-                        let mut cache = lock(&i.cache);
-                        for v in &listed {
-                            cache.insert(v.id.clone(), (to_lookup(v), now));
-                        }
+                        self.store_listing(&listed);
+                        *i.listed.lock().await = Some(Instant::now());
                         true
                     }
                     (Err(e), _) | (_, Err(e)) => {
@@ -179,7 +190,13 @@ impl CloudInventory {
                 }
             }
             None => {
-                let ids: Vec<String> = lock(&i.cache).keys().cloned().collect();
+                // Only what Terway's stored config lists is kept warm: ids a
+                // review merely mentioned expire with their TTL.
+                let ids: Vec<String> = lock(&i.base)
+                    .as_ref()
+                    .and_then(ConfigObject::eni_conf)
+                    .map(|c| c.vswitch_ids().into_iter().collect())
+                    .unwrap_or_default();
                 let mut ok = true;
                 for id in ids {
                     ok &= !matches!(self.fetch(&id).await, Lookup::Failed(_));
@@ -231,8 +248,69 @@ impl CloudInventory {
             Ok(None) => Lookup::NotFound,
             Err(e) => Lookup::Failed(e.to_string()),
         };
-        lock(&i.cache).insert(id.to_string(), (result.clone(), Instant::now()));
+        self.store(id, result.clone());
         result
+    }
+
+    fn store(&self, id: &str, lookup: Lookup) {
+        let mut cache = lock(&self.inner.cache);
+        cache.insert(id.to_string(), (lookup, Instant::now()));
+        self.evict(&mut cache);
+    }
+
+    fn store_listing(&self, listed: &[VSwitch]) {
+        let now = Instant::now();
+        let mut cache = lock(&self.inner.cache);
+        for v in listed {
+            cache.insert(v.id.clone(), (to_lookup(v), now));
+        }
+        self.evict(&mut cache);
+    }
+
+    /// Keeps the cache within `max_cached`: expired entries first, then the oldest.
+    fn evict(&self, cache: &mut HashMap<String, (Lookup, Instant)>) {
+        let max = self.inner.cfg.max_cached;
+        if cache.len() <= max {
+            return;
+        }
+        let cfg = &self.inner.cfg;
+        cache.retain(|_, (l, at)| {
+            let ttl = match l {
+                Lookup::Found(_) => cfg.ttl,
+                Lookup::NotFound => cfg.not_found_ttl,
+                Lookup::Failed(_) => cfg.failure_ttl,
+            };
+            at.elapsed() < ttl
+        });
+        if cache.len() > max {
+            let mut ages: Vec<(Instant, String)> =
+                cache.iter().map(|(k, (_, at))| (*at, k.clone())).collect();
+            ages.sort();
+            let excess = cache.len() - max + max / 10;
+            for (_, k) in ages.into_iter().take(excess) {
+                cache.remove(&k);
+            }
+        }
+    }
+
+    /// Lists the cluster's VPC unless it was listed within `listing_every`;
+    /// concurrent callers share one listing.
+    async fn list_vpc_if_stale(&self, vpc: &str) {
+        let i = &self.inner;
+        let mut listed = i.listed.lock().await;
+        if listed.is_some_and(|at| at.elapsed() < i.cfg.listing_every) {
+            return;
+        }
+        let filter = VSwitchFilter {
+            vpc_id: Some(vpc.to_string()),
+            ..Default::default()
+        };
+        let deadline = Instant::now() + i.cfg.lookup_timeout;
+        match i.client.describe_vswitches(&filter, deadline).await {
+            Ok(l) => self.store_listing(&l),
+            Err(e) => tracing::warn!(error = %e, "listing the VPC's vSwitches failed"),
+        }
+        *listed = Some(Instant::now());
     }
 
     fn cached(&self, id: &str) -> Option<Lookup> {
@@ -257,6 +335,29 @@ impl CloudInventory {
                 None => pending.push(id.clone()),
             }
         }
+        // Ids unknown in the cluster's VPC: one listing answers them all.
+        if !pending.is_empty()
+            && let Some(vpc) = self.vpc_id()
+        {
+            self.list_vpc_if_stale(&vpc).await;
+            pending.retain(|id| match self.cached(id) {
+                Some(l) => {
+                    vswitches.insert(id.clone(), l);
+                    false
+                }
+                None => true,
+            });
+        }
+        let max = self.inner.cfg.max_lookups_per_query;
+        for id in pending.iter().skip(max) {
+            vswitches.insert(
+                id.clone(),
+                Lookup::Failed(format!(
+                    "not looked up: one request may look up at most {max} vSwitches outside the cluster's VPC"
+                )),
+            );
+        }
+        pending.truncate(max);
         // Start every lookup before waiting on any, so they run side by side.
         let waits: Vec<_> = pending
             .into_iter()

@@ -39,7 +39,15 @@ pub mod id {
     pub const MODE_IGNORED: &str = "mode-ignored";
     pub const IPAM_TYPE: &str = "ipam-type";
     pub const PREFIX_MODE: &str = "prefix-mode";
+    pub const VSWITCH_COUNT: &str = "vswitch-count";
+    /// Raised by the webhook, not the engine: it depends on who asks.
+    pub const BYPASS_ANNOTATION: &str = "bypass-annotation";
 }
+
+/// terway-guard's own controls: they protect terway-guard and the cloud
+/// account, not a Terway code path.
+#[cfg(test)]
+const OWN_CONTROLS: &[&str] = &[id::VSWITCH_PREFIX, id::VSWITCH_COUNT, id::BYPASS_ANNOTATION];
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -146,6 +154,13 @@ pub const RULES: &[Rule] = &[
         "a vSwitch the inventory does not have",
         "Terway skips it; a zone left without a usable vSwitch gives no pod IPs",
         "pkg/vswitch/vswitch.go `GetOne`",
+    ),
+    r(
+        id::VSWITCH_COUNT,
+        "deny",
+        "more distinct vSwitch ids than `--max-vswitches` (100)",
+        "nothing is looked up: one review must not fan out to the cloud",
+        "— (terway-guard's limit)",
     ),
     r(
         id::VSWITCH_LOOKUP,
@@ -309,6 +324,13 @@ pub const RULES: &[Rule] = &[
         "types/daemon/dynamicconfig.go `ConfigFromConfigMap`; daemon/builder.go `LoadDynamicConfig`",
     ),
     r(
+        id::BYPASS_ANNOTATION,
+        "deny",
+        "a user outside `--bypass-groups` sets or changes `terway-guard.io/bypass`",
+        "a bypass is honoured only from the request that sets it, by an allowed user; it cannot be planted for a later edit",
+        "— (terway-guard's control)",
+    ),
+    r(
         id::INVENTORY_MISSING,
         "warn",
         "no inventory was available",
@@ -342,7 +364,7 @@ mod tests {
             assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
             let denies = rule.severity.starts_with("deny");
             assert!(
-                !denies || rule.source != "—" || rule.id == id::VSWITCH_PREFIX,
+                !denies || !rule.source.starts_with('—') || OWN_CONTROLS.contains(&rule.id),
                 "deny rule {} names no Terway code path",
                 rule.id
             );

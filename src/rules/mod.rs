@@ -95,6 +95,9 @@ pub struct Settings {
     /// The Terway release to judge for (`--terway-version`); wins over the
     /// version the cluster reports. `None` and unknown: today's semantics.
     pub terway_version: Option<Version>,
+    /// Most distinct vSwitch ids one object may list; beyond it the object is
+    /// denied and nothing is looked up in the cloud.
+    pub max_vswitch_ids: usize,
 }
 
 impl Default for Settings {
@@ -103,6 +106,7 @@ impl Default for Settings {
             max_prefix_len: 19,
             budget_warn_ratio: 0.8,
             terway_version: None,
+            max_vswitch_ids: 100,
         }
     }
 }
@@ -227,7 +231,7 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
     };
     let own_old = input.old.and_then(ConfigObject::eni_conf);
     fields::check(&own, role, version, &mut out);
-    vswitches::check_listing(&own, &mut out);
+    vswitches::check_listing(&own, input.settings, &mut out);
 
     let base = input
         .base

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Doc, Finding, Operation, Severity, id, service_cidr::parse_service_cidr};
+use super::{Doc, Finding, Operation, Settings, Severity, id, service_cidr::parse_service_cidr};
 use crate::config::EniConf;
 use crate::config::eni_conf::Listed;
 use crate::config::path::quote_short;
@@ -26,7 +26,23 @@ pub fn repeats(conf: &EniConf) -> Vec<Listed> {
 }
 
 /// Checks on the listing as the user wrote it.
-pub(super) fn check_listing(conf: &EniConf, out: &mut Vec<Finding>) {
+pub(super) fn check_listing(conf: &EniConf, settings: &Settings, out: &mut Vec<Finding>) {
+    let ids = conf.vswitch_ids().len();
+    if ids > settings.max_vswitch_ids {
+        let path = conf
+            .get("vswitches")
+            .map_or(crate::config::Path::root(crate::config::ENI_CONF), |e| {
+                e.path()
+            });
+        out.push(Finding::deny(
+            id::VSWITCH_COUNT,
+            &path,
+            format!(
+                "{ids} distinct vSwitch ids are listed; terway-guard accepts at most {} per config (--max-vswitches) and looked none of them up. A real eni_conf lists a few per zone",
+                settings.max_vswitch_ids
+            ),
+        ));
+    }
     if let Some(e) = conf.get("vswitches")
         && let Some(zones) = e.value.as_object()
         && zones.contains_key("")

@@ -50,13 +50,74 @@ async fn refuse_announced_oversize(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if announced.is_some_and(|n| n > max as u64) {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than {max} bytes"),
-        )
-            .into_response();
+        // Answer without reading the body into memory, but hold the request
+        // body until the answer is out: dropping it first cancels an HTTP/2
+        // stream before the client sees the status, and breaks an HTTP/1.1
+        // client still sending. Over HTTP/2 the rest of the body is read and
+        // discarded (bounded); HTTP/1.1 closes the connection after.
+        let http2 = req.version() >= axum::http::Version::HTTP_2;
+        let body = Drained {
+            answer: Some(Bytes::from(format!(
+                "request body is larger than {max} bytes"
+            ))),
+            request: req.into_body(),
+            left: if http2 { DRAIN_AT_MOST } else { 0 },
+            until: Box::pin(tokio::time::sleep(DRAIN_FOR)),
+        };
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::body::Body::new(body)).into_response();
     }
     next.run(req).await
+}
+
+/// Bytes of a refused request body read and thrown away before giving up on
+/// it, and for how long.
+const DRAIN_AT_MOST: usize = 16 << 20;
+const DRAIN_FOR: Duration = Duration::from_secs(5);
+
+/// A response body that sends `answer`, then reads and discards the request
+/// body (up to `left` bytes, until `until`) before it ends.
+struct Drained {
+    answer: Option<Bytes>,
+    request: axum::body::Body,
+    left: usize,
+    until: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Drained {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    /// The answer's exact length, so HTTP/1.1 sends a Content-Length.
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.answer.as_ref().map_or(0, |a| a.len() as u64))
+    }
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let me = self.get_mut();
+        if let Some(a) = me.answer.take() {
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(a))));
+        }
+        while me.left > 0 && me.until.as_mut().poll(cx).is_pending() {
+            match std::pin::Pin::new(&mut me.request).poll_frame(cx) {
+                Poll::Ready(Some(Ok(f))) => {
+                    let n = f.data_ref().map_or(0, Bytes::len);
+                    me.left = me.left.saturating_sub(n.max(1));
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    tracing::debug!(error = %e, "draining a refused body ended");
+                    break;
+                }
+                Poll::Ready(None) => break,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(None)
+    }
 }
 
 pub fn metrics_router(app: Arc<App>) -> Router {
@@ -139,6 +200,10 @@ async fn facts(app: &App, p: &Prepared, deadline: Duration) -> Option<Facts> {
         return None;
     }
     let inv = app.inventory.as_ref()?;
+    // Too many ids is denied by the rules; never fan them out to the cloud.
+    if admission::lists_too_many(p, app.settings.rules.max_vswitch_ids) {
+        return None;
+    }
     let query = admission::query(p);
     match tokio::time::timeout(deadline, inv.facts(&query)).await {
         Ok(f) => Some(f),
