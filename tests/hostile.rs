@@ -243,3 +243,42 @@ async fn curl_sees_413_for_an_oversize_body_over_both_http_versions() {
     }
     s.stop().await;
 }
+
+/// Four 1 MiB configs of junk keys at once: each is answered with a bounded
+/// list, and `/healthz` keeps answering while they are judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_configs_neither_stall_the_server_nor_flood_the_answer() {
+    let s = start().await;
+    let keys: Vec<String> = (0..45_000)
+        .map(|i| format!("\"unknown_key_{i:06}\": 1"))
+        .collect();
+    let mut cm = example_cm("eni-config.yaml");
+    cm["data"]["eni_conf"] = serde_json::Value::String(format!("{{{}}}", keys.join(",")));
+    let body = serde_json::to_vec(&review("UPDATE", Some(&cm), Some(&cm), &[], false)).unwrap();
+    assert!(body.len() > 1 << 20);
+    let roots = roots(&[&s.ca_pem]);
+    let heavy: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, roots, body) = (s.addr, roots.clone(), body.clone());
+            tokio::spawn(async move { call(addr, roots, "POST", "/validate", body).await })
+        })
+        .collect();
+    // A hang detector, not a timing goal: health must answer meanwhile.
+    let health = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        call(s.addr, roots.clone(), "GET", "/healthz", Vec::new()),
+    )
+    .await
+    .expect("/healthz answers while large reviews are judged")
+    .unwrap();
+    assert_eq!(health.status, 200);
+    for h in heavy {
+        let r = h.await.unwrap().unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        let warnings = v["response"]["warnings"].as_array().unwrap();
+        assert!(warnings.len() <= 21, "{} warnings", warnings.len());
+        assert!(r.body.len() < 64 * 1024, "{} bytes", r.body.len());
+    }
+    s.stop().await;
+}

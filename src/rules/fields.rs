@@ -33,7 +33,16 @@ pub(super) fn check(conf: &EniConf, role: Role, version: Option<Version>, out: &
 
 fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &mut Vec<Finding>) {
     let root = Path::root(ENI_CONF);
+    // Unknown keys cost a did-you-mean each: describe the first few, count
+    // the rest, so a document of junk keys costs little.
+    let mut unknown = 0usize;
     for (key, value) in &conf.doc {
+        if fields::lookup_folded(key).is_none() && fields::removed(key).is_none() {
+            unknown += 1;
+            if unknown > super::MAX_PER_RULE {
+                continue;
+            }
+        }
         let path = root.key(key);
         let secret = fields::looks_secret(key);
         if let Some(field) = fields::lookup(key) {
@@ -91,6 +100,19 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
                 quote_short(key, 60)
             ),
         ));
+    }
+    if unknown > super::MAX_PER_RULE {
+        out.push(
+            Finding::warn(
+                id::UNKNOWN_FIELD,
+                &root,
+                format!(
+                    "… and {} more keys Terway does not know",
+                    unknown - super::MAX_PER_RULE
+                ),
+            )
+            .about("more:unknown-field"),
+        );
     }
 }
 
@@ -352,6 +374,24 @@ mod tests {
         let tags: Vec<String> = (0..20).map(|i| format!("\"t{i}\": \"v\"")).collect();
         let many = format!(r#"{{"eni_tags": {{{}}}}}"#, tags.join(","));
         assert_denies(&create(&base(&many)), &["eni-tags"]);
+    }
+
+    #[test]
+    fn junk_keys_cost_little_and_say_little() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("\"junk_{i}\": {i}")).collect();
+        let f = create(&base(&format!("{{{}}}", keys.join(","))));
+        let unknown: Vec<_> = f.iter().filter(|f| f.rule == "unknown-field").collect();
+        assert_eq!(unknown.len(), 21, "20 explained and one count");
+        assert!(
+            unknown[20].message.contains("4980 more"),
+            "{:?}",
+            unknown[20]
+        );
+        let tags: Vec<String> = (0..300).map(|i| format!("\"aliyun{i}\": \"v\"")).collect();
+        let f = create(&base(&format!(r#"{{"eni_tags": {{{}}}}}"#, tags.join(","))));
+        let denied: Vec<_> = f.iter().filter(|f| f.rule == "eni-tags").collect();
+        assert_eq!(denied.len(), 21, "{denied:#?}");
+        assert!(denied[20].message.contains("more eni-tags findings"));
     }
 
     #[test]

@@ -288,9 +288,43 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
     out
 }
 
+/// Findings kept per rule and severity; the rest are counted in one more.
+pub(crate) const MAX_PER_RULE: usize = 20;
+
 fn dedup(out: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     out.retain(|f| seen.insert(f.clone()));
+    // Bound the output whatever the input: a config with thousands of bad
+    // entries gets the first few explained and the rest counted.
+    let mut per: std::collections::HashMap<(&'static str, Severity), usize> =
+        std::collections::HashMap::new();
+    let mut extra: Vec<(&'static str, Severity, usize)> = Vec::new();
+    out.retain(|f| {
+        let n = per.entry((f.rule, f.severity)).or_default();
+        *n += 1;
+        *n <= MAX_PER_RULE || f.subject.starts_with("more:")
+    });
+    for ((rule, severity), n) in per {
+        if n > MAX_PER_RULE
+            && !out
+                .iter()
+                .any(|f| f.rule == rule && f.subject.starts_with("more:"))
+        {
+            extra.push((rule, severity, n - MAX_PER_RULE));
+        }
+    }
+    extra.sort();
+    for (rule, severity, n) in extra {
+        out.push(
+            Finding::new(
+                rule,
+                severity,
+                &Path::root(crate::config::ENI_CONF),
+                format!("… and {n} more {rule} findings like the ones above"),
+            )
+            .about(format!("more:{rule}")),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,7 @@ impl Server {
             inventory: cfg.inventory.clone(),
             metrics: metrics::Metrics::default(),
             request_timeout: cfg.request_timeout,
+            heavy: routes::Heavy::default(),
         });
         Ok(Server {
             listener,

@@ -22,6 +22,52 @@ pub struct App {
     pub metrics: Metrics,
     /// Upper bound for waiting on the inventory within one request.
     pub request_timeout: Duration,
+    pub heavy: Heavy,
+}
+
+/// Large reviews are judged on the blocking pool, so the I/O workers (and
+/// `/healthz`) never wait on them, and only a budget of their bytes is
+/// judged at once, so memory stays bounded.
+pub struct Heavy {
+    kib: tokio::sync::Semaphore,
+}
+
+/// Bodies above this are judged off the I/O workers.
+const HEAVY_BYTES: usize = 64 * 1024;
+/// KiB of heavy bodies judged at once (decoded, one costs ~10× its size).
+const HEAVY_BUDGET_KIB: u32 = 8192;
+
+impl Default for Heavy {
+    fn default() -> Self {
+        Heavy {
+            kib: tokio::sync::Semaphore::new(HEAVY_BUDGET_KIB as usize),
+        }
+    }
+}
+
+impl Heavy {
+    /// Runs `work` inline for a small body; for a large one, waits (within
+    /// `wait`) for its share of the budget and runs it on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        bytes: usize,
+        wait: Duration,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StatusCode> {
+        if bytes <= HEAVY_BYTES {
+            return Ok(work());
+        }
+        let kib = u32::try_from(bytes / 1024 + 1)
+            .unwrap_or(u32::MAX)
+            .min(HEAVY_BUDGET_KIB);
+        let _permit = tokio::time::timeout(wait, self.kib.acquire_many(kib))
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+    }
 }
 
 pub fn router(app: Arc<App>, max_body: usize) -> Router {
@@ -148,26 +194,64 @@ type Params = UrlQuery<HashMap<String, String>>;
 
 async fn validate(State(app): State<Arc<App>>, UrlQuery(q): Params, body: Bytes) -> Response {
     let start = Instant::now();
-    let p = match decode(&app, "validate", &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    let wait = deadline(&app, &q);
+    let queue = answer_within(&q);
+    let size = body.len();
+    let a = app.clone();
+    let p = match app
+        .heavy
+        .run(size, queue, move || decode(&a, "validate", &body))
+        .await
+    {
+        Ok(Ok(p)) => Arc::new(p),
+        Ok(Err(r)) => return r.into_response(),
+        Err(status) => return busy(status),
     };
-    let facts = facts(&app, &p, deadline(&app, &q)).await;
+    let facts = facts(&app, &p, wait).await;
     let base = app.inventory.as_ref().and_then(|i| i.base_config());
-    let (resp, outcome) = admission::validate(&p, facts.as_ref(), base.as_ref(), &app.settings);
-    finish(&app, "validate", &p, &outcome, start);
-    json(admission::to_review_json(resp))
+    let a = app.clone();
+    let judged = p.clone();
+    let answer = app
+        .heavy
+        .run(size, queue, move || {
+            let (resp, outcome) =
+                admission::validate(&judged, facts.as_ref(), base.as_ref(), &a.settings);
+            (admission::to_review_json(resp), outcome)
+        })
+        .await;
+    match answer {
+        Ok((json_body, outcome)) => {
+            finish(&app, "validate", &p, &outcome, start);
+            json(json_body)
+        }
+        Err(status) => busy(status),
+    }
 }
 
 async fn mutate(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let start = Instant::now();
-    let p = match decode(&app, "mutate", &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let (resp, outcome) = admission::mutate(&p);
-    finish(&app, "mutate", &p, &outcome, start);
-    json(admission::to_review_json(resp))
+    let size = body.len();
+    let a = app.clone();
+    let answer = app
+        .heavy
+        .run(size, answer_within(&HashMap::new()), move || {
+            let p = decode(&a, "mutate", &body)?;
+            let (resp, outcome) = admission::mutate(&p);
+            Ok::<_, (StatusCode, String)>((p, admission::to_review_json(resp), outcome))
+        })
+        .await;
+    match answer {
+        Ok(Ok((p, json_body, outcome))) => {
+            finish(&app, "mutate", &p, &outcome, start);
+            json(json_body)
+        }
+        Ok(Err(r)) => r.into_response(),
+        Err(status) => busy(status),
+    }
+}
+
+fn busy(status: StatusCode) -> Response {
+    (status, "terway-guard is judging other large reviews; retry").into_response()
 }
 
 fn decode(
@@ -187,12 +271,20 @@ fn decode(
 
 /// The apiserver appends `?timeout=10s`; answer well before it gives up.
 fn deadline(app: &App, q: &HashMap<String, String>) -> Duration {
-    let theirs = q
-        .get("timeout")
+    theirs(q).map_or(app.request_timeout, |t| t.min(app.request_timeout))
+}
+
+/// 80 % of the apiserver's `?timeout=`.
+fn theirs(q: &HashMap<String, String>) -> Option<Duration> {
+    q.get("timeout")
         .and_then(|t| duration::parse(t).ok())
         .filter(|ns| *ns > 0)
-        .map(|ns| Duration::from_nanos((ns as u64).saturating_mul(8) / 10));
-    theirs.map_or(app.request_timeout, |t| t.min(app.request_timeout))
+        .map(|ns| Duration::from_nanos((ns as u64).saturating_mul(8) / 10))
+}
+
+/// How long a large review may queue for its share of the budget.
+fn answer_within(q: &HashMap<String, String>) -> Duration {
+    theirs(q).unwrap_or(Duration::from_secs(8))
 }
 
 async fn facts(app: &App, p: &Prepared, deadline: Duration) -> Option<Facts> {
