@@ -58,10 +58,8 @@ pub fn generate(names: &[String]) -> Result<Bundle, CertError> {
         });
     }
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    leaf.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    // An ECDSA key only signs (TLS 1.2 ECDHE and 1.3): no keyEncipherment.
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.not_after = rcgen::date_time_ymd(2036, 1, 1);
     let cert = leaf.signed_by(&key, &issuer)?;
     Ok(Bundle {
@@ -105,5 +103,28 @@ mod tests {
         assert!(b.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(b.key_pem.contains("PRIVATE KEY"));
         assert!(matches!(generate(&[]), Err(CertError::NoNames)));
+    }
+
+    #[test]
+    fn the_serving_key_only_signs() {
+        let b = generate(&["localhost".into()]).unwrap();
+        let body: String = b
+            .cert_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = crate::cloud::sign::base64_decode(&body).unwrap();
+        // keyUsage (2.5.29.15), critical, BIT STRING: digitalSignature alone
+        // is 03 02 07 80; with keyEncipherment it would be 03 02 05 a0.
+        let oid = [0x06, 0x03, 0x55, 0x1d, 0x0f];
+        let at = der
+            .windows(5)
+            .position(|w| w == oid)
+            .expect("a keyUsage extension");
+        let ext = &der[at..at + 16];
+        assert!(
+            ext.windows(4).any(|w| w == [0x03, 0x02, 0x07, 0x80]),
+            "{ext:02x?}"
+        );
     }
 }

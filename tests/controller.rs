@@ -221,3 +221,89 @@ async fn the_controller_binary_expands_and_stops_on_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(fake.with(|s| s.vswitches.len()), 4);
 }
+
+/// A leader that loses its lease in the middle of an expansion (waiting for
+/// the rollout) writes nothing more; the new leader may take over at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_loses_the_lease_mid_expansion_stops_writing() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    // A rollout that never completes: the leader waits in it.
+    kube.store.lock().unwrap().hold_rollouts = true;
+    let mut a = controller(&fake, &kube, Mode::Auto, "replica-a").await;
+    a.lease_secs = 3;
+    a.rollout_timeout = Duration::from_secs(60);
+    let a = std::sync::Arc::new(a);
+    let renewal = a.spawn_renewal();
+    for _ in 0..100 {
+        if a.leadership.is_leader() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ticking = {
+        let a = a.clone();
+        tokio::spawn(async move { a.tick().await })
+    };
+    // Wait until the expansion asked for the rollout, then hand the lease to B.
+    for _ in 0..500 {
+        if kube.writes("PATCH /apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        kube.writes("PATCH /apis/apps/v1"),
+        1,
+        "the rollout was requested"
+    );
+    let lease =
+        "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/terway-guard-controller";
+    let mut l = kube.get(lease);
+    l["spec"]["holderIdentity"] = "replica-b".into();
+    l["spec"]["renewTime"] =
+        terway_guard::cloud::time::iso8601(std::time::SystemTime::now()).into();
+    l["spec"]["leaseDurationSeconds"] = 300.into();
+    kube.put(lease, l);
+    // A notices at its next renewal (every second) and stops.
+    let result = tokio::time::timeout(Duration::from_secs(10), ticking)
+        .await
+        .expect("the leader stops waiting once it lost the lease")
+        .unwrap();
+    let lost_at_writes = kube.store.lock().unwrap().writes.len();
+    let e = result.unwrap_err().to_string();
+    assert!(e.contains("lost leadership"), "{e}");
+    assert!(!a.leadership.is_leader());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after: Vec<String> = kube.store.lock().unwrap().writes[lost_at_writes..]
+        .iter()
+        .filter(|w| !w.contains("/leases/"))
+        .cloned()
+        .collect();
+    assert!(after.is_empty(), "writes after losing the lease: {after:?}");
+    assert!(
+        !created_events(&kube)
+            .iter()
+            .any(|e| e["reason"] == "ZoneExpanded" || e["reason"] == "ZoneExpansionFailed"),
+        "no event from a replica that no longer leads"
+    );
+    renewal.abort();
+}
+
+/// A proposal announced by one leader is not announced again by the next.
+#[tokio::test]
+async fn a_new_leader_does_not_repeat_a_proposal() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let a = controller(&fake, &kube, Mode::Plan, "replica-a").await;
+    let b = controller(&fake, &kube, Mode::Plan, "replica-b").await;
+    assert!(a.tick().await.unwrap().leader);
+    assert_eq!(kube.writes(EVENTS), 1);
+    // A goes away; its lease runs out and B takes over.
+    let lease =
+        "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/terway-guard-controller";
+    let mut l = kube.get(lease);
+    l["spec"]["renewTime"] = "2020-01-01T00:00:00.000000Z".into();
+    kube.put(lease, l);
+    let rb = b.tick().await.unwrap();
+    assert!(rb.leader && !rb.decisions.is_empty(), "{rb:?}");
+    assert_eq!(kube.writes(EVENTS), 1, "B read A's proposal from the Lease");
+}

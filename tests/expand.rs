@@ -115,6 +115,7 @@ async fn apply_once(
         namespace: "kube-system".into(),
         daemonset: "terway-eniip".into(),
         rollout_timeout: std::time::Duration::from_secs(5),
+        leader: None,
     };
     let mut progress = Progress::quiet();
     progress.crash_after = crash;

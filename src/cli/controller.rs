@@ -85,20 +85,28 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         });
     }
     tracing::info!(%identity, mode = ?args.mode, "controller started");
+    let renewal = c.spawn_renewal();
     tokio::pin!(shutdown);
     loop {
-        match c.tick().await {
-            Ok(r) if r.leader => {
-                tracing::info!(decisions = r.decisions.len(), events = r.events, "tick")
-            }
-            Ok(_) => tracing::debug!("following"),
-            Err(e) => tracing::warn!(error = %e, "tick failed"),
+        // SIGTERM interrupts a tick too (an expansion may be waiting on a
+        // rollout): every step is recorded first, so the next leader resumes.
+        tokio::select! {
+            r = c.tick() => match r {
+                Ok(r) if r.leader => {
+                    tracing::info!(decisions = r.decisions.len(), events = r.events, "tick")
+                }
+                Ok(_) => tracing::debug!("following"),
+                Err(e) => tracing::warn!(error = %e, "tick failed"),
+            },
+            () = &mut shutdown => break,
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(args.interval)) => {}
             () = &mut shutdown => break,
         }
     }
+    renewal.abort();
+    c.release().await;
     tracing::info!("controller stopped");
     Ok(())
 }

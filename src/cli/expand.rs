@@ -69,6 +69,7 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
             namespace: args.terway_namespace.clone(),
             daemonset: args.daemonset.clone(),
             rollout_timeout: std::time::Duration::from_secs(args.rollout_timeout),
+            leader: None,
         },
         &plan,
         &mut crate::expand::apply::Progress::stderr(),

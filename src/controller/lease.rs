@@ -87,6 +87,103 @@ pub async fn acquire(
     }
 }
 
+/// Whether this replica leads, as the renewer last established it. It
+/// stops leading on its own when renewals stop succeeding, before another
+/// replica may take over (that waits for the full lease duration).
+#[derive(Debug, Clone, Default)]
+pub struct Leadership {
+    /// Epoch milliseconds until which this replica may act; 0 = never.
+    valid_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Set once a background renewer runs (then ticks only read the state).
+    renewing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+impl Leadership {
+    pub fn is_leader(&self) -> bool {
+        now_ms() < self.valid_until.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn renewing(&self) -> bool {
+        self.renewing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// One attempt to hold the lease; the validity starts before the request
+    /// and ends early by a margin, so clock skew and latency stay on the safe side.
+    pub async fn renew(
+        &self,
+        api: &Api<Lease>,
+        name: &str,
+        me: &str,
+        duration_secs: i32,
+    ) -> Result<bool, ::kube::Error> {
+        use std::sync::atomic::Ordering;
+        let started = now_ms();
+        match acquire(api, name, me, duration_secs).await {
+            Ok(true) => {
+                let margin = i64::from(duration_secs) * 1000 / 4;
+                self.valid_until.store(
+                    started + i64::from(duration_secs) * 1000 - margin,
+                    Ordering::SeqCst,
+                );
+                Ok(true)
+            }
+            Ok(false) => {
+                self.valid_until.store(0, Ordering::SeqCst);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renews every third of the lease, whatever the controller is busy with.
+    pub fn spawn_renewal(
+        &self,
+        api: Api<Lease>,
+        name: String,
+        me: String,
+        duration_secs: i32,
+    ) -> tokio::task::JoinHandle<()> {
+        self.renewing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let me_ = self.clone();
+        let every = std::time::Duration::from_millis((duration_secs.max(3) as u64) * 1000 / 3);
+        tokio::spawn(async move {
+            loop {
+                let was = me_.is_leader();
+                match me_.renew(&api, &name, &me, duration_secs).await {
+                    Ok(now) if now != was => tracing::info!(leader = now, "leadership changed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot renew the lease"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    /// Gives the lease up (on shutdown), so another replica takes over at once.
+    pub async fn release(&self, api: &Api<Lease>, name: &str, me: &str) {
+        self.valid_until
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(Some(mut lease)) = api.get_opt(name).await
+            && let Some(spec) = lease.spec.as_mut()
+            && spec.holder_identity.as_deref() == Some(me)
+        {
+            spec.holder_identity = None;
+            let _ = api.replace(name, &PostParams::default(), &lease).await;
+        }
+    }
+
+    /// For tests: act as if the lease were lost now.
+    pub fn lose(&self) {
+        self.valid_until
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,7 @@ pub struct Controller {
     proposed: Mutex<BTreeMap<String, (String, i64)>>,
     /// Test hook: how apply reports progress and where it stops.
     pub progress: fn() -> apply::Progress,
+    pub leadership: lease::Leadership,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,9 @@ pub struct TickReport {
     pub failed: Option<String>,
     pub events: usize,
 }
+
+/// Proposals announced (zone → message digest, time), shared by replicas.
+const PROPOSALS_ANNOTATION: &str = "terway-guard.io/proposals";
 
 fn now_secs() -> i64 {
     SystemTime::now()
@@ -95,14 +99,49 @@ impl Controller {
             memory: Mutex::new(Memory::default()),
             proposed: Mutex::new(BTreeMap::new()),
             progress: apply::Progress::stderr,
+            leadership: lease::Leadership::default(),
+        }
+    }
+
+    /// Keeps the lease in the background, independent of how long a tick
+    /// takes (an expansion can wait minutes for a rollout).
+    pub fn spawn_renewal(&self) -> tokio::task::JoinHandle<()> {
+        self.leadership.spawn_renewal(
+            Api::namespaced(self.kube.clone(), &self.namespace),
+            self.lease_name.clone(),
+            self.identity.clone(),
+            self.lease_secs,
+        )
+    }
+
+    pub async fn release(&self) {
+        let api: Api<Lease> = Api::namespaced(self.kube.clone(), &self.namespace);
+        self.leadership
+            .release(&api, &self.lease_name, &self.identity)
+            .await;
+    }
+
+    fn leading(&self) -> Result<(), TickError> {
+        if self.leadership.is_leader() {
+            Ok(())
+        } else {
+            Err(TickError::Config(
+                "lost leadership; the new leader takes over".into(),
+            ))
         }
     }
 
     pub async fn tick(&self) -> Result<TickReport, TickError> {
         let mut report = TickReport::default();
-        let leases: Api<Lease> = Api::namespaced(self.kube.clone(), &self.namespace);
-        report.leader =
-            lease::acquire(&leases, &self.lease_name, &self.identity, self.lease_secs).await?;
+        // With a background renewer the tick only reads the state; without
+        // one (tests, one-shot use) it renews here.
+        if !self.leadership.renewing() {
+            let leases: Api<Lease> = Api::namespaced(self.kube.clone(), &self.namespace);
+            self.leadership
+                .renew(&leases, &self.lease_name, &self.identity, self.lease_secs)
+                .await?;
+        }
+        report.leader = self.leadership.is_leader();
         if !report.leader {
             return Ok(report);
         }
@@ -180,6 +219,7 @@ impl Controller {
                 }
                 Decision::Hold { zone, reason } => tracing::info!(%zone, %reason, "not expanding"),
                 Decision::Restart => {
+                    self.leading()?;
                     let at =
                         apply::restart(&self.kube, &self.namespace, &self.daemonset, &config_hash)
                             .await
@@ -192,7 +232,7 @@ impl Controller {
                         "eni-config changed since Terway was last rolled; restart it to apply: kubectl -n {} rollout restart daemonset/{}",
                         self.namespace, self.daemonset
                     );
-                    if self.fresh_proposal("restart", &msg, now) {
+                    if self.fresh_proposal("restart", &msg, now).await {
                         self.event("TerwayRestartProposed", &msg, "Normal").await?;
                         report.events += 1;
                     }
@@ -228,6 +268,7 @@ impl Controller {
                 namespace: self.namespace.clone(),
                 daemonset: self.daemonset.clone(),
                 rollout_timeout: self.rollout_timeout,
+                leader: Some(self.leadership.clone()),
             };
             apply::run(&target, &plan, &mut (self.progress)())
                 .await
@@ -283,7 +324,7 @@ impl Controller {
             ),
             Err(e) => format!("{reason}; no expansion can be planned: {e}"),
         };
-        if self.fresh_proposal(zone, &msg, now) {
+        if self.fresh_proposal(zone, &msg, now).await {
             self.metrics.proposal(zone);
             self.event("ZoneExpansionProposed", &msg, "Warning").await?;
             report.events += 1;
@@ -309,13 +350,43 @@ impl Controller {
     }
 
     /// A proposal is re-announced when it changes, or once per cool-down.
-    fn fresh_proposal(&self, key: &str, msg: &str, now: i64) -> bool {
-        let mut p = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = p
-            .get(key)
-            .is_none_or(|(m, t)| m != msg || now - t >= self.policy.cooldown_secs);
+    /// What was announced is kept on the Lease, so a new leader does not
+    /// announce it again.
+    async fn fresh_proposal(&self, key: &str, msg: &str, now: i64) -> bool {
+        let api: Api<Lease> = Api::namespaced(self.kube.clone(), &self.namespace);
+        let lease = api.get_opt(&self.lease_name).await.ok().flatten();
+        let mut shared: BTreeMap<String, (String, i64)> = lease
+            .as_ref()
+            .and_then(|l| l.metadata.annotations.as_ref())
+            .and_then(|a| a.get(PROPOSALS_ANNOTATION))
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        let digest = crate::cloud::sign::sha256_hex(msg.as_bytes())[..16].to_string();
+        let fresh = {
+            let mut local = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
+            let seen = shared.get(key).or_else(|| local.get(key));
+            let fresh =
+                seen.is_none_or(|(m, t)| *m != digest || now - t >= self.policy.cooldown_secs);
+            if fresh {
+                local.insert(key.to_string(), (digest.clone(), now));
+            }
+            fresh
+        };
         if fresh {
-            p.insert(key.to_string(), (msg.to_string(), now));
+            shared.insert(key.to_string(), (digest, now));
+            let patch = serde_json::json!({"metadata": {"annotations": {
+                PROPOSALS_ANNOTATION: serde_json::to_string(&shared).unwrap_or_default()
+            }}});
+            if let Err(e) = api
+                .patch(
+                    &self.lease_name,
+                    &::kube::api::PatchParams::default(),
+                    &::kube::api::Patch::Merge(&patch),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record the proposal on the Lease");
+            }
         }
         fresh
     }
@@ -362,6 +433,7 @@ impl Controller {
 
     /// An Event on eni-config, where `kubectl describe cm eni-config` shows it.
     async fn event(&self, reason: &str, message: &str, kind: &str) -> Result<(), TickError> {
+        self.leading()?;
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let e = Event {
             metadata: ObjectMeta {

@@ -45,6 +45,8 @@ pub enum ApplyError {
     /// Test hook: the run stopped on purpose after `Step`.
     #[error("stopped after step {0:?} (crash injection)")]
     Crashed(Step),
+    #[error("stopped: this replica no longer leads; the new leader resumes the expansion")]
+    LostLead,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -118,6 +120,18 @@ pub struct Target<'a> {
     pub namespace: String,
     pub daemonset: String,
     pub rollout_timeout: Duration,
+    /// The controller's leadership: no write happens once it is lost.
+    pub leader: Option<crate::controller::lease::Leadership>,
+}
+
+impl Target<'_> {
+    /// Before every write to the cloud or the cluster, and while waiting.
+    fn ensure(&self) -> Result<(), ApplyError> {
+        match &self.leader {
+            Some(l) if !l.is_leader() => Err(ApplyError::LostLead),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Reads the expansion state recorded on `eni-config`, if any.
@@ -161,6 +175,7 @@ async fn save(
     let api = cms(t);
     for _ in 0..CONFLICT_RETRIES {
         let mut cm = api.get(BASE_NAME).await?;
+        t.ensure()?;
         cm.metadata
             .annotations
             .get_or_insert_with(Default::default)
@@ -220,6 +235,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
                 "creating vSwitch {} {} in {}",
                 st.name, st.cidr, st.zone
             ));
+            t.ensure()?;
             let id = t
                 .vpc
                 .create_vswitch(
@@ -244,6 +260,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         }
     };
     wait_for(
+        t,
         p,
         &format!("vSwitch {vsw} to be Available"),
         Duration::from_secs(300),
@@ -275,6 +292,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
                     "adding SNAT entry for {vsw} to {} with SNAT IP {}",
                     s.snat_table_id, s.snat_ip
                 ));
+                t.ensure()?;
                 t.vpc
                     .create_snat_entry(
                         &s.snat_table_id,
@@ -289,6 +307,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         st.snat[i].entry_id = Some(id.clone());
         save(t, &st, |_| None).await?;
         wait_for(
+            t,
             p,
             &format!("SNAT entry {id} to be Available"),
             Duration::from_secs(300),
@@ -360,10 +379,11 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         "restarting Terway: DaemonSet {}/{} (rolling)",
         t.namespace, t.daemonset
     ));
+    t.ensure()?;
     ds.patch(&t.daemonset, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     p.done(Step::RolloutRequested)?;
-    let rollout_complete = wait_for(p, "the Terway rollout", t.rollout_timeout, || async {
+    let rollout_complete = wait_for(t, p, "the Terway rollout", t.rollout_timeout, || async {
         let d = ds.get(&t.daemonset).await?;
         let (generation, status) = (
             d.metadata.generation.unwrap_or(0),
@@ -373,8 +393,11 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
             && status.updated_number_scheduled.unwrap_or(0) >= status.desired_number_scheduled
             && status.number_available.unwrap_or(0) >= status.desired_number_scheduled)
     })
-    .await
-    .is_ok();
+    .await;
+    if matches!(rollout_complete, Err(ApplyError::LostLead)) {
+        return Err(ApplyError::LostLead);
+    }
+    let rollout_complete = rollout_complete.is_ok();
 
     st.done = rollout_complete;
     save(t, &st, |_| None).await?;
@@ -399,6 +422,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
 }
 
 async fn wait_for<F, Fut>(
+    t: &Target<'_>,
     p: &mut Progress,
     what: &str,
     limit: Duration,
@@ -410,6 +434,7 @@ where
 {
     let until = Instant::now() + limit;
     loop {
+        t.ensure()?;
         if check().await? {
             return Ok(());
         }

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 #[derive(Default)]
 pub struct Store {
+    /// DaemonSet rollouts never finish (a leader waits in them).
+    pub hold_rollouts: bool,
     /// Path (without query) → JSON body.
     pub objects: HashMap<String, Value>,
     /// Every write, as "METHOD path".
@@ -205,6 +207,10 @@ async fn handle(
     if next["kind"] == "DaemonSet" && next["spec"]["template"] != current["spec"]["template"] {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
         next["metadata"]["generation"] = json!(generation);
+        if s.hold_rollouts {
+            s.objects.insert(path, next.clone());
+            return ok(&next);
+        }
         let desired = next["status"]["desiredNumberScheduled"].clone();
         next["status"]["observedGeneration"] = json!(generation);
         next["status"]["updatedNumberScheduled"] = desired.clone();
