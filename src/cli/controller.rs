@@ -19,10 +19,22 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
     else {
         bail!("the controller needs the cloud: --inventory aliyun --region <region>");
     };
-    let kube = ::kube::Client::try_default()
+    let kube = crate::kube::cluster::client("controller")
         .await
         .context("the controller needs a cluster (in-cluster config or kubeconfig)")?;
     inv.spawn_refresh();
+    // Nodes, eni-config and exhaustion events from watches shared with the
+    // facts: no LIST per tick.
+    crate::kube::cluster::spawn(
+        kube.clone(),
+        crate::kube::cluster::Terway {
+            namespace: args.terway_namespace.clone(),
+            daemonset: args.daemonset.clone(),
+        },
+        inv.clone(),
+        Some(ecs.clone()),
+    );
+    let events = crate::kube::cluster::EventStore::spawn(kube.clone());
     let identity = args
         .identity
         .clone()
@@ -53,6 +65,8 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         .unwrap_or(90)
         .max(15);
     c.rollout_timeout = Duration::from_secs(args.rollout_timeout);
+    c.watched = true;
+    c.events = Some(events);
     let c = Arc::new(c);
     if args.metrics_listen != "off" {
         let addr: std::net::SocketAddr = args.metrics_listen.parse().with_context(|| {

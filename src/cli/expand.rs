@@ -26,7 +26,7 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
     };
     let cluster = match &args.config {
         Some(_) if !args.apply => None,
-        _ => Some(::kube::Client::try_default().await.context(
+        _ => Some(crate::kube::cluster::client("expand").await.context(
             "no cluster to read eni-config from (or to apply to); pass --config FILE for a dry run",
         )?),
     };

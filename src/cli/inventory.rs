@@ -97,7 +97,7 @@ async fn region(args: &InventoryArgs, http: &reqwest::Client) -> Result<String> 
 
 async fn region_from_nodes() -> Option<String> {
     use ::kube::api::{Api, ListParams};
-    let client = ::kube::Client::try_default().await.ok()?;
+    let client = crate::kube::cluster::client("region").await.ok()?;
     let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
     let list = tokio::time::timeout(
         std::time::Duration::from_secs(5),

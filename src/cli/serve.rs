@@ -102,7 +102,7 @@ async fn watch_cluster(args: &ServeArgs, inv: &CloudInventory, ecs: Arc<ApiClien
     if mode == ClusterMode::Off {
         return Ok(());
     }
-    match ::kube::Client::try_default().await {
+    match crate::kube::cluster::client("serve").await {
         Ok(client) => {
             let terway = crate::kube::cluster::Terway {
                 namespace: args.terway_namespace.clone(),

@@ -17,7 +17,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     let cluster = match &args.config {
         Some(_) => None,
         None => Some(
-            ::kube::Client::try_default()
+            crate::kube::cluster::client("status")
                 .await
                 .context("no --config given and no cluster to read eni-config from")?,
         ),
@@ -41,9 +41,11 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     };
     let mut facts = inv.facts(&query(&[&cm])).await;
     if let (Some(client), Opened::Cloud(_, ecs)) = (&cluster, &inv) {
-        facts.nodes = crate::kube::snapshot::node_facts(client, Some(ecs))
-            .await
-            .context("cannot list nodes")?;
+        facts.nodes = std::sync::Arc::new(
+            crate::kube::snapshot::node_facts(client, Some(ecs))
+                .await
+                .context("cannot list nodes")?,
+        );
     }
     let dynamic = (cm.role() == Role::Dynamic).then_some(cm.name.as_str());
     let zones = capacity::report(&conf, &facts, dynamic);

@@ -121,7 +121,9 @@ pub fn http_client() -> reqwest::Client {
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    let builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(3));
+    let builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .user_agent(concat!("terway-guard/", env!("CARGO_PKG_VERSION")));
     let builder = match tls {
         Ok(cfg) => builder.use_preconfigured_tls(cfg),
         Err(_) => builder,

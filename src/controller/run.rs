@@ -42,6 +42,10 @@ pub struct Controller {
     /// Test hook: how apply reports progress and where it stops.
     pub progress: fn() -> apply::Progress,
     pub leadership: lease::Leadership,
+    /// Nodes and exhaustion events come from watches ([`crate::kube::cluster`]).
+    pub watched: bool,
+    /// Exhaustion events, kept by a watch (when `watched`).
+    pub events: Option<crate::kube::cluster::EventStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,8 @@ impl Controller {
             proposed: Mutex::new(BTreeMap::new()),
             progress: apply::Progress::stderr,
             leadership: lease::Leadership::default(),
+            watched: false,
+            events: None,
         }
     }
 
@@ -160,7 +166,13 @@ impl Controller {
         };
         let query: Query = conf.vswitch_ids();
         let mut facts = self.inventory.facts(&query).await;
-        facts.nodes = crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?;
+        // Watch-backed nodes when the cluster watcher feeds the inventory
+        // (the controller command); a one-off list otherwise (tests).
+        if !self.watched {
+            facts.nodes = std::sync::Arc::new(
+                crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?,
+            );
+        }
         let zones = capacity::report(&conf, &facts, None);
         for z in &zones {
             self.metrics.free(&z.zone, z.free);
@@ -392,6 +404,9 @@ impl Controller {
     }
 
     async fn exhaustion_events(&self) -> Result<Vec<Event>, TickError> {
+        if let Some(store) = &self.events {
+            return Ok(store.events());
+        }
         let api: Api<Event> = Api::all(self.kube.clone());
         let mut out = Vec::new();
         for reason in signals::EXHAUSTION_REASONS {

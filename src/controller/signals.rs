@@ -119,7 +119,7 @@ mod tests {
                 available_ips: 0,
             }),
         );
-        f.nodes.push(NodeFact {
+        std::sync::Arc::make_mut(&mut f.nodes).push(NodeFact {
             name: "node-g".into(),
             zone: "cn-shanghai-g".into(),
             ..NodeFact::default()

@@ -60,7 +60,7 @@ struct Inner {
     cache: Mutex<HashMap<String, (Lookup, Instant)>>,
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
     vpcs: Mutex<Vec<VpcFact>>,
-    nodes: Mutex<Vec<NodeFact>>,
+    nodes: Mutex<Arc<Vec<NodeFact>>>,
     terway_version: Mutex<Option<crate::config::Version>>,
     base: Mutex<Option<ConfigObject>>,
     /// The cluster's VPC: configured, or learnt from the base config.
@@ -91,7 +91,7 @@ impl CloudInventory {
                 cache: Mutex::new(HashMap::new()),
                 inflight: Mutex::new(HashMap::new()),
                 vpcs: Mutex::new(Vec::new()),
-                nodes: Mutex::new(Vec::new()),
+                nodes: Mutex::new(Arc::new(Vec::new())),
                 terway_version: Mutex::new(None),
                 base: Mutex::new(None),
                 vpc_id: Mutex::new(cfg_vpc),
@@ -104,7 +104,12 @@ impl CloudInventory {
 
     /// Nodes come from the cluster; whoever watches them sets them here.
     pub fn set_nodes(&self, nodes: Vec<NodeFact>) {
-        *lock(&self.inner.nodes) = nodes;
+        *lock(&self.inner.nodes) = Arc::new(nodes);
+    }
+
+    /// The nodes as last set (shared).
+    pub fn nodes(&self) -> Arc<Vec<NodeFact>> {
+        lock(&self.inner.nodes).clone()
     }
 
     /// The Terway release the cluster runs, read from its DaemonSet.

@@ -104,7 +104,8 @@ pub struct Facts {
     pub cluster_vpc: Option<String>,
     pub vpcs: Vec<VpcFact>,
     pub vswitches: BTreeMap<String, Lookup>,
-    pub nodes: Vec<NodeFact>,
+    /// Shared, not copied: a request's facts point at the same node list.
+    pub nodes: std::sync::Arc<Vec<NodeFact>>,
 }
 
 impl Facts {

@@ -173,7 +173,8 @@ impl StaticInventory {
                 terway_node: n.terway_node,
                 exclusive_eni: n.exclusive_eni,
             })
-            .collect();
+            .collect::<Vec<NodeFact>>();
+        let nodes = std::sync::Arc::new(nodes);
         let terway_version = file
             .terway_version
             .as_deref()

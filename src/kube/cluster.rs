@@ -1,17 +1,21 @@
 //! Watch-backed cluster facts: nodes (zone, capacity, dynamic config), the
-//! base `eni-config`, and the cluster's VPC. No API call per admission: the
-//! watchers keep stores, a loop turns them into facts for the inventory.
+//! base `eni-config`, the Terway version and exhaustion events. No API call
+//! per admission and no periodic LIST: watches keep narrow stores (only the
+//! fields terway-guard reads survive), and facts are recomputed off the
+//! request path when a watch saw a change, then swapped in whole.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::reflector::{self, Store};
+use ::kube::runtime::utils::Backoff;
 use ::kube::runtime::{WatchStreamExt, watcher};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node};
+use tokio::sync::Notify;
 
 use super::nodes;
 use crate::cloud::client::ApiClient;
@@ -19,14 +23,25 @@ use crate::cloud::ecs::InstanceLimits;
 use crate::config::{BASE_NAME, ConfigObject, Version};
 use crate::inventory::CloudInventory;
 
-/// How often the stores are turned into facts.
-const RECOMPUTE_EVERY: Duration = Duration::from_secs(15);
+/// Facts are recomputed at most this often, and at least this rarely.
+const RECOMPUTE_AT_MOST: Duration = Duration::from_secs(2);
+const RECOMPUTE_AT_LEAST: Duration = Duration::from_secs(60);
+/// An instance type ECS could not describe is asked again after this.
+const FAILED_LOOKUP_TTL: Duration = Duration::from_secs(600);
 
-fn drive<S: futures::Stream + Send + 'static>(name: &'static str, stream: S) {
-    tokio::spawn(async move {
-        stream.for_each(|_| futures::future::ready(())).await;
-        tracing::warn!(watch = name, "watch stream ended");
-    });
+/// A Kubernetes client that says who it is (`terway-guard/<version> (<command>)`),
+/// so audit logs can tell its requests apart.
+pub async fn client(command: &str) -> Result<::kube::Client, ::kube::Error> {
+    let mut config = ::kube::Config::infer()
+        .await
+        .map_err(::kube::Error::InferConfig)?;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "terway-guard/{} ({command})",
+        env!("CARGO_PKG_VERSION")
+    )) {
+        config.headers.push((axum::http::header::USER_AGENT, v));
+    }
+    ::kube::Client::try_from(config)
 }
 
 /// Where Terway runs in the cluster.
@@ -47,6 +62,153 @@ pub fn version_of(ds: &DaemonSet) -> Option<Version> {
         .and_then(Version::from_image)
 }
 
+/// Keeps of a Node only its name and the labels terway-guard reads: a
+/// realistic ACK node is ~15 KiB (images, conditions, managed fields), this
+/// is a few hundred bytes.
+pub fn narrow_node(n: &mut Node) {
+    let keep = |k: &str| {
+        nodes::ZONE_LABELS.contains(&k)
+            || nodes::INSTANCE_TYPE_LABELS.contains(&k)
+            || k == nodes::CONFIG_LABEL
+            || k == nodes::EXCLUSIVE_ENI_LABEL
+            || k == "topology.kubernetes.io/region"
+    };
+    let m = &mut n.metadata;
+    m.annotations = None;
+    m.managed_fields = None;
+    m.owner_references = None;
+    m.finalizers = None;
+    if let Some(labels) = m.labels.as_mut() {
+        labels.retain(|k, _| keep(k));
+    }
+    n.spec = None;
+    n.status = None;
+}
+
+/// Keeps of a Terway Node CR only its name and `spec.nodeCap`.
+pub fn narrow_terway_node(o: &mut DynamicObject) {
+    let cap = o.data.pointer("/spec/nodeCap").cloned();
+    o.data = match cap {
+        Some(cap) => serde_json::json!({"spec": {"nodeCap": cap}}),
+        None => serde_json::Value::Null,
+    };
+    let m = &mut o.metadata;
+    m.annotations = None;
+    m.labels = None;
+    m.managed_fields = None;
+    m.owner_references = None;
+    m.finalizers = None;
+}
+
+/// Keeps of an Event what the exhaustion signals read.
+pub fn narrow_event(e: &mut Event) {
+    e.metadata.managed_fields = None;
+    e.metadata.annotations = None;
+    e.metadata.labels = None;
+    e.related = None;
+    e.series = None;
+    e.action = None;
+    if let Some(m) = e.message.as_mut()
+        && m.len() > 1024
+    {
+        let mut cut = 1024;
+        while !m.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        m.truncate(cut);
+    }
+}
+
+/// Exhaustion events (AllocIPFailed, CreateENIFailed) as watches keep them.
+#[derive(Clone)]
+pub struct EventStore {
+    stores: Vec<Store<Event>>,
+}
+
+impl EventStore {
+    pub fn events(&self) -> Vec<Event> {
+        self.stores
+            .iter()
+            .flat_map(|s| s.state().into_iter().map(|e| (*e).clone()))
+            .collect()
+    }
+
+    /// Watches Events of each exhaustion reason (a field selector each).
+    pub fn spawn(client: ::kube::Client) -> Self {
+        let stores = crate::controller::signals::EXHAUSTION_REASONS
+            .iter()
+            .map(|reason| {
+                let (store, w) = reflector::store::<Event>();
+                let cfg = watcher::Config::default().fields(&format!("reason={reason}"));
+                drive(
+                    "events",
+                    watcher(Api::<Event>::all(client.clone()), cfg)
+                        .default_backoff()
+                        .modify(narrow_event)
+                        .reflect(w)
+                        .touched_objects(),
+                    None,
+                );
+                store
+            })
+            .collect();
+        EventStore { stores }
+    }
+}
+
+/// Exponential back-off capped at `cap`: an absent CRD is asked again every
+/// few minutes, not every second.
+struct CappedBackoff {
+    next: Duration,
+    cap: Duration,
+}
+
+impl CappedBackoff {
+    fn new(cap: Duration) -> Self {
+        CappedBackoff {
+            next: Duration::from_secs(1),
+            cap,
+        }
+    }
+}
+
+impl Iterator for CappedBackoff {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (self.next * 2).min(self.cap);
+        Some(now)
+    }
+}
+
+impl Backoff for CappedBackoff {
+    fn reset(&mut self) {
+        self.next = Duration::from_secs(1);
+    }
+}
+
+fn drive<S, T, E>(name: &'static str, stream: S, changed: Option<Arc<Notify>>)
+where
+    S: futures::Stream<Item = Result<T, E>> + Send + 'static,
+    T: Send,
+    E: std::fmt::Display + Send,
+{
+    tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => {
+                    if let Some(n) = &changed {
+                        n.notify_one();
+                    }
+                }
+                Err(e) => tracing::debug!(watch = name, error = %e, "watch error; backing off"),
+            }
+        }
+        tracing::warn!(watch = name, "watch stream ended");
+    });
+}
+
 /// Starts the watchers and the loop that feeds `inventory`.
 pub fn spawn(
     client: ::kube::Client,
@@ -54,32 +216,39 @@ pub fn spawn(
     inventory: CloudInventory,
     ecs: Option<Arc<ApiClient>>,
 ) {
+    inventory.expect_cluster();
+    let changed = Arc::new(Notify::new());
     let namespace = terway.namespace.as_str();
     let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
-    inventory.expect_cluster();
+
     let (node_store, w) = reflector::store::<Node>();
     drive(
         "nodes",
         watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
             .default_backoff()
+            .modify(narrow_node)
             .reflect(w)
             .touched_objects(),
+        Some(changed.clone()),
     );
 
     let gvk = GroupVersionKind::gvk("network.alibabacloud.com", "v1beta1", "Node");
     let ar = ApiResource::from_gvk_with_plural(&gvk, "nodes");
     let w = reflector::store::Writer::<DynamicObject>::new(ar.clone());
     let terway_store = w.as_reader();
-    // Absent CRD (older Terway): the watcher backs off and the store stays empty.
+    // Absent CRD (older Terway): asked again every few minutes; the store
+    // stays empty meanwhile.
     drive(
         "terway nodes",
         watcher(
             Api::<DynamicObject>::all_with(client.clone(), &ar),
             watcher::Config::default(),
         )
-        .default_backoff()
+        .backoff(CappedBackoff::new(Duration::from_secs(300)))
+        .modify(narrow_terway_node)
         .reflect(w)
         .touched_objects(),
+        Some(changed.clone()),
     );
 
     let (cm_store, w) = reflector::store::<ConfigMap>();
@@ -93,12 +262,13 @@ pub fn spawn(
         .default_backoff()
         .reflect(w)
         .touched_objects(),
+        Some(changed.clone()),
     );
 
     tokio::spawn(async move {
         let _ = tokio::time::timeout(Duration::from_secs(60), node_store.wait_until_ready()).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), cm_store.wait_until_ready()).await;
-        let mut limits: HashMap<String, InstanceLimits> = HashMap::new();
+        let mut limits = Limits::default();
         loop {
             // One small GET: the version changes only with a Terway upgrade.
             match daemonsets.get_opt(&terway.daemonset).await {
@@ -116,9 +286,18 @@ pub fn spawn(
                 &mut limits,
             )
             .await;
-            tokio::time::sleep(RECOMPUTE_EVERY).await;
+            // Wait for a change (debounced), or refresh now and then.
+            tokio::time::sleep(RECOMPUTE_AT_MOST).await;
+            let _ = tokio::time::timeout(RECOMPUTE_AT_LEAST, changed.notified()).await;
         }
     });
+}
+
+/// Instance-type limits known, and the types ECS could not describe (with when).
+#[derive(Default)]
+struct Limits {
+    known: HashMap<String, InstanceLimits>,
+    failed: BTreeMap<String, Instant>,
 }
 
 async fn recompute(
@@ -127,7 +306,7 @@ async fn recompute(
     cm_store: &Store<ConfigMap>,
     inventory: &CloudInventory,
     ecs: Option<&ApiClient>,
-    limits: &mut HashMap<String, InstanceLimits>,
+    limits: &mut Limits,
 ) {
     let nodes: Vec<Node> = node_store.state().iter().map(|n| (**n).clone()).collect();
     let terway: Vec<serde_json::Value> = terway_store
@@ -135,19 +314,35 @@ async fn recompute(
         .iter()
         .filter_map(|o| serde_json::to_value(&**o).ok())
         .collect();
-    let missing = nodes::missing_instance_types(&nodes, &terway, limits);
+    limits
+        .failed
+        .retain(|_, at| at.elapsed() < FAILED_LOOKUP_TTL);
+    let missing: Vec<String> = nodes::missing_instance_types(&nodes, &terway, &limits.known)
+        .into_iter()
+        .filter(|t| !limits.failed.contains_key(t))
+        .collect();
     if let (Some(ecs), false) = (ecs, missing.is_empty()) {
         match ecs
             .describe_instance_types(&missing, Instant::now() + Duration::from_secs(10))
             .await
         {
-            Ok(found) => limits.extend(found),
+            Ok(found) => {
+                for t in &missing {
+                    if !found.contains_key(t) {
+                        limits.failed.insert(t.clone(), Instant::now());
+                    }
+                }
+                limits.known.extend(found);
+            }
             Err(e) => {
+                for t in missing {
+                    limits.failed.insert(t, Instant::now());
+                }
                 tracing::warn!(error = %e, "cannot read instance type limits; those nodes have unknown capacity")
             }
         }
     }
-    inventory.set_nodes(nodes::node_facts(&nodes, &terway, limits));
+    inventory.set_nodes(nodes::node_facts(&nodes, &terway, &limits.known));
     let base = cm_store
         .state()
         .first()
@@ -189,5 +384,58 @@ mod tests {
         for (containers, want) in cases {
             assert_eq!(version_of(&ds(containers.clone())), want, "{containers}");
         }
+    }
+
+    #[test]
+    fn stores_keep_only_what_is_read() {
+        let path = format!("{}/tests/fixtures/nodes.json", env!("CARGO_MANIFEST_DIR"));
+        let list: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut node = list["items"][1].clone();
+        // What a real ACK node also carries.
+        node["status"]["images"] = (0..40)
+            .map(|i| serde_json::json!({"names": [format!("registry-cn-shanghai.ack.aliyuncs.com/acs/image-{i}@sha256:{:064}", i)], "sizeBytes": 123456789}))
+            .collect();
+        node["status"]["conditions"] = (0..8)
+            .map(|i| serde_json::json!({"type": format!("Condition{i}"), "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": "2026-11-26T10:00:00Z", "lastTransitionTime": "2026-11-20T10:00:00Z"}))
+            .collect();
+        node["metadata"]["annotations"] = serde_json::json!({"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"});
+        let full: Node = serde_json::from_value(node).unwrap();
+        let mut narrow = full.clone();
+        narrow_node(&mut narrow);
+        let size = |n: &Node| serde_json::to_vec(n).unwrap().len();
+        assert!(
+            size(&narrow) * 10 < size(&full),
+            "{} vs {}",
+            size(&narrow),
+            size(&full)
+        );
+        // The facts are the same from either.
+        let facts = |n: &Node| nodes::node_fact(n, None, &HashMap::new());
+        assert_eq!(facts(&narrow), facts(&full));
+        let mut t: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node",
+            "metadata": {"name": "n", "annotations": {"a": "b"}},
+            "spec": {"nodeCap": {"adapters": 4, "ipv4PerAdapter": 15}, "eni": {"big": "x"}},
+            "status": {"networkInterfaces": {"eni-1": {}}}
+        }))
+        .unwrap();
+        narrow_terway_node(&mut t);
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(nodes::limits_from_terway_node(&v).unwrap().adapters, 4);
+        assert!(
+            v.get("status").is_none() && v["spec"].get("eni").is_none(),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn an_absent_crd_is_asked_again_every_few_minutes() {
+        let mut b = CappedBackoff::new(Duration::from_secs(300));
+        let waits: Vec<u64> = (&mut b).take(12).map(|d| d.as_secs()).collect();
+        assert_eq!(waits[..4], [1, 2, 4, 8]);
+        assert_eq!(*waits.last().unwrap(), 300);
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_secs(1)));
     }
 }

@@ -99,16 +99,23 @@ async fn refuse_announced_oversize(
         // Answer without reading the body into memory, but hold the request
         // body until the answer is out: dropping it first cancels an HTTP/2
         // stream before the client sees the status, and breaks an HTTP/1.1
-        // client still sending. Over HTTP/2 the rest of the body is read and
-        // discarded (bounded); HTTP/1.1 closes the connection after.
+        // client still sending. The rest of the body is read and discarded
+        // (bounded in bytes and time) before the answer ends; HTTP/1.1 then
+        // closes the connection.
         let http2 = req.version() >= axum::http::Version::HTTP_2;
         let body = Drained {
             answer: Some(Bytes::from(format!(
                 "request body is larger than {max} bytes"
             ))),
             request: req.into_body(),
-            left: if http2 { DRAIN_AT_MOST } else { 0 },
-            until: Box::pin(tokio::time::sleep(DRAIN_FOR)),
+            left: DRAIN_AT_MOST,
+            // HTTP/1.1: long enough for an eager client to read the answer
+            // before the connection closes, short for one that stopped sending.
+            until: Box::pin(tokio::time::sleep(if http2 {
+                DRAIN_FOR
+            } else {
+                DRAIN_FOR_HTTP1
+            })),
         };
         return (StatusCode::PAYLOAD_TOO_LARGE, axum::body::Body::new(body)).into_response();
     }
@@ -119,6 +126,7 @@ async fn refuse_announced_oversize(
 /// it, and for how long.
 const DRAIN_AT_MOST: usize = 16 << 20;
 const DRAIN_FOR: Duration = Duration::from_secs(5);
+const DRAIN_FOR_HTTP1: Duration = Duration::from_millis(500);
 
 /// A response body that sends `answer`, then reads and discards the request
 /// body (up to `left` bytes, until `until`) before it ends.
@@ -132,11 +140,6 @@ struct Drained {
 impl hyper::body::Body for Drained {
     type Data = Bytes;
     type Error = std::convert::Infallible;
-
-    /// The answer's exact length, so HTTP/1.1 sends a Content-Length.
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.answer.as_ref().map_or(0, |a| a.len() as u64))
-    }
 
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,

@@ -22,6 +22,8 @@ pub struct Store {
     pub objects: HashMap<String, Value>,
     /// Every write, as "METHOD path".
     pub writes: Vec<String>,
+    /// Every read, as "GET path?query" (LISTs and WATCHes included).
+    pub reads: Vec<String>,
     next_rv: u64,
 }
 
@@ -144,10 +146,46 @@ async fn handle(
     let path = uri.path().to_string();
     let mut s = store.lock().unwrap();
     if method == Method::GET {
-        return match s.objects.get(&path) {
-            Some(v) => ok(&select(v, uri.query().unwrap_or(""))),
-            None => status(404, "NotFound", &format!("{path} not found")),
-        };
+        let query = uri.query().unwrap_or("");
+        s.reads.push(format!("GET {path}?{query}"));
+        // A watch: held open and quiet until its timeout, as the apiserver
+        // does when nothing changes.
+        if query
+            .split('&')
+            .any(|p| p == "watch=true" || p == "watch=1")
+        {
+            let secs = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("timeoutSeconds="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(290u64);
+            let quiet = futures::stream::once(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                Ok::<_, std::io::Error>(Bytes::new())
+            });
+            return (
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(quiet),
+            )
+                .into_response();
+        }
+        if let Some(v) = s.objects.get(&path) {
+            return ok(&select(v, query));
+        }
+        // A collection of objects stored one by one: list them, as the
+        // apiserver does.
+        let prefix = format!("{path}/");
+        let items: Vec<Value> = s
+            .objects
+            .iter()
+            .filter(|(k, _)| k.strip_prefix(&prefix).is_some_and(|r| !r.contains('/')))
+            .map(|(_, v)| v.clone())
+            .collect();
+        if items.is_empty() {
+            return status(404, "NotFound", &format!("{path} not found"));
+        }
+        let list = json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": s.next_rv.to_string()}, "items": items});
+        return ok(&select(&list, query));
     }
     if method == Method::POST {
         let Ok(mut obj) = serde_json::from_slice::<Value>(&body) else {
