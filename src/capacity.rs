@@ -8,63 +8,111 @@ use crate::config::EniConf;
 use crate::inventory::{Facts, Lookup, NodeFact, NodeLimits, usable_ips};
 use crate::rules::Mode;
 
-/// Pod IPs Terway can give out on `node` under `conf`, or `None` if unknown.
-///
-/// - Legacy IPAM (daemon/config.go getPoolConfig): usable ENIs =
-///   `int(adapters × eni_cap_ratio) + eni_cap_shift − 1`, capped by `max_eni`;
-///   × IPv4 per ENI; minus the ERDMA ENIs' IPs when `enable_erdma`
-///   (daemon/builder.go setupENIManager, limit.go `ERDMARes`).
-/// - CRD IPAM (pkg/eni/node_reconcile.go flavors, pkg/controller/node/node.go
-///   k8sAnno): `(adapters − 1 − an ERDMA ENI) × ipv4PerAdapter`; prefix mode
-///   `(ipv4PerAdapter − 1) × 16 × (totalAdapters − 1)`.
-/// - Exclusive-ENI nodes: one pod per secondary ENI, `adapters − 1`.
-pub fn pod_ips(node: &NodeFact, conf: &EniConf, mode: Mode) -> Option<u64> {
-    let Some(l) = node.limits else {
-        return node.max_pod_ips;
-    };
-    let secondary = l.adapters.saturating_sub(1);
-    let erdma = conf
-        .get("enable_erdma")
-        .and_then(|e| e.value.as_bool())
-        .unwrap_or(false);
-    if node.exclusive_eni {
-        return Some(secondary);
-    }
-    Some(match mode {
-        Mode::Crd => {
-            let prefix = conf
-                .get("enable_ip_prefix")
-                .and_then(|e| e.value.as_bool())
-                .unwrap_or(false);
-            if prefix {
-                l.ipv4_per_adapter.saturating_sub(1)
-                    * 16
-                    * l.total_adapters.max(l.adapters).saturating_sub(1)
-            } else {
-                let erdma_eni = u64::from(erdma && l.erdma_adapters > 0 && secondary > 0);
-                (secondary - erdma_eni) * l.ipv4_per_adapter
-            }
-        }
-        Mode::Legacy => {
-            let ratio = conf
+/// What of a config the capacity formulas read, taken out once so that the
+/// per-node work is plain arithmetic (5000 nodes per admission).
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    mode: Mode,
+    ratio: f64,
+    shift: i64,
+    max_eni: Option<i64>,
+    erdma: bool,
+    prefix: bool,
+    min: u64,
+    max: u64,
+    min_eni: Option<u64>,
+}
+
+impl Pool {
+    pub fn of(conf: &EniConf, mode: Mode) -> Pool {
+        let flag = |k: &str| conf.get(k).and_then(|e| e.value.as_bool()).unwrap_or(false);
+        Pool {
+            mode,
+            ratio: conf
                 .get("eni_cap_ratio")
                 .and_then(|e| e.value.as_f64())
                 .filter(|r| *r != 0.0)
-                .unwrap_or(1.0);
-            let shift = conf.int("eni_cap_shift").unwrap_or(0);
-            let mut enis = (l.adapters as f64 * ratio) as i64 + shift - 1;
-            if let Some(max) = conf.int("max_eni").filter(|m| *m > 0 && *m < enis) {
-                enis = max;
-            }
-            let enis = enis.max(0) as u64;
-            let erdma_ips = if erdma {
-                erdma_res(&l) * l.ipv4_per_adapter
-            } else {
-                0
-            };
-            (enis * l.ipv4_per_adapter).saturating_sub(erdma_ips)
+                .unwrap_or(1.0),
+            shift: conf.int("eni_cap_shift").unwrap_or(0),
+            max_eni: conf.int("max_eni").filter(|m| *m > 0),
+            erdma: flag("enable_erdma"),
+            prefix: flag("enable_ip_prefix"),
+            min: conf.int("min_pool_size").unwrap_or(0).max(0) as u64,
+            max: conf.int("max_pool_size").unwrap_or(0).max(0) as u64,
+            min_eni: conf.int("min_eni").filter(|n| *n > 0).map(|n| n as u64),
         }
-    })
+    }
+
+    /// Pod IPs Terway can give out on `node`, or `None` if unknown.
+    ///
+    /// - Legacy IPAM (daemon/config.go getPoolConfig): usable ENIs =
+    ///   `int(adapters × eni_cap_ratio) + eni_cap_shift − 1`, capped by
+    ///   `max_eni`; × IPv4 per ENI; minus the ERDMA ENIs' IPs when
+    ///   `enable_erdma` (daemon/builder.go setupENIManager, limit.go `ERDMARes`).
+    /// - CRD IPAM (pkg/eni/node_reconcile.go flavors, pkg/controller/node/node.go
+    ///   k8sAnno): `(adapters − 1 − an ERDMA ENI) × ipv4PerAdapter`; prefix
+    ///   mode `(ipv4PerAdapter − 1) × 16 × (totalAdapters − 1)`.
+    /// - Exclusive-ENI nodes: one pod per secondary ENI, `adapters − 1`.
+    pub fn pod_ips(&self, node: &NodeFact) -> Option<u64> {
+        let Some(l) = node.limits else {
+            return node.max_pod_ips;
+        };
+        let secondary = l.adapters.saturating_sub(1);
+        if node.exclusive_eni {
+            return Some(secondary);
+        }
+        Some(match self.mode {
+            Mode::Crd if self.prefix => {
+                l.ipv4_per_adapter.saturating_sub(1)
+                    * 16
+                    * l.total_adapters.max(l.adapters).saturating_sub(1)
+            }
+            Mode::Crd => {
+                let erdma_eni = u64::from(self.erdma && l.erdma_adapters > 0 && secondary > 0);
+                (secondary - erdma_eni) * l.ipv4_per_adapter
+            }
+            Mode::Legacy => {
+                let mut enis = (l.adapters as f64 * self.ratio) as i64 + self.shift - 1;
+                if let Some(max) = self.max_eni.filter(|m| *m < enis) {
+                    enis = max;
+                }
+                let enis = enis.max(0) as u64;
+                let erdma_ips = if self.erdma {
+                    erdma_res(&l) * l.ipv4_per_adapter
+                } else {
+                    0
+                };
+                (enis * l.ipv4_per_adapter).saturating_sub(erdma_ips)
+            }
+        })
+    }
+
+    /// Idle IPs Terway keeps pre-allocated on `node`.
+    ///
+    /// Legacy: `min_pool_size` (replaced by `min_eni × IPs per ENI` when set),
+    /// clamped to `max_pool_size` and the capacity (daemon/config.go
+    /// getPoolConfig). CRD: `min_pool_size` is not clamped to the maximum
+    /// (pkg/controller/multi-ip/node/pool.go), only to what the node holds;
+    /// prefix mode and exclusive-ENI nodes keep no pool (pkg/eni/node_reconcile.go).
+    pub fn idle(&self, node: &NodeFact) -> u64 {
+        let cap = self.pod_ips(node).unwrap_or(u64::MAX);
+        match self.mode {
+            Mode::Crd if self.prefix || node.exclusive_eni => 0,
+            Mode::Crd => self.min.min(cap),
+            Mode::Legacy => {
+                let min = match (self.min_eni, node.limits) {
+                    (Some(n), Some(l)) => n * l.ipv4_per_adapter,
+                    _ => self.min,
+                };
+                min.min(self.max).min(cap)
+            }
+        }
+    }
+}
+
+/// [`Pool::pod_ips`] for one node.
+pub fn pod_ips(node: &NodeFact, conf: &EniConf, mode: Mode) -> Option<u64> {
+    Pool::of(conf, mode).pod_ips(node)
 }
 
 /// ENIs Terway sets aside for ERDMA (pkg/aliyun/client/limit.go `ERDMARes`).
@@ -78,38 +126,9 @@ fn erdma_res(l: &NodeLimits) -> u64 {
     }
 }
 
-/// Idle IPs Terway keeps pre-allocated on one node under `conf`.
-///
-/// Legacy: `min_pool_size` (replaced by `min_eni × IPs per ENI` when set),
-/// clamped to `max_pool_size` and the capacity (daemon/config.go
-/// getPoolConfig). CRD: `min_pool_size` is not clamped to the maximum
-/// (pkg/controller/multi-ip/node/pool.go), only to what the node holds; prefix
-/// mode and exclusive-ENI nodes keep no pool (pkg/eni/node_reconcile.go).
+/// [`Pool::idle`] for one node; no config keeps nothing.
 pub fn idle_per_node(conf: Option<&EniConf>, mode: Mode, node: &NodeFact) -> u64 {
-    let Some(conf) = conf else { return 0 };
-    let cap = pod_ips(node, conf, mode).unwrap_or(u64::MAX);
-    let min = conf.int("min_pool_size").unwrap_or(0).max(0) as u64;
-    let max = conf.int("max_pool_size").unwrap_or(0).max(0) as u64;
-    match mode {
-        Mode::Crd => {
-            let prefix = conf
-                .get("enable_ip_prefix")
-                .and_then(|e| e.value.as_bool())
-                .unwrap_or(false);
-            if prefix || node.exclusive_eni {
-                0
-            } else {
-                min.min(cap)
-            }
-        }
-        Mode::Legacy => {
-            let min = match (conf.int("min_eni").filter(|n| *n > 0), node.limits) {
-                (Some(n), Some(l)) => n as u64 * l.ipv4_per_adapter,
-                _ => min,
-            };
-            min.min(max).min(cap)
-        }
-    }
+    conf.map_or(0, |c| Pool::of(c, mode).idle(node))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -178,11 +197,8 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
                 .iter()
                 .filter(|n| n.zone == zone && n.config.as_deref() == dynamic)
                 .collect();
-            let mode = Mode::of(conf);
-            let reserve: u64 = nodes
-                .iter()
-                .map(|n| idle_per_node(Some(conf), mode, n))
-                .sum();
+            let pool = Pool::of(conf, Mode::of(conf));
+            let reserve: u64 = nodes.iter().map(|n| pool.idle(n)).sum();
             let headroom = free as i64 - reserve as i64;
             let used_pct = pct(size - free.min(size), size);
             let state = if vswitches.iter().all(|v| v.size.is_none()) {

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ::kube::api::PartialObjectMeta;
 use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::reflector::{self, Store};
 use ::kube::runtime::utils::Backoff;
@@ -15,6 +16,7 @@ use ::kube::runtime::{WatchStreamExt, watcher};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Node};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tokio::sync::Notify;
 
 use super::nodes;
@@ -66,6 +68,13 @@ pub fn version_of(ds: &DaemonSet) -> Option<Version> {
 /// realistic ACK node is ~15 KiB (images, conditions, managed fields), this
 /// is a few hundred bytes.
 pub fn narrow_node(n: &mut Node) {
+    narrow_node_meta(&mut n.metadata);
+    n.spec = None;
+    n.status = None;
+}
+
+/// [`narrow_node`] for the metadata a metadata-only watch returns.
+pub fn narrow_node_meta(m: &mut ObjectMeta) {
     let keep = |k: &str| {
         nodes::ZONE_LABELS.contains(&k)
             || nodes::INSTANCE_TYPE_LABELS.contains(&k)
@@ -73,7 +82,6 @@ pub fn narrow_node(n: &mut Node) {
             || k == nodes::EXCLUSIVE_ENI_LABEL
             || k == "topology.kubernetes.io/region"
     };
-    let m = &mut n.metadata;
     m.annotations = None;
     m.managed_fields = None;
     m.owner_references = None;
@@ -81,9 +89,10 @@ pub fn narrow_node(n: &mut Node) {
     if let Some(labels) = m.labels.as_mut() {
         labels.retain(|k, _| keep(k));
     }
-    n.spec = None;
-    n.status = None;
 }
+
+/// Lists in pages this small, so no response holds thousands of objects.
+const PAGE: u32 = 50;
 
 /// Keeps of a Terway Node CR only its name and `spec.nodeCap`.
 pub fn narrow_terway_node(o: &mut DynamicObject) {
@@ -139,7 +148,9 @@ impl EventStore {
             .iter()
             .map(|reason| {
                 let (store, w) = reflector::store::<Event>();
-                let cfg = watcher::Config::default().fields(&format!("reason={reason}"));
+                let cfg = watcher::Config::default()
+                    .fields(&format!("reason={reason}"))
+                    .page_size(PAGE);
                 drive(
                     "events",
                     watcher(Api::<Event>::all(client.clone()), cfg)
@@ -221,14 +232,19 @@ pub fn spawn(
     let namespace = terway.namespace.as_str();
     let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
 
-    let (node_store, w) = reflector::store::<Node>();
+    // Nodes: metadata only (name and labels are all that is read), so the
+    // apiserver never sends their status.
+    let (node_store, w) = reflector::store::<PartialObjectMeta<Node>>();
     drive(
         "nodes",
-        watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
-            .default_backoff()
-            .modify(narrow_node)
-            .reflect(w)
-            .touched_objects(),
+        watcher(
+            Api::<PartialObjectMeta<Node>>::all(client.clone()),
+            watcher::Config::default().page_size(PAGE),
+        )
+        .default_backoff()
+        .modify(|n: &mut PartialObjectMeta<Node>| narrow_node_meta(&mut n.metadata))
+        .reflect(w)
+        .touched_objects(),
         Some(changed.clone()),
     );
 
@@ -242,7 +258,7 @@ pub fn spawn(
         "terway nodes",
         watcher(
             Api::<DynamicObject>::all_with(client.clone(), &ar),
-            watcher::Config::default(),
+            watcher::Config::default().page_size(PAGE),
         )
         .backoff(CappedBackoff::new(Duration::from_secs(300)))
         .modify(narrow_terway_node)
@@ -301,19 +317,36 @@ struct Limits {
 }
 
 async fn recompute(
-    node_store: &Store<Node>,
+    node_store: &Store<PartialObjectMeta<Node>>,
     terway_store: &Store<DynamicObject>,
     cm_store: &Store<ConfigMap>,
     inventory: &CloudInventory,
     ecs: Option<&ApiClient>,
     limits: &mut Limits,
 ) {
-    let nodes: Vec<Node> = node_store.state().iter().map(|n| (**n).clone()).collect();
-    let terway: Vec<serde_json::Value> = terway_store
-        .state()
-        .iter()
-        .filter_map(|o| serde_json::to_value(&**o).ok())
-        .collect();
+    // Thousands of objects: build the inputs off the async workers, so an
+    // admission never waits behind a recompute.
+    let (ns, ts) = (node_store.clone(), terway_store.clone());
+    let Ok((nodes, terway)) = tokio::task::spawn_blocking(move || {
+        let nodes: Vec<Node> = ns
+            .state()
+            .iter()
+            .map(|n| Node {
+                metadata: n.metadata.clone(),
+                ..Node::default()
+            })
+            .collect();
+        let terway: Vec<serde_json::Value> = ts
+            .state()
+            .iter()
+            .filter_map(|o| serde_json::to_value(&**o).ok())
+            .collect();
+        (nodes, terway)
+    })
+    .await
+    else {
+        return;
+    };
     limits
         .failed
         .retain(|_, at| at.elapsed() < FAILED_LOOKUP_TTL);
@@ -342,7 +375,12 @@ async fn recompute(
             }
         }
     }
-    inventory.set_nodes(nodes::node_facts(&nodes, &terway, &limits.known));
+    let known = limits.known.clone();
+    if let Ok(facts) =
+        tokio::task::spawn_blocking(move || nodes::node_facts(&nodes, &terway, &known)).await
+    {
+        inventory.set_nodes(facts);
+    }
     let base = cm_store
         .state()
         .first()

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Doc, Finding, Mode, Operation, Severity, id};
-use crate::capacity::{self, idle_per_node};
+use crate::capacity::Pool;
 use crate::config::{ENI_CONF, Path};
 use crate::inventory::NodeFact;
 
@@ -90,9 +90,10 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         .filter(|n| n.config.as_deref() == d.dynamic)
         .collect();
     if max > 0 {
+        let pool = Pool::of(d.new, mode);
         let caps: Vec<(&NodeFact, u64)> = nodes
             .iter()
-            .filter_map(|n| Some((*n, capacity::pod_ips(n, d.new, mode)?)))
+            .filter_map(|n| Some((*n, pool.pod_ips(n)?)))
             .filter(|(_, c)| (max as u64) > *c)
             .collect();
         if let Some((smallest, cap)) = caps.iter().min_by_key(|(_, c)| *c) {
@@ -128,9 +129,10 @@ fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeFact], out: &mut Vec<Finding>)
     }
     let Some(facts) = d.facts else { return };
     let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
+    let new_pool = Pool::of(d.new, mode);
+    let old_pool = d.old.map(|o| Pool::of(o, mode));
     for n in nodes {
-        let delta =
-            idle_per_node(Some(d.new), mode, n) as i128 - idle_per_node(d.old, mode, n) as i128;
+        let delta = new_pool.idle(n) as i128 - old_pool.map_or(0, |p| p.idle(n)) as i128;
         let e = per_zone.entry(&n.zone).or_default();
         e.0 += delta;
         e.1 += 1;

@@ -130,6 +130,69 @@ fn select(v: &Value, query: &str) -> Value {
     out
 }
 
+fn metadata_only(mut v: Value) -> Value {
+    let slim = |o: &Value| json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": o["metadata"]});
+    match v["items"].as_array() {
+        Some(items) => {
+            let items: Vec<Value> = items.iter().map(slim).collect();
+            v["items"] = json!(items);
+            v["kind"] = json!("PartialObjectMetadataList");
+            v["apiVersion"] = json!("meta.k8s.io/v1");
+            v
+        }
+        None => slim(&v),
+    }
+}
+
+/// One page of `list` without copying the items outside it.
+fn page_of(list: &Value, query: &str) -> Value {
+    let Some(items) = list["items"].as_array() else {
+        return list.clone();
+    };
+    let mut head = json!({"apiVersion": list["apiVersion"], "kind": list["kind"], "metadata": list["metadata"], "items": []});
+    let param = |name: &str| query.split('&').find_map(|p| p.strip_prefix(name));
+    let limit = param("limit=")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(items.len());
+    let from = param("continue=")
+        .and_then(|c| c.strip_prefix("offset-"))
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(items.len());
+    let to = (from + limit).min(items.len());
+    head["items"] = json!(items[from..to]);
+    if to < items.len() {
+        head["metadata"]["continue"] = json!(format!("offset-{to}"));
+    }
+    head
+}
+
+/// `limit` and `continue`, as the apiserver pages a list.
+fn page(mut v: Value, query: &str) -> Value {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(name))
+            .map(str::to_string)
+    };
+    let Some(limit) = param("limit=").and_then(|l| l.parse::<usize>().ok()) else {
+        return v;
+    };
+    let Some(items) = v["items"].as_array().cloned() else {
+        return v;
+    };
+    let from = param("continue=")
+        .and_then(|c| c.strip_prefix("offset-").map(str::to_string))
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
+    let to = (from + limit).min(items.len());
+    v["items"] = json!(items[from.min(to)..to]);
+    if to < items.len() {
+        v["metadata"]["continue"] = json!(format!("offset-{to}"));
+    }
+    v
+}
+
 fn ok(v: &Value) -> Response {
     ([("content-type", "application/json")], v.to_string()).into_response()
 }
@@ -141,8 +204,15 @@ async fn handle(
     State(store): State<Arc<Mutex<Store>>>,
     method: Method,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A metadata-only request (kube-rs `PartialObjectMeta`): the apiserver
+    // answers with metadata alone.
+    let meta_only = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
     let path = uri.path().to_string();
     let mut s = store.lock().unwrap();
     if method == Method::GET {
@@ -170,7 +240,13 @@ async fn handle(
                 .into_response();
         }
         if let Some(v) = s.objects.get(&path) {
-            return ok(&select(v, query));
+            // Page before selecting the rest: a big list is never copied whole.
+            let v = if query.contains("limit=") && !query.contains("fieldSelector=") {
+                page_of(v, query)
+            } else {
+                page(select(v, query), query)
+            };
+            return ok(&if meta_only { metadata_only(v) } else { v });
         }
         // A collection of objects stored one by one: list them, as the
         // apiserver does.
@@ -185,7 +261,7 @@ async fn handle(
             return status(404, "NotFound", &format!("{path} not found"));
         }
         let list = json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": s.next_rv.to_string()}, "items": items});
-        return ok(&select(&list, query));
+        return ok(&page(select(&list, query), query));
     }
     if method == Method::POST {
         let Ok(mut obj) = serde_json::from_slice::<Value>(&body) else {

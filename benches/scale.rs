@@ -1,0 +1,407 @@
+//! terway-guard on a big cluster: the fake Kubernetes API holds N realistic ACK
+//! nodes (~15 KiB each: labels, annotations, addresses, conditions, 40
+//! images, managed fields) and as many Terway Node CRs; the fake VPC endpoint
+//! serves the cloud. The release binary runs as a user runs it, and the bench
+//! reports, for `serve` (with and without cluster facts) and `controller`:
+//! RSS peak, CPU, admission latency seen by the client over a window spanning
+//! several fact recomputes, and how often nodes were LISTed.
+//!
+//! Run: `cargo bench --bench scale` (SCALE_NODES=5000, SCALE_SECONDS=40).
+//! Not a timed test: it prints numbers, asserting only that the work was done.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::fake_kube::FakeKube;
+use common::fake_vpc::{AK, SECRET};
+use common::scenario::{CM, DS};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A Node as ACK has them, ~15 KiB.
+fn node(i: usize) -> Value {
+    let zone = ["cn-shanghai-f", "cn-shanghai-g"][i % 2];
+    let name = format!("cn-shanghai.192.168.{}.{}", i / 250, i % 250);
+    let images: Vec<Value> = (0..40)
+        .map(|k| json!({"names": [format!("registry-cn-shanghai-vpc.ack.aliyuncs.com/acs/component-{k}@sha256:{:064x}", k * 7919 + i), format!("registry-cn-shanghai-vpc.ack.aliyuncs.com/acs/component-{k}:v1.{k}.{}", i % 9)], "sizeBytes": 30_000_000 + k * 1000}))
+        .collect();
+    let conditions: Vec<Value> = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "NetworkUnavailable", "KernelDeadlock", "ReadonlyFilesystem", "FrequentKubeletRestart"]
+        .iter()
+        .map(|t| json!({"type": t, "status": "False", "reason": format!("Kubelet{t}"), "message": format!("kubelet reports {t} is fine on this node and has been for a while"), "lastHeartbeatTime": "2026-11-26T10:00:00Z", "lastTransitionTime": "2026-11-01T10:00:00Z"}))
+        .collect();
+    let managed: Vec<Value> = (0..6)
+        .map(|k| json!({"manager": format!("manager-{k}"), "operation": "Update", "apiVersion": "v1", "time": "2026-11-26T10:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:a": {}, "f:b": {}}}, "f:status": {"f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:lastHeartbeatTime": {}}}}}}))
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {
+            "name": name, "uid": format!("{:032x}", i), "resourceVersion": "1",
+            "labels": {
+                "topology.kubernetes.io/zone": zone, "topology.kubernetes.io/region": "cn-shanghai",
+                "failure-domain.beta.kubernetes.io/zone": zone, "failure-domain.beta.kubernetes.io/region": "cn-shanghai",
+                "node.kubernetes.io/instance-type": "ecs.g7.xlarge", "beta.kubernetes.io/instance-type": "ecs.g7.xlarge",
+                "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name,
+                "alibabacloud.com/nodepool-id": "np0123456789abcdef", "ack.aliyun.com": "c0123456789abcdef",
+                "node.csi.alibabacloud.com/disktype.cloud_essd": "available"
+            },
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true", "k8s.aliyun.com/eni-limit": "{\"adapters\":4,\"ipv4PerAdapter\":15}"},
+            "managedFields": managed
+        },
+        "spec": {"podCIDR": "", "providerID": format!("cn-shanghai.i-uf6{:012x}", i)},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": format!("192.168.{}.{}", i / 250, i % 250)}, {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "4", "memory": "15896700Ki", "pods": "64", "ephemeral-storage": "123722704Ki"},
+            "allocatable": {"cpu": "3900m", "memory": "12647548Ki", "pods": "64", "ephemeral-storage": "114022843818"},
+            "conditions": conditions,
+            "images": images,
+            "nodeInfo": {"architecture": "amd64", "kernelVersion": "5.10.134-16.3.al8.x86_64", "kubeletVersion": "v1.33.1-aliyun.1", "containerRuntimeVersion": "containerd://1.6.38", "osImage": "Alibaba Cloud Linux 3"}
+        }
+    })
+}
+
+fn terway_node(i: usize) -> Value {
+    let name = format!("cn-shanghai.192.168.{}.{}", i / 250, i % 250);
+    let zone = ["cn-shanghai-f", "cn-shanghai-g"][i % 2];
+    json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node", "metadata": {"name": name, "resourceVersion": "1"},
+           "spec": {"nodeCap": {"adapters": 4, "totalAdapters": 4, "ipv4PerAdapter": 15, "memberAdapterLimit": 0},
+                    "nodeMetadata": {"zoneID": zone, "instanceType": "ecs.g7.xlarge"},
+                    "eni": {"vSwitchOptions": ["vsw-uf6aaa0001"], "securityGroupIDs": ["sg-uf6demo0001"]}},
+           "status": {"networkInterfaces": {}}})
+}
+
+async fn cluster(n: usize) -> FakeKube {
+    let kube = FakeKube::start().await;
+    kube.put(CM, common::example_cm("eni-config.yaml"));
+    kube.put(DS, json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
+        "spec": {"selector": {"matchLabels": {"app": "terway-eniip"}}, "template": {"metadata": {"labels": {"app": "terway-eniip"}}, "spec": {"containers": [{"name": "terway", "image": "registry/acs/terway:v1.16.7"}]}}},
+        "status": {"desiredNumberScheduled": n, "updatedNumberScheduled": n, "numberAvailable": n, "observedGeneration": 1}}));
+    kube.put("/api/v1/events", json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": []}));
+    kube.put("/api/v1/nodes", json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(node).collect::<Vec<_>>()}));
+    kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(terway_node).collect::<Vec<_>>()}));
+    kube
+}
+
+struct Run {
+    what: String,
+    rss_peak_mib: f64,
+    cpu_secs: f64,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    max_ms: Option<f64>,
+    reviews: usize,
+    dropped: usize,
+    node_lists: usize,
+}
+
+fn proc_stats(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name).
+    (hwm_kb / 1024.0, (ticks(11) + ticks(12)) / 100.0)
+}
+
+fn node_lists(kube: &FakeKube) -> usize {
+    kube.store
+        .lock()
+        .unwrap()
+        .reads
+        .iter()
+        // A LIST is its first page; watches are not LISTs.
+        .filter(|r| {
+            r.starts_with("GET /api/v1/nodes?")
+                && !r.contains("watch=true")
+                && !r.contains("continue=")
+        })
+        .count()
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// One keep-alive HTTPS connection, as the apiserver holds one.
+async fn connect(
+    addr: std::net::SocketAddr,
+    ca: &str,
+) -> hyper::client::conn::http1::SendRequest<Full<hyper::body::Bytes>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(common::roots(&[ca]))
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// Reviews at a steady 50 per second; a dropped connection is counted and
+/// replaced (an apiserver reconnects too).
+async fn admissions(
+    addr: std::net::SocketAddr,
+    ca: &str,
+    window: Duration,
+) -> (Vec<Duration>, usize) {
+    let mut sender = connect(addr, ca).await;
+    let mut dropped = 0;
+    let bodies = [
+        std::fs::read(common::example("review-denied.json")).unwrap(),
+        std::fs::read(common::example("review-allowed.json")).unwrap(),
+    ];
+    let mut took = Vec::new();
+    let end = Instant::now() + window;
+    let mut i = 0;
+    while Instant::now() < end {
+        let req = hyper::Request::post("/validate?timeout=10s")
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            .body(Full::new(hyper::body::Bytes::from(bodies[i % 2].clone())))
+            .unwrap();
+        let t = Instant::now();
+        let answered = match sender.send_request(req).await {
+            Ok(resp) => resp.into_body().collect().await.is_ok(),
+            Err(_) => false,
+        };
+        if answered {
+            took.push(t.elapsed());
+        } else {
+            dropped += 1;
+            sender = connect(addr, ca).await;
+        }
+        i += 1;
+        // A steady trickle, as an apiserver sends: 50 reviews per second.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (took, dropped)
+}
+
+async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
+    let fake = common::fake_vpc::Fake::like_examples().await;
+    let kube = cluster(n).await;
+    let dir = common::temp_dir("scale");
+    let ca = common::write_certs(&dir);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-listen",
+            "off",
+        ])
+        .args([
+            "--tls-cert",
+            &dir.join("tls.crt").display().to_string(),
+            "--tls-key",
+            &dir.join("tls.key").display().to_string(),
+        ])
+        .args([
+            "--inventory",
+            "aliyun",
+            "--region",
+            "cn-shanghai",
+            "--vpc-endpoint",
+            &fake.url(),
+            "--ecs-endpoint",
+            &fake.url(),
+        ])
+        .args([
+            "--cluster",
+            if cluster_on { "on" } else { "off" },
+            "--log-level",
+            "warn",
+        ])
+        .env("KUBECONFIG", kube.kubeconfig(&dir))
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let roots = common::roots(&[&ca]);
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = common::call(addr, roots.clone(), "GET", "/readyz", Vec::new()).await
+            && r.status == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "serve never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (mut took, dropped) = admissions(addr, &ca, window).await;
+    let (rss, cpu) = proc_stats(pid);
+    let lists = node_lists(&kube);
+    stop(child);
+    took.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |q: f64| ms(took[((took.len() - 1) as f64 * q) as usize]);
+    assert!(!took.is_empty());
+    Run {
+        what: format!("serve --cluster {}", if cluster_on { "on" } else { "off" }),
+        rss_peak_mib: rss,
+        cpu_secs: cpu,
+        p50_ms: Some(at(0.5)),
+        p99_ms: Some(at(0.99)),
+        max_ms: Some(ms(*took.last().unwrap())),
+        reviews: took.len(),
+        dropped,
+        node_lists: lists,
+    }
+}
+
+async fn controller(n: usize, window: Duration) -> Run {
+    let fake = common::scenario::cloud().await;
+    let kube = cluster(n).await;
+    let dir = common::temp_dir("scale-ctl");
+    let child = Command::new(BIN)
+        .args([
+            "controller",
+            "--mode",
+            "plan",
+            "--interval",
+            "5",
+            "--metrics-listen",
+            "off",
+            "--log-level",
+            "warn",
+        ])
+        .args([
+            "--inventory",
+            "aliyun",
+            "--region",
+            "cn-shanghai",
+            "--vpc-id",
+            "vpc-uf6demo0001",
+            "--vpc-endpoint",
+            &fake.url(),
+            "--ecs-endpoint",
+            &fake.url(),
+        ])
+        .env("KUBECONFIG", kube.kubeconfig(&dir))
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    tokio::time::sleep(window).await;
+    let (rss, cpu) = proc_stats(pid);
+    let lists = node_lists(&kube);
+    let leases = kube
+        .store
+        .lock()
+        .unwrap()
+        .writes
+        .iter()
+        .filter(|w| w.contains("/leases"))
+        .count();
+    stop(child);
+    assert!(leases > 0, "the controller never took the lease");
+    Run {
+        what: "controller --interval 5".into(),
+        rss_peak_mib: rss,
+        cpu_secs: cpu,
+        p50_ms: None,
+        p99_ms: None,
+        max_ms: None,
+        reviews: 0,
+        dropped: 0,
+        node_lists: lists,
+    }
+}
+
+fn main() {
+    let n = env_num("SCALE_NODES", 5000) as usize;
+    let window = Duration::from_secs(env_num("SCALE_SECONDS", 40));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runs = rt.block_on(async {
+        vec![
+            serve(n, false, window).await,
+            serve(n, true, window).await,
+            controller(n, window).await,
+        ]
+    });
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
+    println!(
+        "\n{n} nodes (~{} KiB each as JSON), {} s window, release binary, fakes on 127.0.0.1\n",
+        serde_json::to_vec(&node(1)).unwrap().len() / 1024,
+        window.as_secs()
+    );
+    println!(
+        "| process | RSS peak MiB | CPU s | reviews (dropped) | p50 ms | p99 ms | max ms | node LISTs |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in runs {
+        println!(
+            "| {} | {:.1} | {:.2} | {} ({}) | {} | {} | {} | {} |",
+            r.what,
+            r.rss_peak_mib,
+            r.cpu_secs,
+            r.reviews,
+            r.dropped,
+            opt(r.p50_ms),
+            opt(r.p99_ms),
+            opt(r.max_ms),
+            r.node_lists
+        );
+    }
+}
