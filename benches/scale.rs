@@ -12,12 +12,14 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::fake_vpc::FakeEnv;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fake_kube::FakeKube;
-use common::fake_vpc::{AK, SECRET};
+
 use common::scenario::{CM, DS};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -256,10 +258,7 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
             "--log-level",
             "warn",
         ])
-        .env("KUBECONFIG", kube.kubeconfig(&dir))
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .fake_env(kube.kubeconfig(&dir))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -317,22 +316,8 @@ async fn controller(n: usize, window: Duration) -> Run {
             "--log-level",
             "warn",
         ])
-        .args([
-            "--inventory",
-            "aliyun",
-            "--region",
-            "cn-shanghai",
-            "--vpc-id",
-            "vpc-uf6demo0001",
-            "--vpc-endpoint",
-            &fake.url(),
-            "--ecs-endpoint",
-            &fake.url(),
-        ])
-        .env("KUBECONFIG", kube.kubeconfig(&dir))
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .args(common::fake_vpc::fake_cloud_args(&fake.url()))
+        .fake_env(kube.kubeconfig(&dir))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

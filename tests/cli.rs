@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::fake_vpc::FakeEnv;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -477,7 +479,7 @@ async fn a_broken_log_pipe_does_not_break_admissions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_reads_config_and_nodes_from_the_cluster() {
     use common::fake_kube::FakeKube;
-    use common::fake_vpc::{AK, Fake, SECRET};
+    use common::fake_vpc::Fake;
     let fake = Fake::like_examples().await;
     fake.with(|s| s.instance_types.push(("ecs.c6.large".into(), 3, 6)));
     let kube = FakeKube::start().await;
@@ -520,10 +522,7 @@ async fn status_reads_config_and_nodes_from_the_cluster() {
                 "--ecs-endpoint",
                 &url,
             ])
-            .env("KUBECONFIG", kubeconfig)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .fake_env(kubeconfig)
             .output()
             .unwrap()
     })
@@ -572,10 +571,7 @@ async fn status_reads_config_and_nodes_from_the_cluster() {
             .args(["status", "-o", "json", "--inventory", "aliyun"])
             .args(["--vpc-endpoint", &url, "--ecs-endpoint", &url])
             .args(["--metadata-endpoint", "http://127.0.0.1:1"])
-            .env("KUBECONFIG", kubeconfig)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .fake_env(kubeconfig)
             .output()
             .unwrap()
     })

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::fake_vpc::FakeEnv;
+
 use std::time::Duration;
 
 use common::fake_kube::FakeKube;
@@ -163,7 +165,6 @@ async fn drift_is_offered_or_fixed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_controller_binary_expands_and_stops_on_sigterm() {
-    use common::fake_vpc::{AK, SECRET};
     use std::process::{Command, Stdio};
     let (fake, kube) = (cloud().await, cluster().await);
     let dir = common::temp_dir("controller-bin");
@@ -183,22 +184,8 @@ async fn the_controller_binary_expands_and_stops_on_sigterm() {
             "--rollout-timeout",
             "5",
         ])
-        .args([
-            "--inventory",
-            "aliyun",
-            "--region",
-            "cn-shanghai",
-            "--vpc-id",
-            "vpc-uf6demo0001",
-            "--vpc-endpoint",
-            &fake.url(),
-            "--ecs-endpoint",
-            &fake.url(),
-        ])
-        .env("KUBECONFIG", kube.kubeconfig(&dir))
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        .args(common::fake_vpc::fake_cloud_args(&fake.url()))
+        .fake_env(kube.kubeconfig(&dir))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

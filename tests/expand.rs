@@ -3,8 +3,10 @@
 
 mod common;
 
+use common::fake_vpc::FakeEnv;
+
 use common::fake_kube::FakeKube;
-use common::fake_vpc::{AK, Fake, SECRET};
+use common::fake_vpc::{Fake, SECRET};
 use common::scenario::{CM, DS, cloud, cluster, kube_client, vpc_client};
 use common::*;
 use serde_json::{Value, json};
@@ -249,10 +251,7 @@ async fn expand_apply_from_the_command_line() {
                 "--rollout-timeout",
                 "5",
             ])
-            .env("KUBECONFIG", kubeconfig)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            .fake_env(kubeconfig)
             .output()
             .unwrap()
     })

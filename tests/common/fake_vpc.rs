@@ -50,6 +50,39 @@ pub fn terway_credential_file() -> String {
     json!({"access.key.id": seal(AK), "access.key.secret": seal(SECRET), "security.token": seal("CAIS-fake-sts-token"), "expiration": "2099-01-01T00:00:00Z", "keyring": keyring}).to_string()
 }
 
+/// The binary's environment against the fakes: the fake's access key (and
+/// no metadata server), `kubeconfig` for the fake cluster.
+pub trait FakeEnv {
+    fn fake_env(&mut self, kubeconfig: impl AsRef<std::ffi::OsStr>) -> &mut Self;
+}
+
+impl FakeEnv for std::process::Command {
+    fn fake_env(&mut self, kubeconfig: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.env("KUBECONFIG", kubeconfig)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", AK)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+    }
+}
+
+/// `--inventory aliyun` against the fake at `url`, in the examples' region and VPC.
+pub fn fake_cloud_args(url: &str) -> Vec<String> {
+    [
+        "--inventory",
+        "aliyun",
+        "--region",
+        "cn-shanghai",
+        "--vpc-id",
+        "vpc-uf6demo0001",
+        "--vpc-endpoint",
+        url,
+        "--ecs-endpoint",
+        url,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// A VPC client for the fake at `endpoint`, with the right secret.
 pub fn vpc_client_at(endpoint: &str) -> terway_guard::cloud::client::ApiClient {
     use terway_guard::cloud::client::{ApiClient, http_client};
