@@ -192,13 +192,16 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
                 ids.iter().map(|id| vswitch(id, &zone, facts)).collect();
             let size: u64 = vswitches.iter().filter_map(|v| v.size).sum();
             let free: u64 = vswitches.iter().filter_map(|v| v.free).sum();
-            let nodes: Vec<_> = facts
-                .nodes
+            let groups = facts.groups();
+            let nodes: Vec<_> = groups
                 .iter()
-                .filter(|n| n.zone == zone && n.config.as_deref() == dynamic)
+                .filter(|g| g.node.zone == zone && g.node.config.as_deref() == dynamic)
                 .collect();
             let pool = Pool::of(conf, Mode::of(conf));
-            let reserve: u64 = nodes.iter().map(|n| pool.idle(n)).sum();
+            let reserve: u64 = nodes
+                .iter()
+                .map(|g| pool.idle(&g.node) * g.count as u64)
+                .sum();
             let headroom = free as i64 - reserve as i64;
             let used_pct = pct(size - free.min(size), size);
             let state = if vswitches.iter().all(|v| v.size.is_none()) {
@@ -216,7 +219,7 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
                 size,
                 free,
                 used_pct,
-                nodes: nodes.len(),
+                nodes: nodes.iter().map(|g| g.count).sum(),
                 reserve,
                 headroom,
                 state,

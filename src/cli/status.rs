@@ -41,7 +41,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     };
     let mut facts = inv.facts(&query(&[&cm])).await;
     if let (Some(client), Opened::Cloud(_, ecs)) = (&cluster, &inv) {
-        facts.nodes = std::sync::Arc::new(
+        facts.set_nodes(
             crate::kube::snapshot::node_facts(client, Some(ecs))
                 .await
                 .context("cannot list nodes")?,

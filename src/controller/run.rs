@@ -169,9 +169,8 @@ impl Controller {
         // Watch-backed nodes when the cluster watcher feeds the inventory
         // (the controller command); a one-off list otherwise (tests).
         if !self.watched {
-            facts.nodes = std::sync::Arc::new(
-                crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?,
-            );
+            facts
+                .set_nodes(crate::kube::snapshot::node_facts(&self.kube, self.ecs.as_ref()).await?);
         }
         let zones = capacity::report(&conf, &facts, None);
         for z in &zones {

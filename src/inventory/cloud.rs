@@ -54,13 +54,16 @@ impl Default for CloudConfig {
     }
 }
 
+/// The nodes and their groups, swapped in together.
+type SharedNodes = (Arc<Vec<NodeFact>>, Arc<Vec<super::NodeGroup>>);
+
 struct Inner {
     client: ApiClient,
     cfg: CloudConfig,
     cache: Mutex<HashMap<String, (Lookup, Instant)>>,
     inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
     vpcs: Mutex<Vec<VpcFact>>,
-    nodes: Mutex<Arc<Vec<NodeFact>>>,
+    nodes: Mutex<SharedNodes>,
     terway_version: Mutex<Option<crate::config::Version>>,
     base: Mutex<Option<ConfigObject>>,
     /// The cluster's VPC: configured, or learnt from the base config.
@@ -91,7 +94,7 @@ impl CloudInventory {
                 cache: Mutex::new(HashMap::new()),
                 inflight: Mutex::new(HashMap::new()),
                 vpcs: Mutex::new(Vec::new()),
-                nodes: Mutex::new(Arc::new(Vec::new())),
+                nodes: Mutex::new((Arc::new(Vec::new()), Arc::new(Vec::new()))),
                 terway_version: Mutex::new(None),
                 base: Mutex::new(None),
                 vpc_id: Mutex::new(cfg_vpc),
@@ -104,12 +107,13 @@ impl CloudInventory {
 
     /// Nodes come from the cluster; whoever watches them sets them here.
     pub fn set_nodes(&self, nodes: Vec<NodeFact>) {
-        *lock(&self.inner.nodes) = Arc::new(nodes);
+        let groups = Arc::new(super::group_nodes(&nodes));
+        *lock(&self.inner.nodes) = (Arc::new(nodes), groups);
     }
 
     /// The nodes as last set (shared).
     pub fn nodes(&self) -> Arc<Vec<NodeFact>> {
-        lock(&self.inner.nodes).clone()
+        lock(&self.inner.nodes).0.clone()
     }
 
     /// The Terway release the cluster runs, read from its DaemonSet.
@@ -379,13 +383,16 @@ impl CloudInventory {
                 vswitches.insert(id, l);
             }
         }
+        // One lock: the nodes and their groups belong together.
+        let nodes = lock(&self.inner.nodes).clone();
         Facts {
             terway_version: *lock(&self.inner.terway_version),
             region: Some(self.inner.client.region.clone()),
             cluster_vpc: self.vpc_id(),
             vpcs: lock(&self.inner.vpcs).clone(),
             vswitches,
-            nodes: lock(&self.inner.nodes).clone(),
+            nodes: nodes.0,
+            node_groups: nodes.1,
         }
     }
 }

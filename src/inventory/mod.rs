@@ -57,9 +57,54 @@ pub struct NodeFact {
     pub exclusive_eni: bool,
 }
 
+/// Nodes that share every fact the rules read (zone, dynamic config, limits,
+/// capacity, exclusive ENIs): one of them and how many. A cluster of
+/// thousands of nodes has a handful of these, so per-admission work does not
+/// grow with the node count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeGroup {
+    pub node: NodeFact,
+    pub count: usize,
+}
+
+/// Groups `nodes`; the first node of a group names it.
+pub fn group_nodes(nodes: &[NodeFact]) -> Vec<NodeGroup> {
+    type Key<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<NodeLimits>,
+        Option<u64>,
+        bool,
+        bool,
+    );
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut out: Vec<NodeGroup> = Vec::new();
+    for n in nodes {
+        let key = (
+            n.zone.as_str(),
+            n.config.as_deref(),
+            n.limits,
+            n.max_pod_ips,
+            n.exclusive_eni,
+            n.terway_node,
+        );
+        match index.get(&key) {
+            Some(&i) => out[i].count += 1,
+            None => {
+                index.insert(key, out.len());
+                out.push(NodeGroup {
+                    node: n.clone(),
+                    count: 1,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// ENI limits of an instance type, as Terway reads them (pkg/aliyun/client/limit.go
 /// `Limits`; the Node CR's `spec.nodeCap`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct NodeLimits {
     /// ENIs the instance can attach, the primary one included.
     pub adapters: u64,
@@ -106,9 +151,26 @@ pub struct Facts {
     pub vswitches: BTreeMap<String, Lookup>,
     /// Shared, not copied: a request's facts point at the same node list.
     pub nodes: std::sync::Arc<Vec<NodeFact>>,
+    /// `nodes` grouped ([`group_nodes`]), computed once when they are set.
+    pub node_groups: std::sync::Arc<Vec<NodeGroup>>,
 }
 
 impl Facts {
+    /// Sets the nodes and their groups together.
+    pub fn set_nodes(&mut self, nodes: Vec<NodeFact>) {
+        self.node_groups = std::sync::Arc::new(group_nodes(&nodes));
+        self.nodes = std::sync::Arc::new(nodes);
+    }
+
+    /// The node groups; computed here when the facts were built by hand.
+    pub fn groups(&self) -> std::borrow::Cow<'_, [NodeGroup]> {
+        if self.node_groups.is_empty() && !self.nodes.is_empty() {
+            std::borrow::Cow::Owned(group_nodes(&self.nodes))
+        } else {
+            std::borrow::Cow::Borrowed(&self.node_groups)
+        }
+    }
+
     pub fn vswitch(&self, id: &str) -> Option<&Lookup> {
         self.vswitches.get(id)
     }
@@ -175,5 +237,46 @@ pub trait Inventory: Send + Sync {
     /// dynamic configs merged onto it).
     fn base_config(&self) -> Option<crate::config::ConfigObject> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_that_differ_only_by_name_are_one_group() {
+        let node = |name: &str, zone: &str, adapters: u64| NodeFact {
+            name: name.into(),
+            zone: zone.into(),
+            limits: Some(NodeLimits {
+                adapters,
+                total_adapters: adapters,
+                ipv4_per_adapter: 15,
+                erdma_adapters: 0,
+            }),
+            ..NodeFact::default()
+        };
+        let mut nodes: Vec<NodeFact> = (0..5000)
+            .map(|i| node(&format!("n{i}"), ["f", "g"][i % 2], 4))
+            .collect();
+        nodes.push(node("big", "f", 8));
+        let groups = group_nodes(&nodes);
+        let counts: Vec<(&str, &str, usize)> = groups
+            .iter()
+            .map(|g| (g.node.name.as_str(), g.node.zone.as_str(), g.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [("n0", "f", 2500), ("n1", "g", 2500), ("big", "f", 1)]
+        );
+        let mut facts = Facts::default();
+        facts.set_nodes(nodes);
+        assert_eq!(facts.groups().len(), 3);
+        let by_hand = Facts {
+            nodes: facts.nodes.clone(),
+            ..Facts::default()
+        };
+        assert_eq!(by_hand.groups().as_ref(), facts.groups().as_ref());
     }
 }

@@ -174,6 +174,7 @@ impl StaticInventory {
                 exclusive_eni: n.exclusive_eni,
             })
             .collect::<Vec<NodeFact>>();
+        let node_groups = std::sync::Arc::new(super::group_nodes(&nodes));
         let nodes = std::sync::Arc::new(nodes);
         let terway_version = file
             .terway_version
@@ -217,6 +218,7 @@ impl StaticInventory {
                 vpcs,
                 vswitches,
                 nodes,
+                node_groups,
             },
         })
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::{Doc, Finding, Mode, Operation, Severity, id};
 use crate::capacity::Pool;
 use crate::config::{ENI_CONF, Path};
-use crate::inventory::NodeFact;
+use crate::inventory::NodeGroup;
 
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     // The Node CR's pool fields are `Minimum=0`
@@ -84,16 +84,16 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     }
     let Some(facts) = d.facts else { return };
     let mode = d.mode.unwrap_or(Mode::Legacy);
-    let nodes: Vec<&NodeFact> = facts
-        .nodes
+    let groups = facts.groups();
+    let nodes: Vec<&NodeGroup> = groups
         .iter()
-        .filter(|n| n.config.as_deref() == d.dynamic)
+        .filter(|g| g.node.config.as_deref() == d.dynamic)
         .collect();
     if max > 0 {
         let pool = Pool::of(d.new, mode);
-        let caps: Vec<(&NodeFact, u64)> = nodes
+        let caps: Vec<(&NodeGroup, u64)> = nodes
             .iter()
-            .filter_map(|n| Some((*n, pool.pod_ips(n)?)))
+            .filter_map(|g| Some((*g, pool.pod_ips(&g.node)?)))
             .filter(|(_, c)| (max as u64) > *c)
             .collect();
         if let Some((smallest, cap)) = caps.iter().min_by_key(|(_, c)| *c) {
@@ -112,8 +112,8 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
                 &path,
                 format!(
                     "max_pool_size {max} is above the pod-IP capacity of {} node(s) (smallest: {} with {cap}); {effect}",
-                    caps.len(),
-                    smallest.name,
+                    caps.iter().map(|(g, _)| g.count).sum::<usize>(),
+                    smallest.node.name,
                 ),
             ));
         }
@@ -121,7 +121,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     zone_budget(d, mode, &nodes, out);
 }
 
-fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeFact], out: &mut Vec<Finding>) {
+fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeGroup], out: &mut Vec<Finding>) {
     // Free IPs are already net of what Terway holds now; without the old
     // config (a CREATE) the extra cost of the edit is unknown, not "all of it".
     if d.op != Operation::Update {
@@ -131,11 +131,12 @@ fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeFact], out: &mut Vec<Finding>)
     let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
     let new_pool = Pool::of(d.new, mode);
     let old_pool = d.old.map(|o| Pool::of(o, mode));
-    for n in nodes {
+    for g in nodes {
+        let n = &g.node;
         let delta = new_pool.idle(n) as i128 - old_pool.map_or(0, |p| p.idle(n)) as i128;
         let e = per_zone.entry(&n.zone).or_default();
-        e.0 += delta;
-        e.1 += 1;
+        e.0 += delta * g.count as i128;
+        e.1 += g.count;
     }
     let listed = d.new.vswitches();
     let min_path = d
