@@ -116,14 +116,24 @@ pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) ->
     }
 }
 
-/// Whether either object lists more distinct vSwitch ids than `max`: the
-/// rules deny it, and nothing of it is looked up.
-pub fn lists_too_many(p: &Prepared, max: usize) -> bool {
-    p.new
+/// The vSwitch ids to look up, each object's `eni_conf` parsed once; `None`
+/// when either object lists more than `max` (the rules deny it, and nothing
+/// of it is looked up).
+pub fn query_within(p: &Prepared, max: usize) -> Option<Query> {
+    let mut all = Query::new();
+    for conf in p
+        .new
         .iter()
         .chain(p.old.iter())
         .filter_map(ConfigObject::eni_conf)
-        .any(|c| c.vswitch_ids().len() > max)
+    {
+        let ids = conf.vswitch_ids();
+        if ids.len() > max {
+            return None;
+        }
+        all.extend(ids);
+    }
+    Some(all)
 }
 
 /// The vSwitch ids the inventory must answer for.

@@ -1,3 +1,4 @@
 pub mod cluster;
+pub mod narrow;
 pub mod nodes;
 pub mod snapshot;

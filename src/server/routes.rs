@@ -296,10 +296,7 @@ async fn facts(app: &App, p: &Prepared, deadline: Duration) -> Option<Facts> {
     }
     let inv = app.inventory.as_ref()?;
     // Too many ids is denied by the rules; never fan them out to the cloud.
-    if admission::lists_too_many(p, app.settings.rules.max_vswitch_ids) {
-        return None;
-    }
-    let query = admission::query(p);
+    let query = admission::query_within(p, app.settings.rules.max_vswitch_ids)?;
     match tokio::time::timeout(deadline, inv.facts(&query)).await {
         Ok(f) => Some(f),
         Err(_) => {
