@@ -27,6 +27,21 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
 
+/// The binary, or the binary under `SCALE_WRAP` (e.g. `heaptrack -o
+/// /tmp/serve`) to profile it; RSS and CPU are then the wrapper's.
+fn binary() -> Command {
+    let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    match words.next() {
+        Some(first) => {
+            let mut c = Command::new(first);
+            c.args(words).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    }
+}
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -100,6 +115,7 @@ async fn cluster(n: usize) -> FakeKube {
 struct Run {
     what: String,
     rss_peak_mib: f64,
+    rss_end_mib: f64,
     cpu_secs: f64,
     p50_ms: Option<f64>,
     p99_ms: Option<f64>,
@@ -109,13 +125,16 @@ struct Run {
     node_lists: usize,
 }
 
-fn proc_stats(pid: u32) -> (f64, f64) {
+/// (RSS peak MiB, RSS now MiB, CPU seconds)
+fn proc_stats(pid: u32) -> (f64, f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
+    let kb = |field: &str| -> f64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0)
+    };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -128,7 +147,11 @@ fn proc_stats(pid: u32) -> (f64, f64) {
             .unwrap_or(0.0)
     };
     // utime and stime are fields 14 and 15 of stat (11 and 12 after the name).
-    (hwm_kb / 1024.0, (ticks(11) + ticks(12)) / 100.0)
+    (
+        kb("VmHWM:") / 1024.0,
+        kb("VmRSS:") / 1024.0,
+        (ticks(11) + ticks(12)) / 100.0,
+    )
 }
 
 fn node_lists(kube: &FakeKube) -> usize {
@@ -228,7 +251,7 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let child = Command::new(BIN)
+    let child = binary()
         .args([
             "serve",
             "--listen",
@@ -280,7 +303,7 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (mut took, dropped) = admissions(addr, &ca, window).await;
-    let (rss, cpu) = proc_stats(pid);
+    let (rss, rss_end, cpu) = proc_stats(pid);
     let lists = node_lists(&kube);
     stop(child);
     took.sort();
@@ -290,6 +313,7 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
     Run {
         what: format!("serve --cluster {}", if cluster_on { "on" } else { "off" }),
         rss_peak_mib: rss,
+        rss_end_mib: rss_end,
         cpu_secs: cpu,
         p50_ms: Some(at(0.5)),
         p99_ms: Some(at(0.99)),
@@ -304,7 +328,7 @@ async fn controller(n: usize, window: Duration) -> Run {
     let fake = common::scenario::cloud().await;
     let kube = cluster(n).await;
     let dir = common::temp_dir("scale-ctl");
-    let child = Command::new(BIN)
+    let child = binary()
         .args([
             "controller",
             "--mode",
@@ -324,7 +348,7 @@ async fn controller(n: usize, window: Duration) -> Run {
         .unwrap();
     let pid = child.id();
     tokio::time::sleep(window).await;
-    let (rss, cpu) = proc_stats(pid);
+    let (rss, rss_end, cpu) = proc_stats(pid);
     let lists = node_lists(&kube);
     let leases = kube
         .store
@@ -339,6 +363,7 @@ async fn controller(n: usize, window: Duration) -> Run {
     Run {
         what: "controller --interval 5".into(),
         rss_peak_mib: rss,
+        rss_end_mib: rss_end,
         cpu_secs: cpu,
         p50_ms: None,
         p99_ms: None,
@@ -358,12 +383,21 @@ fn main() {
         .build()
         .expect("runtime");
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // SCALE_RUNS picks some of: off (serve --cluster off), on, controller.
+    let pick = std::env::var("SCALE_RUNS").unwrap_or_else(|_| "off,on,controller".into());
+    let picked = |name: &str| pick.split(',').any(|p| p.trim() == name);
     let runs = rt.block_on(async {
-        vec![
-            serve(n, false, window).await,
-            serve(n, true, window).await,
-            controller(n, window).await,
-        ]
+        let mut runs = Vec::new();
+        if picked("off") {
+            runs.push(serve(n, false, window).await);
+        }
+        if picked("on") {
+            runs.push(serve(n, true, window).await);
+        }
+        if picked("controller") {
+            runs.push(controller(n, window).await);
+        }
+        runs
     });
     let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
     println!(
@@ -372,14 +406,15 @@ fn main() {
         window.as_secs()
     );
     println!(
-        "| process | RSS peak MiB | CPU s | reviews (dropped) | p50 ms | p99 ms | max ms | node LISTs |"
+        "| process | RSS peak MiB | RSS at end MiB | CPU s | reviews (dropped) | p50 ms | p99 ms | max ms | node LISTs |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in runs {
         println!(
-            "| {} | {:.1} | {:.2} | {} ({}) | {} | {} | {} | {} |",
+            "| {} | {:.1} | {:.1} | {:.2} | {} ({}) | {} | {} | {} | {} |",
             r.what,
             r.rss_peak_mib,
+            r.rss_end_mib,
             r.cpu_secs,
             r.reviews,
             r.dropped,

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ::kube::api::Api;
 use ::kube::api::PartialObjectMeta;
-use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use ::kube::runtime::reflector::{self, Store};
 use ::kube::runtime::utils::Backoff;
 use ::kube::runtime::{WatchStreamExt, watcher};
@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 use super::narrow::{narrow_event, narrow_node_meta, narrow_terway_node};
 use super::nodes;
+use super::terway_node::TerwayNode;
 use crate::cloud::client::ApiClient;
 use crate::cloud::ecs::InstanceLimits;
 use crate::config::{BASE_NAME, ConfigObject, Version};
@@ -187,16 +188,13 @@ pub fn spawn(
         Some(changed.clone()),
     );
 
-    let gvk = GroupVersionKind::gvk("network.alibabacloud.com", "v1beta1", "Node");
-    let ar = ApiResource::from_gvk_with_plural(&gvk, "nodes");
-    let w = reflector::store::Writer::<DynamicObject>::new(ar.clone());
-    let terway_store = w.as_reader();
+    let (terway_store, w) = reflector::store::<TerwayNode>();
     // Absent CRD (older Terway): asked again every few minutes; the store
     // stays empty meanwhile.
     drive(
         "terway nodes",
         watcher(
-            Api::<DynamicObject>::all_with(client.clone(), &ar),
+            Api::<TerwayNode>::all(client.clone()),
             watcher::Config::default().page_size(PAGE),
         )
         .backoff(CappedBackoff::new(Duration::from_secs(300)))
@@ -257,30 +255,24 @@ struct Limits {
 
 async fn recompute(
     node_store: &Store<PartialObjectMeta<Node>>,
-    terway_store: &Store<DynamicObject>,
+    terway_store: &Store<TerwayNode>,
     cm_store: &Store<ConfigMap>,
     inventory: &CloudInventory,
     ecs: Option<&ApiClient>,
     limits: &mut Limits,
 ) {
-    // Thousands of objects: build the inputs off the async workers, so an
-    // admission never waits behind a recompute.
+    // Thousands of objects: read them where the stores hold them (no copies)
+    // and off the async workers, so an admission never waits behind a
+    // recompute.
     let (ns, ts) = (node_store.clone(), terway_store.clone());
-    let Ok((nodes, terway)) = tokio::task::spawn_blocking(move || {
-        let nodes: Vec<Node> = ns
-            .state()
-            .iter()
-            .map(|n| Node {
-                metadata: n.metadata.clone(),
-                ..Node::default()
-            })
-            .collect();
-        let terway: Vec<serde_json::Value> = ts
-            .state()
-            .iter()
-            .filter_map(|o| serde_json::to_value(&**o).ok())
-            .collect();
-        (nodes, terway)
+    let known = limits.known.clone();
+    let Ok(missing) = tokio::task::spawn_blocking(move || {
+        let (nodes, terway) = (ns.state(), ts.state());
+        nodes::missing_instance_types(
+            nodes.iter().map(|n| &n.metadata),
+            terway.iter().map(|t| &**t),
+            &known,
+        )
     })
     .await
     else {
@@ -289,7 +281,7 @@ async fn recompute(
     limits
         .failed
         .retain(|_, at| at.elapsed() < FAILED_LOOKUP_TTL);
-    let missing: Vec<String> = nodes::missing_instance_types(&nodes, &terway, &limits.known)
+    let missing: Vec<String> = missing
         .into_iter()
         .filter(|t| !limits.failed.contains_key(t))
         .collect();
@@ -315,8 +307,16 @@ async fn recompute(
         }
     }
     let known = limits.known.clone();
-    if let Ok(facts) =
-        tokio::task::spawn_blocking(move || nodes::node_facts(&nodes, &terway, &known)).await
+    let (ns, ts) = (node_store.clone(), terway_store.clone());
+    if let Ok(facts) = tokio::task::spawn_blocking(move || {
+        let (nodes, terway) = (ns.state(), ts.state());
+        nodes::node_facts(
+            nodes.iter().map(|n| &n.metadata),
+            terway.iter().map(|t| &**t),
+            &known,
+        )
+    })
+    .await
     {
         inventory.set_nodes(facts);
     }

@@ -2,11 +2,11 @@
 //! realistic ACK node is ~15 KiB (images, conditions, managed fields); what
 //! is kept of it is a few hundred bytes.
 
-use ::kube::api::DynamicObject;
 use k8s_openapi::api::core::v1::{Event, Node};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::nodes;
+use super::terway_node::TerwayNode;
 
 /// Keeps of a Node only its name and the labels terway-guard reads: a
 /// realistic ACK node is ~15 KiB (images, conditions, managed fields), this
@@ -35,13 +35,9 @@ pub fn narrow_node_meta(m: &mut ObjectMeta) {
     }
 }
 
-/// Keeps of a Terway Node CR only its name and `spec.nodeCap`.
-pub fn narrow_terway_node(o: &mut DynamicObject) {
-    let cap = o.data.pointer("/spec/nodeCap").cloned();
-    o.data = match cap {
-        Some(cap) => serde_json::json!({"spec": {"nodeCap": cap}}),
-        None => serde_json::Value::Null,
-    };
+/// Keeps of a Terway Node CR its name and `spec.nodeCap` (the type holds
+/// nothing else of it).
+pub fn narrow_terway_node(o: &mut TerwayNode) {
     let m = &mut o.metadata;
     m.annotations = None;
     m.labels = None;
@@ -100,20 +96,22 @@ mod tests {
             size(&full)
         );
         // The facts are the same from either.
-        let facts = |n: &Node| nodes::node_fact(n, None, &HashMap::new());
+        let facts = |n: &Node| nodes::node_fact(&n.metadata, None, &HashMap::new());
         assert_eq!(facts(&narrow), facts(&full));
-        let mut t: DynamicObject = serde_json::from_value(serde_json::json!({
+        let mut t: TerwayNode = serde_json::from_value(serde_json::json!({
             "apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node",
-            "metadata": {"name": "n", "annotations": {"a": "b"}},
+            "metadata": {"name": "n", "annotations": {"a": "b"}, "labels": {"c": "d"}},
             "spec": {"nodeCap": {"adapters": 4, "ipv4PerAdapter": 15}, "eni": {"big": "x"}},
             "status": {"networkInterfaces": {"eni-1": {}}}
         }))
         .unwrap();
         narrow_terway_node(&mut t);
+        assert_eq!(t.limits().unwrap().adapters, 4);
         let v = serde_json::to_value(&t).unwrap();
-        assert_eq!(nodes::limits_from_terway_node(&v).unwrap().adapters, 4);
         assert!(
-            v.get("status").is_none() && v["spec"].get("eni").is_none(),
+            v.get("status").is_none()
+                && v["spec"].get("eni").is_none()
+                && v["metadata"].get("annotations").is_none(),
             "{v}"
         );
     }

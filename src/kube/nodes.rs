@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use k8s_openapi::api::core::v1::Node;
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::terway_node::TerwayNode;
 
 use crate::cloud::ecs::InstanceLimits;
 use crate::inventory::{NodeFact, NodeLimits};
@@ -23,35 +24,16 @@ pub const CONFIG_LABEL: &str = "terway-config";
 /// NodeExclusiveENIMode).
 pub const EXCLUSIVE_ENI_LABEL: &str = "k8s.aliyun.com/exclusive-mode-eni-type";
 
-fn label<'a>(node: &'a Node, keys: &[&str]) -> Option<&'a str> {
-    let labels = node.metadata.labels.as_ref()?;
+fn label<'a>(meta: &'a ObjectMeta, keys: &[&str]) -> Option<&'a str> {
+    let labels = meta.labels.as_ref()?;
     keys.iter()
         .find_map(|k| labels.get(*k))
         .map(String::as_str)
         .filter(|s| !s.is_empty())
 }
 
-pub fn instance_type(node: &Node) -> Option<&str> {
-    label(node, &INSTANCE_TYPE_LABELS)
-}
-
-/// ENI limits from Terway's own Node resource (`nodes.network.alibabacloud.com`,
-/// `spec.nodeCap`, pkg/apis/network.alibabacloud.com/v1beta1/node_types.go).
-pub fn limits_from_terway_node(obj: &Value) -> Option<NodeLimits> {
-    let cap = obj.pointer("/spec/nodeCap")?;
-    let adapters = cap.get("adapters")?.as_u64()?;
-    let per = cap.get("ipv4PerAdapter")?.as_u64()?;
-    let total = cap
-        .get("totalAdapters")
-        .and_then(Value::as_u64)
-        .unwrap_or(adapters);
-    let erdma = cap.get("eriQuantity").and_then(Value::as_u64).unwrap_or(0);
-    (adapters > 0 && per > 0).then_some(NodeLimits {
-        adapters,
-        total_adapters: total,
-        ipv4_per_adapter: per,
-        erdma_adapters: erdma,
-    })
+pub fn instance_type(meta: &ObjectMeta) -> Option<&str> {
+    label(meta, &INSTANCE_TYPE_LABELS)
 }
 
 fn limits_from_instance(l: &InstanceLimits) -> NodeLimits {
@@ -63,76 +45,74 @@ fn limits_from_instance(l: &InstanceLimits) -> NodeLimits {
     }
 }
 
-/// The facts of one node; `None` when it has no zone label (it cannot be placed).
+/// The facts of one node, from its metadata; `None` when it has no zone
+/// label (it cannot be placed).
 pub fn node_fact(
-    node: &Node,
-    terway_node: Option<&Value>,
+    meta: &ObjectMeta,
+    terway_node: Option<&TerwayNode>,
     limits: &HashMap<String, InstanceLimits>,
 ) -> Option<NodeFact> {
-    let zone = label(node, &ZONE_LABELS)?.to_string();
-    let limits = terway_node.and_then(limits_from_terway_node).or_else(|| {
-        instance_type(node)
+    let zone = label(meta, &ZONE_LABELS)?.to_string();
+    let limits = terway_node.and_then(TerwayNode::limits).or_else(|| {
+        instance_type(meta)
             .and_then(|t| limits.get(t))
             .map(limits_from_instance)
     });
     Some(NodeFact {
-        name: node.metadata.name.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
         zone,
         max_pod_ips: None,
         limits,
-        config: label(node, &[CONFIG_LABEL]).map(str::to_string),
+        config: label(meta, &[CONFIG_LABEL]).map(str::to_string),
         terway_node: terway_node.is_some(),
-        exclusive_eni: label(node, &[EXCLUSIVE_ENI_LABEL])
+        exclusive_eni: label(meta, &[EXCLUSIVE_ENI_LABEL])
             .is_some_and(|v| v.eq_ignore_ascii_case("eniOnly")),
     })
 }
 
-/// Facts of all nodes, with Terway Node resources matched by name.
-pub fn node_facts(
-    nodes: &[Node],
-    terway_nodes: &[Value],
+fn by_name<'a>(
+    terway_nodes: impl IntoIterator<Item = &'a TerwayNode>,
+) -> HashMap<&'a str, &'a TerwayNode> {
+    terway_nodes
+        .into_iter()
+        .filter_map(|t| Some((t.metadata.name.as_deref()?, t)))
+        .collect()
+}
+
+/// Facts of all nodes, with Terway Node resources matched by name. Takes
+/// references, so a watch store's objects are read where they are.
+pub fn node_facts<'a>(
+    nodes: impl IntoIterator<Item = &'a ObjectMeta>,
+    terway_nodes: impl IntoIterator<Item = &'a TerwayNode>,
     limits: &HashMap<String, InstanceLimits>,
 ) -> Vec<NodeFact> {
-    let by_name: HashMap<&str, &Value> = terway_nodes
-        .iter()
-        .filter_map(|t| Some((t.pointer("/metadata/name")?.as_str()?, t)))
-        .collect();
+    let by_name = by_name(terway_nodes);
     let mut out: Vec<NodeFact> = nodes
-        .iter()
-        .filter_map(|n| {
-            node_fact(
-                n,
-                n.metadata
-                    .name
-                    .as_deref()
-                    .and_then(|name| by_name.get(name).copied()),
-                limits,
-            )
+        .into_iter()
+        .filter_map(|m| {
+            let t = m.name.as_deref().and_then(|n| by_name.get(n).copied());
+            node_fact(m, t, limits)
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
-/// Instance types whose limits are needed (nodes without a Terway Node resource).
-pub fn missing_instance_types(
-    nodes: &[Node],
-    terway_nodes: &[Value],
+/// Instance types whose limits are needed (nodes without usable limits on a
+/// Terway Node resource).
+pub fn missing_instance_types<'a>(
+    nodes: impl IntoIterator<Item = &'a ObjectMeta>,
+    terway_nodes: impl IntoIterator<Item = &'a TerwayNode>,
     known: &HashMap<String, InstanceLimits>,
 ) -> Vec<String> {
     let with_cap: std::collections::HashSet<&str> = terway_nodes
-        .iter()
-        .filter(|t| limits_from_terway_node(t).is_some())
-        .filter_map(|t| t.pointer("/metadata/name")?.as_str())
+        .into_iter()
+        .filter(|t| t.limits().is_some())
+        .filter_map(|t| t.metadata.name.as_deref())
         .collect();
     let mut types: Vec<String> = nodes
-        .iter()
-        .filter(|n| {
-            !n.metadata
-                .name
-                .as_deref()
-                .is_some_and(|name| with_cap.contains(name))
-        })
+        .into_iter()
+        .filter(|m| !m.name.as_deref().is_some_and(|n| with_cap.contains(n)))
         .filter_map(instance_type)
         .filter(|t| !known.contains_key(*t))
         .map(str::to_string)
@@ -144,6 +124,9 @@ pub fn missing_instance_types(
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::api::core::v1::Node;
+    use serde_json::Value;
+
     use super::*;
 
     fn fixture(name: &str) -> Value {
@@ -162,10 +145,14 @@ mod tests {
 
     #[test]
     fn zone_config_and_capacity_from_real_objects() {
-        let terway: Vec<Value> = fixture("terway-nodes.json")["items"]
+        let terway: Vec<TerwayNode> = fixture("terway-nodes.json")["items"]
             .as_array()
             .unwrap()
-            .clone();
+            .iter()
+            .map(|t| serde_json::from_value(t.clone()).unwrap())
+            .collect();
+        let nodes = nodes();
+        let metas = || nodes.iter().map(|n| &n.metadata);
         let limits: HashMap<String, InstanceLimits> = [(
             "ecs.g7.xlarge".to_string(),
             InstanceLimits {
@@ -174,7 +161,7 @@ mod tests {
             },
         )]
         .into();
-        let facts = node_facts(&nodes(), &terway, &limits);
+        let facts = node_facts(metas(), &terway, &limits);
         let legacy = crate::config::EniConf::parse("{}").unwrap();
         let got: Vec<(&str, &str, Option<u64>, Option<&str>)> = facts
             .iter()
@@ -203,7 +190,7 @@ mod tests {
                 ("cn-shanghai.192.168.64.7", "cn-shanghai-g", None, None),
             ]
         );
-        let missing = missing_instance_types(&nodes(), &terway, &HashMap::new());
+        let missing = missing_instance_types(metas(), &terway, &HashMap::new());
         assert_eq!(missing, ["ecs.c6.large", "ecs.g7.xlarge"]);
     }
 }

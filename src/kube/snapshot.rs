@@ -2,10 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use ::kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use ::kube::api::{Api, ListParams};
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 
 use super::nodes;
+use super::terway_node::TerwayNode;
 use crate::cloud::client::ApiClient;
 use crate::config::{BASE_NAME, ConfigObject};
 use crate::inventory::NodeFact;
@@ -32,25 +33,20 @@ pub async fn node_facts(
         .list(&ListParams::default())
         .await?
         .items;
-    let gvk = GroupVersionKind::gvk("network.alibabacloud.com", "v1beta1", "Node");
-    let ar = ApiResource::from_gvk_with_plural(&gvk, "nodes");
     // Older Terway versions have no such CRD; that only means no capacities from it.
-    let terway: Vec<serde_json::Value> = match Api::<DynamicObject>::all_with(client.clone(), &ar)
+    let terway: Vec<TerwayNode> = match Api::<TerwayNode>::all(client.clone())
         .list(&ListParams::default())
         .await
     {
-        Ok(l) => l
-            .items
-            .iter()
-            .filter_map(|o| serde_json::to_value(o).ok())
-            .collect(),
+        Ok(l) => l.items,
         Err(e) => {
             tracing::debug!(error = %e, "no Terway Node resources");
             Vec::new()
         }
     };
+    let metas = || list.iter().map(|n| &n.metadata);
     let mut limits = std::collections::HashMap::new();
-    let missing = nodes::missing_instance_types(&list, &terway, &limits);
+    let missing = nodes::missing_instance_types(metas(), &terway, &limits);
     if let (Some(ecs), false) = (ecs, missing.is_empty()) {
         match ecs
             .describe_instance_types(&missing, Instant::now() + Duration::from_secs(10))
@@ -60,5 +56,5 @@ pub async fn node_facts(
             Err(e) => tracing::warn!(error = %e, "cannot read instance type limits"),
         }
     }
-    Ok(nodes::node_facts(&list, &terway, &limits))
+    Ok(nodes::node_facts(metas(), &terway, &limits))
 }
