@@ -217,15 +217,25 @@ fn defaults_render_what_an_operator_installs() {
             serde_json::json!(["get", "patch"])
         )
     );
+    // Pods are deleted (a zone restart) only in Terway's namespace.
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["resources"] == serde_json::json!(["pods"])
+                && r["verbs"] == serde_json::json!(["delete"]))
+    );
     for r in find(&objs, "ClusterRole", "controller")["rules"]
         .as_array()
         .unwrap()
     {
-        assert_eq!(
-            r["verbs"],
-            serde_json::json!(["get", "list", "watch"]),
-            "cluster-wide access is read-only"
-        );
+        // Cluster-wide access is read-only, but for the annotation that makes
+        // a Terway Node resource reconcile (ipam_type crd).
+        let want = if r["apiGroups"] == serde_json::json!(["network.alibabacloud.com"]) {
+            serde_json::json!(["get", "list", "watch", "patch"])
+        } else {
+            serde_json::json!(["get", "list", "watch"])
+        };
+        assert_eq!(r["verbs"], want, "{r}");
     }
     let sa = find(&objs, "ServiceAccount", "controller");
     assert_eq!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::fake_kube::FakeKube;
 use common::fake_vpc::Fake;
-use common::scenario::{CM, DS, cloud, cluster, kube_client, vpc_client};
+use common::scenario::{CM, DS, PODS, cloud, cluster, deleted, kube_client, vpc_client};
 use serde_json::Value;
 use terway_guard::controller::decide::{Decision, Mode, Policy};
 use terway_guard::controller::run::Controller;
@@ -70,17 +70,27 @@ async fn auto_mode_expands_a_zone_that_ran_dry_once() {
         r.decisions
     );
     let report = r.expanded.expect("expanded");
-    assert_eq!(report.cidr, "192.168.96.0/19");
+    // The example VPC's unlisted, empty /19 in zone f is listed, not a new one created.
+    assert_eq!(report.vswitch_id, "vsw-uf6bbb0002");
+    assert_eq!(report.cidr, "192.168.32.0/19");
     assert!(
         kube.get(CM)["data"]["eni_conf"]
             .as_str()
             .unwrap()
             .contains(&report.vswitch_id)
     );
-    assert_eq!(kube.get(DS)["metadata"]["generation"], 2);
+    // Only zone f's Terway pod restarted; the DaemonSet was not rolled.
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 1);
+    assert_eq!(deleted(&kube), [format!("{PODS}/terway-eniip-node-f-1")]);
     let events = created_events(&kube);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["reason"], "ZoneExpanded");
+    let msg = events[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("listed the unused vSwitch vsw-uf6bbb0002")
+            && msg.contains("zone free pod IPs 2 before, 8190 after"),
+        "{msg}"
+    );
     assert_eq!(events[0]["involvedObject"]["name"], "eni-config");
     assert!(
         c.metrics.render().contains(
@@ -91,11 +101,7 @@ async fn auto_mode_expands_a_zone_that_ran_dry_once() {
     // The old event does not trigger again, and nothing else happens.
     let r = c.tick().await.unwrap();
     assert!(r.decisions.is_empty(), "{:?}", r.decisions);
-    assert_eq!(
-        fake.with(|s| s.vswitches.len()),
-        4,
-        "one new vSwitch in all"
-    );
+    assert_eq!(fake.with(|s| s.vswitches.len()), 3, "no new vSwitch");
     // A restarted controller reads what was done from eni-config.
     let fresh = controller(&fake, &kube, Mode::Auto, "replica-a").await;
     assert!(fresh.tick().await.unwrap().decisions.is_empty());
@@ -112,7 +118,7 @@ async fn plan_mode_proposes_with_the_exact_command_and_does_not_repeat_itself() 
     let events = created_events(&kube);
     assert_eq!(events.len(), 1);
     let msg = events[0]["message"].as_str().unwrap();
-    assert!(msg.contains("192.168.96.0/19") && msg.contains("terway-guard expand --zone cn-shanghai-f --prefix-len 19 --inventory aliyun --region cn-shanghai --apply"), "{msg}");
+    assert!(msg.contains("list the unused vSwitch vsw-uf6bbb0002 (192.168.32.0/19)") && msg.contains("terway-guard expand --zone cn-shanghai-f --prefix-len 19 --inventory aliyun --region cn-shanghai --apply"), "{msg}");
     assert_eq!(
         fake.with(|s| s.vswitches.len()),
         3,
@@ -192,7 +198,7 @@ async fn the_controller_binary_expands_and_stops_on_sigterm() {
         .unwrap();
     let mut rolled = false;
     for _ in 0..100 {
-        if kube.get(DS)["metadata"]["generation"] == 2 {
+        if !deleted(&kube).is_empty() {
             rolled = true;
             break;
         }
@@ -204,9 +210,10 @@ async fn the_controller_binary_expands_and_stops_on_sigterm() {
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    assert!(rolled, "the controller never rolled Terway");
+    assert!(rolled, "the controller never restarted Terway");
     assert_eq!(status.code(), Some(0));
-    assert_eq!(fake.with(|s| s.vswitches.len()), 4);
+    assert_eq!(deleted(&kube), [format!("{PODS}/terway-eniip-node-f-1")]);
+    assert_eq!(fake.with(|s| s.vswitches.len()), 3, "reused, none created");
 }
 
 /// A leader that loses its lease in the middle of an expansion (waiting for
@@ -217,6 +224,7 @@ async fn a_leader_that_loses_the_lease_mid_expansion_stops_writing() {
     // A rollout that never completes: the leader waits in it.
     kube.store.lock().unwrap().hold_rollouts = true;
     let mut a = controller(&fake, &kube, Mode::Auto, "replica-a").await;
+    a.restart = terway_guard::expand::restart::RestartScope::All;
     a.lease_secs = 3;
     a.rollout_timeout = Duration::from_secs(60);
     let a = std::sync::Arc::new(a);

@@ -7,13 +7,16 @@ use common::fake_vpc::FakeEnv;
 
 use common::fake_kube::FakeKube;
 use common::fake_vpc::{Fake, SECRET};
-use common::scenario::{CM, DS, cloud, cluster, kube_client, vpc_client};
+use common::scenario::{
+    CM, DS, PODS, cloud, cluster, deleted, kube_client, put_terway_pod, vpc_client,
+};
 use common::*;
 use serde_json::{Value, json};
 use std::process::Command;
 use terway_guard::config::manifest;
 use terway_guard::expand::apply::{self, ApplyError, Progress, STATE_ANNOTATION, Step, Target};
 use terway_guard::expand::plan::{self, Request};
+use terway_guard::expand::restart::RestartScope;
 use terway_guard::inventory::{CloudConfig, CloudInventory, Inventory};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
@@ -29,7 +32,42 @@ fn dry_run_prints_a_plan_from_the_static_inventory() {
         "--inventory",
         &example("inventory.yaml"),
     ];
+    // The example VPC has an unlisted, empty /19 in zone f: it is listed
+    // instead of creating another, and the plan says why and what it passed over.
     let out = Command::new(BIN).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("1. reuse vSwitch vsw-uf6bbb0002 192.168.32.0/19 (8188 pod IPs) instead of creating one: vsw-uf6bbb0002 (192.168.32.0/19) is in cn-shanghai-f, listed in no Terway config, /19 (at least the /19 asked for) and 8188 of 8188 IPs are free"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not vsw-uf6aaa0001 (192.168.0.0/24): already listed in eni-config"),
+        "{text}"
+    );
+    assert!(
+        text.contains("restart the Terway pods (DaemonSet kube-system/terway-eniip) on the nodes of cn-shanghai-f only, 10 % at a time"),
+        "{text}"
+    );
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reuse"]["id"], "vsw-uf6bbb0002");
+    assert_eq!(
+        v["eni_conf"]["vswitches"]["cn-shanghai-f"],
+        json!(["vsw-uf6aaa0001", "vsw-uf6bbb0002"])
+    );
+    assert_eq!(v["rejected"][0]["id"], "vsw-uf6aaa0001");
+
+    let args = [&args[..], &["--create"]].concat();
+    let out = Command::new(BIN).args(&args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -44,7 +82,7 @@ fn dry_run_prints_a_plan_from_the_static_inventory() {
     assert!(text.contains("Dry run: nothing was changed"), "{text}");
 
     let out = Command::new(BIN)
-        .args(args)
+        .args(&args)
         .args(["-o", "json"])
         .output()
         .unwrap();
@@ -65,7 +103,7 @@ fn dry_run_prints_a_plan_from_the_static_inventory() {
     assert_eq!(v["eni_conf"]["max_pool_size"], 30);
 
     let out = Command::new(BIN)
-        .args(args)
+        .args(&args)
         .args(["--prefix-len", "15"])
         .output()
         .unwrap();
@@ -74,7 +112,7 @@ fn dry_run_prints_a_plan_from_the_static_inventory() {
 }
 
 /// Plans from the current state of the fakes, as `expand --apply` does.
-async fn current_plan(fake: &Fake, kube: &FakeKube) -> plan::Plan {
+async fn current_plan(fake: &Fake, kube: &FakeKube, force_create: bool) -> plan::Plan {
     let inv = CloudInventory::new(
         vpc_client(fake),
         CloudConfig {
@@ -100,16 +138,30 @@ async fn current_plan(fake: &Fake, kube: &FakeKube) -> plan::Plan {
         config: &config,
         facts: &facts,
         settings: &settings,
+        dynamic_listed: &[],
+        force_create,
     })
     .unwrap()
 }
 
+/// A new vSwitch, and the whole DaemonSet rolled.
 async fn apply_once(
     fake: &Fake,
     kube: &FakeKube,
     crash: Option<Step>,
 ) -> Result<apply::Report, ApplyError> {
-    let plan = current_plan(fake, kube).await;
+    apply_with(fake, kube, crash, true, RestartScope::All, 10).await
+}
+
+async fn apply_with(
+    fake: &Fake,
+    kube: &FakeKube,
+    crash: Option<Step>,
+    force_create: bool,
+    restart: RestartScope,
+    batch_percent: u8,
+) -> Result<apply::Report, ApplyError> {
+    let plan = current_plan(fake, kube, force_create).await;
     let vpc = vpc_client(fake);
     let target = Target {
         kube: kube_client(kube).await,
@@ -117,6 +169,8 @@ async fn apply_once(
         namespace: "kube-system".into(),
         daemonset: "terway-eniip".into(),
         rollout_timeout: std::time::Duration::from_secs(5),
+        restart,
+        batch_percent,
         leader: None,
     };
     let mut progress = Progress::quiet();
@@ -141,6 +195,10 @@ async fn killed_after_every_step_the_next_run_finishes_the_job_once() {
         let report = apply_once(&fake, &kube, None)
             .await
             .unwrap_or_else(|e| panic!("resume after {crash:?}: {e}"));
+        assert!(
+            deleted(&kube).is_empty(),
+            "{crash:?}: rolled, no pod deleted"
+        );
 
         let created: Vec<String> = fake.with(|s| {
             s.vswitches
@@ -250,6 +308,7 @@ async fn expand_apply_from_the_command_line() {
                 &url,
                 "--rollout-timeout",
                 "5",
+                "--create",
             ])
             .fake_env(kubeconfig)
             .output()
@@ -266,6 +325,16 @@ async fn expand_apply_from_the_command_line() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["cidr"], "192.168.96.0/19");
     assert_eq!(report["rollout_complete"], true);
+    // By default only the zone's Terway pods restart; the DaemonSet is not rolled.
+    assert_eq!(
+        deleted(&kube),
+        [format!("{PODS}/terway-eniip-node-f-1")],
+        "{stderr}"
+    );
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 1);
+    assert_eq!(report["pods_restarted"], 1);
+    assert_eq!(report["zone_free_before"], 2);
+    assert_eq!(report["zone_free_after"], 2 + 8188);
     let id = report["vswitch_id"].as_str().unwrap();
     assert!(
         kube.get(CM)["data"]["eni_conf"]
@@ -274,4 +343,118 @@ async fn expand_apply_from_the_command_line() {
             .contains(id)
     );
     assert!(!stderr.contains(SECRET));
+}
+
+/// Three zones: f (5 nodes), g and h (2 each), each node with its Terway pod.
+async fn three_zones() -> FakeKube {
+    let kube = cluster().await;
+    let mut nodes = Vec::new();
+    for (zone, n) in [("f", 5), ("g", 2), ("h", 2)] {
+        for i in 1..=n {
+            let name = format!("node-{zone}-{i}");
+            nodes.push(json!({"metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": format!("cn-shanghai-{zone}")}}}));
+            put_terway_pod(&kube, &name);
+        }
+    }
+    kube.put(
+        "/api/v1/nodes",
+        json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": nodes}),
+    );
+    kube
+}
+
+fn state_of(kube: &FakeKube) -> Value {
+    serde_json::from_str(
+        kube.get(CM)["metadata"]["annotations"][STATE_ANNOTATION]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_zone_restart_touches_only_the_zone_batch_by_batch_and_resumes_without_restarting_twice()
+{
+    let (fake, kube) = (cloud().await, three_zones().await);
+    // 40 % of 5 pods: batches of 2, 2 and 1. Killed after deleting batch 2.
+    match apply_with(
+        &fake,
+        &kube,
+        Some(Step::BatchDeleted(1)),
+        false,
+        RestartScope::Zone,
+        40,
+    )
+    .await
+    {
+        Err(ApplyError::Crashed(Step::BatchDeleted(1))) => {}
+        other => panic!("{other:?}"),
+    }
+    let pod = |n: &str| format!("{PODS}/terway-eniip-node-f-{n}");
+    assert_eq!(deleted(&kube), [pod("1"), pod("2"), pod("3"), pod("4")]);
+    let st = state_of(&kube);
+    assert_eq!(st["restart"]["batches_done"], 1);
+    assert_eq!(st["restart"]["batch"].as_array().unwrap().len(), 2, "{st}");
+
+    let report = apply_with(&fake, &kube, None, false, RestartScope::Zone, 40)
+        .await
+        .unwrap();
+    // Each of the zone's pods was deleted once; the replacements of the
+    // killed batch were not touched, nor any pod of zones g and h.
+    assert_eq!(
+        deleted(&kube),
+        [pod("1"), pod("2"), pod("3"), pod("4"), pod("5")]
+    );
+    let st = state_of(&kube);
+    assert_eq!(st["done"], true);
+    assert_eq!(st["restart"]["batches_done"], 3);
+    assert_eq!(
+        st["restart"]["done"],
+        json!(["node-f-1", "node-f-2", "node-f-3", "node-f-4", "node-f-5"])
+    );
+    assert_eq!(
+        kube.get(DS)["metadata"]["generation"],
+        1,
+        "no DaemonSet roll"
+    );
+    for other in ["node-g-1", "node-g-2", "node-h-1", "node-h-2"] {
+        assert!(
+            kube.get(&format!("{PODS}/terway-eniip-{other}"))
+                .is_object(),
+            "{other} untouched"
+        );
+    }
+    // The unlisted empty /19 of zone f was listed, not a new one created.
+    assert!(report.reused);
+    assert_eq!(report.vswitch_id, "vsw-uf6bbb0002");
+    assert_eq!(
+        fake.with(|s| s
+            .vswitches
+            .iter()
+            .filter(|v| v.id.starts_with("vsw-fake"))
+            .count()),
+        0
+    );
+    assert_eq!(report.pods_restarted, 5);
+    assert_eq!(
+        (report.zone_free_before, report.zone_free_after),
+        (2, 2 + 8188)
+    );
+    let steps: Vec<&str> = report.took.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(steps, ["vswitch (reused)", "snat", "config", "restart"]);
+    assert!(
+        report
+            .to_text()
+            .contains("Zone free pod IPs: 2 before, 8190 after"),
+        "{}",
+        report.to_text()
+    );
+    // The reused vSwitch got the zone's SNAT entry, once.
+    let snat = fake.with(|s| {
+        s.snat_entries
+            .iter()
+            .filter(|e| e["SourceVSwitchId"] == "vsw-uf6bbb0002")
+            .count()
+    });
+    assert_eq!(snat, 1);
 }

@@ -65,6 +65,8 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         .unwrap_or(90)
         .max(15);
     c.rollout_timeout = Duration::from_secs(args.rollout_timeout);
+    c.restart = args.restart;
+    c.batch_percent = args.batch_percent;
     c.watched = true;
     c.events = Some(events);
     let c = Arc::new(c);

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 
 use super::check::{load, query};
 use super::inventory::Opened;
-use super::{ExpandArgs, Output};
+use super::{ExpandArgs, Output, RestartScope};
 use crate::config::{BASE_NAME, ConfigObject};
 use crate::expand::plan::{self, Plan, Request};
 use crate::inventory::{Facts, VpcView, usable_ips};
@@ -44,6 +44,13 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
     };
     let inputs = gather(&inv, config, args.inventory.vpc_id.as_deref()).await?;
     let settings = Settings::default();
+    // vSwitches the cluster's dynamic configs list are Terway's already.
+    let dynamic = match &cluster {
+        Some(client) => crate::kube::snapshot::dynamic_listings(client, &args.terway_namespace)
+            .await
+            .context("cannot read the dynamic configs (to know which vSwitches they list); pass --create to skip reuse")?,
+        None => Vec::new(),
+    };
     let plan = plan::plan(&Request {
         zone: &args.zone,
         prefix_len: args.prefix_len,
@@ -51,6 +58,8 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
         config: &inputs.config,
         facts: &inputs.facts,
         settings: &settings,
+        dynamic_listed: &dynamic,
+        force_create: args.create,
     })?;
     if !args.apply {
         match args.output {
@@ -69,6 +78,8 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
             namespace: args.terway_namespace.clone(),
             daemonset: args.daemonset.clone(),
             rollout_timeout: std::time::Duration::from_secs(args.rollout_timeout),
+            restart: args.restart,
+            batch_percent: args.batch_percent,
             leader: None,
         },
         &plan,
@@ -116,35 +127,75 @@ fn text(p: &Plan, inputs: &Inputs, args: &ExpandArgs) -> String {
         .parse()
         .map(|c| usable_ips(&c))
         .unwrap_or_default();
-    out.push_str(&format!(
-        "  1. create vSwitch {} {} ({size} pod IPs) in {}\n",
-        p.vswitch.name, p.vswitch.cidr, p.vswitch.zone
-    ));
+    let id = match &p.reuse {
+        Some(r) => {
+            out.push_str(&format!(
+                "  1. reuse vSwitch {} {} ({size} pod IPs) instead of creating one: {}\n",
+                r.id, p.vswitch.cidr, r.why
+            ));
+            r.id.clone()
+        }
+        None => {
+            out.push_str(&format!(
+                "  1. create vSwitch {} {} ({size} pod IPs) in {}\n",
+                p.vswitch.name, p.vswitch.cidr, p.vswitch.zone
+            ));
+            plan::PLANNED_ID.to_string()
+        }
+    };
+    for r in &p.rejected {
+        out.push_str(&format!("     not {} ({}): {}\n", r.id, r.cidr, r.why));
+    }
     if p.snat.is_empty() {
         out.push_str("  2. no SNAT entry: no SNAT table serves this zone's vSwitches today\n");
     }
     for (i, s) in p.snat.iter().enumerate() {
         let n = if i == 0 { "2." } else { "  " };
         out.push_str(&format!(
-            "  {n} add an SNAT entry to {} with SNAT IP {}\n",
+            "  {n} add an SNAT entry to {} with SNAT IP {} (unless it has one)\n",
             s.snat_table_id, s.snat_ip
         ));
     }
     let list = &p.eni_conf["vswitches"][&p.zone];
+    let placeholder = if p.reuse.is_none() {
+        format!(" ({id} is the id CreateVSwitch returns)")
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "  3. append it to eni_conf.vswitches[\"{}\"] of {}/{}: {list} ({} is the id CreateVSwitch returns)\n",
-        p.zone, args.terway_namespace, inputs.config.name, plan::PLANNED_ID
+        "  3. append it to eni_conf.vswitches[\"{}\"] of {}/{}: {list}{placeholder}\n",
+        p.zone, args.terway_namespace, inputs.config.name
     ));
-    out.push_str(&format!(
-        "  4. restart Terway rolling (DaemonSet {}/{}), like kubectl rollout restart\n",
-        args.terway_namespace, args.daemonset
-    ));
+    let crd = p
+        .eni_conf
+        .get("ipam_type")
+        .and_then(serde_json::Value::as_str)
+        == Some("crd");
+    out.push_str(&match (args.restart, crd) {
+        (RestartScope::Zone, false) => format!(
+            "  4. restart the Terway pods (DaemonSet {}/{}) on the nodes of {} only, {} % at a time, each batch Ready before the next\n",
+            args.terway_namespace, args.daemonset, p.zone, args.batch_percent
+        ),
+        (RestartScope::Zone, true) => format!(
+            "  4. restart nothing (ipam_type crd: each daemon re-reads eni-config when its Terway Node resource reconciles); nudge the Terway Node resources of {} and wait until they list the vSwitch\n",
+            p.zone
+        ),
+        (RestartScope::All, _) => format!(
+            "  4. restart Terway rolling (DaemonSet {}/{}), like kubectl rollout restart\n",
+            args.terway_namespace, args.daemonset
+        ),
+        (RestartScope::None, _) => {
+            "  4. restart nothing (--restart none): the zone's Terway pods see the vSwitch only after their next restart\n".to_string()
+        }
+    });
     for w in &p.warnings {
         out.push_str(&format!("  note [{}] {}: {}\n", w.rule, w.path, w.message));
     }
     out.push_str(&format!(
-        "Dry run: nothing was changed. To carry it out: terway-guard expand --zone {} --prefix-len {} --inventory aliyun --region <region> --apply\n",
-        p.zone, args.prefix_len
+        "Dry run: nothing was changed. To carry it out: terway-guard expand --zone {} --prefix-len {}{} --inventory aliyun --region <region> --apply\n",
+        p.zone,
+        args.prefix_len,
+        if args.create { " --create" } else { "" }
     ));
     out
 }

@@ -115,6 +115,13 @@ pub struct ControllerArgs {
     pub metrics_listen: String,
     #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
     pub rollout_timeout: u64,
+    /// Which Terway pods an expansion restarts: the zone's, in batches
+    /// (zone), the whole DaemonSet (all), or none.
+    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
+    pub restart: RestartScope,
+    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
+    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub batch_percent: u8,
     #[arg(long, env = "TERWAY_GUARD_LOG_LEVEL", default_value = "info")]
     pub log_level: tracing_subscriber::filter::LevelFilter,
 }
@@ -150,7 +157,20 @@ pub struct ExpandArgs {
     /// How long to wait for the Terway rollout, in seconds.
     #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
     pub rollout_timeout: u64,
+    /// Create a new vSwitch even when an unlisted, (nearly) empty one of the
+    /// zone would do.
+    #[arg(long, env = "TERWAY_GUARD_CREATE")]
+    pub create: bool,
+    /// Which Terway pods to restart after the config change: those on the
+    /// zone's nodes, in batches (zone), the whole DaemonSet (all), or none.
+    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
+    pub restart: RestartScope,
+    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
+    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub batch_percent: u8,
 }
+
+pub use crate::expand::restart::RestartScope;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClusterMode {

@@ -34,6 +34,9 @@ pub struct Controller {
     pub lease_secs: i32,
     pub prefix_len: u8,
     pub rollout_timeout: Duration,
+    /// Which Terway pods an expansion restarts, and how many at once.
+    pub restart: crate::expand::restart::RestartScope,
+    pub batch_percent: u8,
     pub settings: Settings,
     pub metrics: ControllerMetrics,
     pub memory: Mutex<Memory>,
@@ -98,6 +101,8 @@ impl Controller {
             lease_secs: 30,
             prefix_len,
             rollout_timeout: Duration::from_secs(600),
+            restart: crate::expand::restart::RestartScope::Zone,
+            batch_percent: 10,
             settings: Settings::default(),
             metrics: ControllerMetrics::default(),
             memory: Mutex::new(Memory::default()),
@@ -279,6 +284,8 @@ impl Controller {
                 namespace: self.namespace.clone(),
                 daemonset: self.daemonset.clone(),
                 rollout_timeout: self.rollout_timeout,
+                restart: self.restart,
+                batch_percent: self.batch_percent,
                 leader: Some(self.leadership.clone()),
             };
             apply::run(&target, &plan, &mut (self.progress)())
@@ -291,8 +298,18 @@ impl Controller {
                 self.metrics.expansion(zone, "succeeded");
                 self.metrics.expanded_at(zone, now);
                 let msg = format!(
-                    "{reason}: created {} ({}) with {} free IPs, added it to eni-config and restarted Terway",
-                    r.vswitch_id, r.cidr, r.available_ips
+                    "{reason}: {} {} ({}) with {} free IPs and added it to eni-config; zone free pod IPs {} before, {} after; {}",
+                    if r.reused {
+                        "listed the unused vSwitch"
+                    } else {
+                        "created"
+                    },
+                    r.vswitch_id,
+                    r.cidr,
+                    r.available_ips,
+                    r.zone_free_before,
+                    r.zone_free_after,
+                    r.restart
                 );
                 self.event("ZoneExpanded", &msg, "Normal").await?;
                 report.expanded = Some(r);
@@ -324,7 +341,12 @@ impl Controller {
     ) -> Result<(), TickError> {
         let msg = match self.plan(config, facts, zone).await {
             Ok(p) => format!(
-                "{reason}. Plan: create vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and restart Terway. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
+                "{reason}. Plan: {} vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and restart the zone's Terway pods. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
+                if p.reuse.is_some() {
+                    "list the unused"
+                } else {
+                    "create"
+                },
                 p.vswitch.name,
                 p.vswitch.cidr,
                 zone,
@@ -349,6 +371,11 @@ impl Controller {
         facts: &crate::inventory::Facts,
         zone: &str,
     ) -> Result<crate::expand::plan::Plan, expand::ExpandError> {
+        // Ids other Terway configs list are never reused; when they cannot be
+        // read, nothing is reused.
+        let dynamic = crate::kube::snapshot::dynamic_listings(&self.kube, &self.namespace)
+            .await
+            .ok();
         expand::plan_from_cloud(
             &self.inventory,
             config,
@@ -356,6 +383,7 @@ impl Controller {
             zone,
             self.prefix_len,
             &self.settings,
+            dynamic.as_deref(),
         )
         .await
     }

@@ -11,9 +11,10 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::plan::Plan;
+use super::plan::{PLANNED_ID, Plan};
 pub use super::progress::Progress;
 pub use super::report::Report;
+use super::restart::{self, RestartScope, ZoneRestart};
 use crate::cloud::client::{ApiClient, CloudError};
 use crate::cloud::sign::sha256_hex;
 use crate::cloud::time::iso8601;
@@ -32,6 +33,8 @@ pub enum Step {
     SnatCreated,
     ConfigPatched,
     RolloutRequested,
+    /// The pods of zone-restart batch N (from 0) were deleted, not yet Ready.
+    BatchDeleted(usize),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,34 @@ pub struct State {
     /// When the expansion was first recorded (epoch seconds), for cool-downs.
     #[serde(default)]
     pub started_at: i64,
+    /// The vSwitch existed and is listed, not created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
+    /// Which Terway pods are restarted (fixed when the expansion is recorded).
+    #[serde(default = "all_pods")]
+    pub scope: RestartScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<ZoneRestart>,
+    /// Free IPs of the zone's listed vSwitches when the expansion began.
+    #[serde(default)]
+    pub zone_free_before: u64,
+    /// Seconds each step took, in order (kept across resumed runs).
+    #[serde(default)]
+    pub took: Vec<(String, f64)>,
+}
+
+/// Expansions recorded before zone restarts existed rolled the whole DaemonSet.
+fn all_pods() -> RestartScope {
+    RestartScope::All
+}
+
+impl State {
+    fn timed(&mut self, step: &str, since: Instant) {
+        if !self.took.iter().any(|(s, _)| s == step) {
+            let secs = (since.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+            self.took.push((step.to_string(), secs));
+        }
+    }
 }
 
 impl State {
@@ -109,6 +140,8 @@ impl State {
                     entry_id: None,
                 })
                 .collect(),
+            vswitch_id: p.reuse.as_ref().map(|r| r.id.clone()),
+            reused: p.reuse.is_some(),
             ..State::default()
         }
     }
@@ -120,13 +153,17 @@ pub struct Target<'a> {
     pub namespace: String,
     pub daemonset: String,
     pub rollout_timeout: Duration,
+    /// Which Terway pods a new expansion restarts.
+    pub restart: RestartScope,
+    /// Share of the zone's Terway pods restarted at once (percent).
+    pub batch_percent: u8,
     /// The controller's leadership: no write happens once it is lost.
     pub leader: Option<crate::controller::lease::Leadership>,
 }
 
 impl Target<'_> {
     /// Before every write to the cloud or the cluster, and while waiting.
-    fn ensure(&self) -> Result<(), ApplyError> {
+    pub(super) fn ensure(&self) -> Result<(), ApplyError> {
         match &self.leader {
             Some(l) if !l.is_leader() => Err(ApplyError::LostLead),
             _ => Ok(()),
@@ -156,7 +193,7 @@ pub async fn restart(
 
 const CONFLICT_RETRIES: usize = 5;
 
-fn cms(t: &Target) -> Api<ConfigMap> {
+pub(super) fn cms(t: &Target) -> Api<ConfigMap> {
     Api::namespaced(t.kube.clone(), &t.namespace)
 }
 
@@ -167,7 +204,7 @@ fn read_state(cm: &ConfigMap) -> Option<State> {
 
 /// Writes `state` (and, when given, a new `eni_conf`) with a resourceVersion
 /// precondition, re-reading and retrying on conflict.
-async fn save(
+pub(super) async fn save(
     t: &Target<'_>,
     state: &State,
     eni_conf: impl Fn(&str) -> Option<String>,
@@ -215,10 +252,16 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
             )));
         }
         _ => {
+            let before: Vec<String> = zone_listed(plan)
+                .into_iter()
+                .filter(|id| Some(id) != plan.reuse.as_ref().map(|r| &r.id))
+                .collect();
             let s = State {
                 started_at: SystemTime::now()
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64),
+                scope: t.restart,
+                zone_free_before: zone_free(t, &before).await,
                 ..State::from_plan(plan)
             };
             save(t, &s, |_| None).await?;
@@ -228,6 +271,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
     p.done(Step::Recorded)?;
 
     let deadline = || Instant::now() + Duration::from_secs(30);
+    let mut since = Instant::now();
     let vsw = match st.vswitch_id.clone() {
         Some(id) => id,
         None => {
@@ -273,6 +317,15 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         },
     )
     .await?;
+    st.timed(
+        if st.reused {
+            "vswitch (reused)"
+        } else {
+            "vswitch"
+        },
+        since,
+    );
+    since = Instant::now();
     p.done(Step::VSwitchCreated)?;
 
     for i in 0..st.snat.len() {
@@ -323,6 +376,8 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         )
         .await?;
     }
+    st.timed("snat", since);
+    since = Instant::now();
     p.done(Step::SnatCreated)?;
 
     if !st.config_patched {
@@ -346,8 +401,104 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
         })
         .await?;
     }
+    st.timed("config", since);
+    since = Instant::now();
     p.done(Step::ConfigPatched)?;
 
+    let crd = plan
+        .eni_conf
+        .get("ipam_type")
+        .and_then(serde_json::Value::as_str)
+        == Some("crd");
+    let (restart, restarted_at, rollout_complete) = match st.scope {
+        RestartScope::All => {
+            let (at, complete) = roll_all(t, &mut st, p).await?;
+            (
+                format!("DaemonSet {}/{} rolled", t.namespace, t.daemonset),
+                at,
+                complete,
+            )
+        }
+        RestartScope::Zone => {
+            let (what, complete) = restart::zone(t, &mut st, p, &vsw, crd).await?;
+            (what, String::new(), complete)
+        }
+        RestartScope::None => (
+            "no Terway pod restarted (--restart none): restart the zone's Terway pods before they can use the new vSwitch".to_string(),
+            String::new(),
+            true,
+        ),
+    };
+    st.timed("restart", since);
+
+    st.done = rollout_complete;
+    save(t, &st, |_| None).await?;
+    let (recovered, waiting) = super::report::stuck_pods(&t.kube).await.unwrap_or((0, 0));
+    let available_ips = t
+        .vpc
+        .describe_vswitch_attributes(&vsw, deadline())
+        .await
+        .map(|v| v.available_ip_address_count)
+        .unwrap_or(0);
+    let mut after_ids: Vec<String> = zone_listed(plan)
+        .into_iter()
+        .filter(|id| id != &vsw)
+        .collect();
+    after_ids.push(vsw.clone());
+    Ok(Report {
+        zone: st.zone.clone(),
+        vswitch_id: vsw,
+        cidr: st.cidr.clone(),
+        reused: st.reused,
+        available_ips,
+        zone_free_before: st.zone_free_before,
+        zone_free_after: zone_free(t, &after_ids).await,
+        snat_entries: st.snat.iter().filter_map(|s| s.entry_id.clone()).collect(),
+        restart,
+        restarted_at,
+        rollout_complete,
+        pods_restarted: st.restart.as_ref().map_or(0, |r| r.done.len()),
+        pods_recovered: recovered,
+        pods_still_waiting: waiting,
+        took: st.took.clone(),
+    })
+}
+
+/// The zone's vSwitch ids the plan lists, without the placeholder.
+fn zone_listed(plan: &Plan) -> Vec<String> {
+    plan.eni_conf["vswitches"][&plan.zone]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .filter(|id| *id != PLANNED_ID)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Free IPs of these vSwitches now (one that cannot be read counts 0).
+async fn zone_free(t: &Target<'_>, ids: &[String]) -> u64 {
+    let mut sum = 0;
+    for id in ids {
+        if let Ok(v) = t
+            .vpc
+            .describe_vswitch_attributes(id, Instant::now() + Duration::from_secs(30))
+            .await
+        {
+            sum += v.available_ip_address_count;
+        }
+    }
+    sum
+}
+
+/// `--restart all`: rolls the whole DaemonSet like `kubectl rollout restart`.
+async fn roll_all(
+    t: &Target<'_>,
+    st: &mut State,
+    p: &mut Progress,
+) -> Result<(String, bool), ApplyError> {
     let ds: Api<DaemonSet> = Api::namespaced(t.kube.clone(), &t.namespace);
     let restarted_at = match st.restarted_at.clone() {
         Some(at) => at,
@@ -367,7 +518,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
             }
             let at = iso8601(now);
             st.restarted_at = Some(at.clone());
-            save(t, &st, |_| None).await?;
+            save(t, st, |_| None).await?;
             at
         }
     };
@@ -397,31 +548,11 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
     if matches!(rollout_complete, Err(ApplyError::LostLead)) {
         return Err(ApplyError::LostLead);
     }
-    let rollout_complete = rollout_complete.is_ok();
 
-    st.done = rollout_complete;
-    save(t, &st, |_| None).await?;
-    let (recovered, waiting) = super::report::stuck_pods(&t.kube).await.unwrap_or((0, 0));
-    let available_ips = t
-        .vpc
-        .describe_vswitch_attributes(&vsw, deadline())
-        .await
-        .map(|v| v.available_ip_address_count)
-        .unwrap_or(0);
-    Ok(Report {
-        zone: st.zone.clone(),
-        vswitch_id: vsw,
-        cidr: st.cidr.clone(),
-        available_ips,
-        snat_entries: st.snat.iter().filter_map(|s| s.entry_id.clone()).collect(),
-        restarted_at,
-        rollout_complete,
-        pods_recovered: recovered,
-        pods_still_waiting: waiting,
-    })
+    Ok((restarted_at, rollout_complete.is_ok()))
 }
 
-async fn wait_for<F, Fut>(
+pub(super) async fn wait_for<F, Fut>(
     t: &Target<'_>,
     p: &mut Progress,
     what: &str,
@@ -466,6 +597,8 @@ mod tests {
                 snat_table_id: "stb-1".into(),
                 snat_ip: snat_ip.into(),
             }],
+            reuse: None,
+            rejected: Vec::new(),
             eni_conf: json!({}),
             vpc_id: "vpc-1".into(),
             warnings: Vec::new(),

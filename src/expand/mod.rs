@@ -5,6 +5,7 @@ pub mod cidr;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod restart;
 
 use crate::cloud::client::CloudError;
 use crate::config::ConfigObject;
@@ -32,6 +33,8 @@ pub async fn plan_from_cloud(
     zone: &str,
     prefix_len: u8,
     settings: &Settings,
+    // `None` when the dynamic configs could not be read: then nothing is reused.
+    dynamic_listed: Option<&[(String, Vec<String>)]>,
 ) -> Result<plan::Plan, ExpandError> {
     let vpc = inv
         .vpc_id()
@@ -45,5 +48,7 @@ pub async fn plan_from_cloud(
         config,
         facts,
         settings,
+        dynamic_listed: dynamic_listed.unwrap_or_default(),
+        force_create: dynamic_listed.is_none(),
     })?)
 }

@@ -28,10 +28,25 @@ pub struct PlannedSnat {
     pub snat_ip: String,
 }
 
+/// A same-zone vSwitch the planner looked at and did not take, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub id: String,
+    pub cidr: String,
+    pub why: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub zone: String,
     pub vswitch: PlannedVSwitch,
+    /// An existing vSwitch listed instead of creating one (`vswitch` then
+    /// describes it), with the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reuse: Option<Reuse>,
+    /// Same-zone vSwitches of the VPC that were not taken, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
     pub snat: Vec<PlannedSnat>,
     /// The new `eni_conf` with [`PLANNED_ID`] where the new id will go.
     pub eni_conf: Value,
@@ -63,6 +78,16 @@ pub enum PlanError {
     SelfCheck(String),
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reuse {
+    pub id: String,
+    pub why: String,
+}
+
+/// A reused vSwitch must have at least this share of its IPs free: one that
+/// is (nearly) empty is not quietly serving something else.
+pub const REUSE_MIN_FREE: f64 = 0.9;
+
 pub struct Request<'a> {
     pub zone: &'a str,
     pub prefix_len: u8,
@@ -72,6 +97,11 @@ pub struct Request<'a> {
     /// Facts about the vSwitches the config lists (and nodes), for the self-check.
     pub facts: &'a Facts,
     pub settings: &'a Settings,
+    /// vSwitch ids the cluster's dynamic configs list, by config name: they
+    /// are Terway's already, so never reused.
+    pub dynamic_listed: &'a [(String, Vec<String>)],
+    /// Create a new vSwitch even when an existing one would do (`--create`).
+    pub force_create: bool,
 }
 
 /// A deterministic name: the same plan always names its vSwitch the same.
@@ -93,6 +123,58 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
         .ok_or_else(|| bad("it has no eni_conf"))?;
     let conf = EniConf::parse(text).map_err(|e| bad(&format!("eni_conf does not parse: {e}")))?;
 
+    let zone_ids: Vec<String> = conf
+        .vswitches()
+        .into_iter()
+        .filter(|l| l.zone == r.zone)
+        .map(|l| l.id)
+        .collect();
+    let (reuse, rejected) = reuse_candidate(r, &conf);
+    let (vswitch, id, block, reuse) = match reuse.filter(|_| !r.force_create) {
+        Some((v, why)) => (
+            PlannedVSwitch {
+                cidr: v.cidr.to_string(),
+                zone: v.zone.clone(),
+                name: v.id.clone(),
+            },
+            v.id.clone(),
+            v.cidr,
+            Some(Reuse { id: v.id, why }),
+        ),
+        None => {
+            let block = IpNet::V4(free_block(r, &conf)?);
+            let cidr = block.to_string();
+            (
+                PlannedVSwitch {
+                    name: vswitch_name(r.zone, &cidr),
+                    cidr,
+                    zone: r.zone.to_string(),
+                },
+                PLANNED_ID.to_string(),
+                block,
+                None,
+            )
+        }
+    };
+
+    let new_text = edit::append_vswitch(text, r.zone, &id)
+        .ok_or_else(|| bad("its vswitches cannot be edited"))?;
+    let eni_conf: Value = serde_json::from_str(&new_text).map_err(|e| bad(&e.to_string()))?;
+    let plan = Plan {
+        zone: r.zone.to_string(),
+        vswitch,
+        reuse,
+        rejected,
+        snat: snat_for(r.view, &zone_ids),
+        eni_conf,
+        vpc_id: r.view.vpc.id.clone(),
+        warnings: Vec::new(),
+    };
+    self_check(r, plan, &new_text, block)
+}
+
+/// The lowest free block of the requested size in the VPC.
+fn free_block(r: &Request, conf: &EniConf) -> Result<ipnet::Ipv4Net, PlanError> {
     let service: Vec<IpNet> = conf
         .str("service_cidr")
         .and_then(fields_service_cidr)
@@ -104,45 +186,90 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
         .map(|v| v.cidr)
         .chain(service)
         .collect();
-    let block = cidr::lowest_free(&r.view.vpc.cidrs, &taken, r.prefix_len).ok_or_else(|| {
-        PlanError::VpcFull {
-            vpc: r.view.vpc.id.clone(),
-            prefix: r.prefix_len,
-            searched: r
-                .view
-                .vpc
-                .cidrs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            smaller: (r.prefix_len + 1).min(29),
-        }
-    })?;
-    let cidr = block.to_string();
+    cidr::lowest_free(&r.view.vpc.cidrs, &taken, r.prefix_len).ok_or_else(|| PlanError::VpcFull {
+        vpc: r.view.vpc.id.clone(),
+        prefix: r.prefix_len,
+        searched: r
+            .view
+            .vpc
+            .cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        smaller: (r.prefix_len + 1).min(29),
+    })
+}
 
-    let new_text = edit::append_vswitch(text, r.zone, PLANNED_ID)
-        .ok_or_else(|| bad("its vswitches cannot be edited"))?;
-    let eni_conf: Value = serde_json::from_str(&new_text).map_err(|e| bad(&e.to_string()))?;
-    let zone_ids: Vec<String> = conf
-        .vswitches()
-        .into_iter()
-        .filter(|l| l.zone == r.zone)
-        .map(|l| l.id)
-        .collect();
-    let plan = Plan {
-        zone: r.zone.to_string(),
-        vswitch: PlannedVSwitch {
-            name: vswitch_name(r.zone, &cidr),
-            cidr,
-            zone: r.zone.to_string(),
-        },
-        snat: snat_for(r.view, &zone_ids),
-        eni_conf,
-        vpc_id: r.view.vpc.id.clone(),
-        warnings: Vec::new(),
-    };
-    self_check(r, plan, &new_text, IpNet::V4(block))
+/// The best same-zone vSwitch of the VPC to list instead of creating one:
+/// listed in no Terway config, at least the requested size, (nearly) empty.
+/// The largest wins; every other same-zone vSwitch is a rejection with its
+/// reason.
+fn reuse_candidate(r: &Request, conf: &EniConf) -> (Option<(VSwitchFact, String)>, Vec<Rejected>) {
+    let base_listed: Vec<String> = conf.vswitches().into_iter().map(|l| l.id).collect();
+    let mut fit: Vec<&VSwitchFact> = Vec::new();
+    let mut rejected = Vec::new();
+    for v in r.view.vswitches.iter().filter(|v| v.zone == r.zone) {
+        let usable = usable_ips(&v.cidr);
+        let free = if usable == 0 {
+            0.0
+        } else {
+            v.available_ips as f64 / usable as f64
+        };
+        let why = if base_listed.contains(&v.id) {
+            Some(format!("already listed in {}", r.config.name))
+        } else if let Some((name, _)) = r.dynamic_listed.iter().find(|(_, ids)| ids.contains(&v.id))
+        {
+            Some(format!("listed in dynamic config {name}"))
+        } else if v.cidr.prefix_len() > r.prefix_len {
+            Some(format!(
+                "/{} is smaller than the /{} asked for",
+                v.cidr.prefix_len(),
+                r.prefix_len
+            ))
+        } else if free < REUSE_MIN_FREE {
+            Some(format!(
+                "only {} of {usable} IPs free ({:.0} %): something already uses it",
+                v.available_ips,
+                free * 100.0
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => rejected.push(Rejected {
+                id: v.id.clone(),
+                cidr: v.cidr.to_string(),
+                why,
+            }),
+            None => fit.push(v),
+        }
+    }
+    fit.sort_by(|a, b| {
+        usable_ips(&b.cidr)
+            .cmp(&usable_ips(&a.cidr))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut fit = fit.into_iter();
+    let best = fit.next().map(|v| {
+        let why = format!(
+            "{} ({}) is in {}, listed in no Terway config, /{} (at least the /{} asked for) and {} of {} IPs are free",
+            v.id,
+            v.cidr,
+            v.zone,
+            v.cidr.prefix_len(),
+            r.prefix_len,
+            v.available_ips,
+            usable_ips(&v.cidr)
+        );
+        (v.clone(), why)
+    });
+    rejected.extend(fit.map(|v| Rejected {
+        id: v.id.clone(),
+        cidr: v.cidr.to_string(),
+        why: "also suitable, but smaller (or later by id) than the one chosen".into(),
+    }));
+    (best, rejected)
 }
 
 /// One entry per SNAT table that already serves the zone's vSwitches, with
@@ -181,16 +308,20 @@ fn self_check(
     block: IpNet,
 ) -> Result<Plan, PlanError> {
     let mut facts = r.facts.clone();
-    let planned = VSwitchFact {
+    let planned = match &plan.reuse {
+        Some(reuse) => r.view.vswitches.iter().find(|v| v.id == reuse.id).cloned(),
+        None => None,
+    }
+    .unwrap_or_else(|| VSwitchFact {
         id: PLANNED_ID.to_string(),
         vpc: r.view.vpc.id.clone(),
         zone: r.zone.to_string(),
         cidr: block,
         available_ips: usable_ips(&block),
-    };
+    });
     facts
         .vswitches
-        .insert(PLANNED_ID.to_string(), Lookup::Found(planned));
+        .insert(planned.id.clone(), Lookup::Found(planned));
     if facts.cluster_vpc.is_none() {
         facts.cluster_vpc = Some(r.view.vpc.id.clone());
     }
@@ -246,6 +377,16 @@ nat_gateways:
     const CONF: &str = "{\n  \"service_cidr\": \"172.16.0.0/16\",\n  \"vswitches\": {\"cn-shanghai-f\": [\"vsw-f1\"], \"cn-shanghai-g\": [\"vsw-g1\"]},\n  \"min_pool_size\": 5, \"max_pool_size\": 30\n}";
 
     fn run(conf: &str, prefix: u8, mutate: impl FnOnce(&mut VpcView)) -> Result<Plan, PlanError> {
+        run_with(conf, prefix, mutate, &[], false)
+    }
+
+    fn run_with(
+        conf: &str,
+        prefix: u8,
+        mutate: impl FnOnce(&mut VpcView),
+        dynamic_listed: &[(String, Vec<String>)],
+        force_create: bool,
+    ) -> Result<Plan, PlanError> {
         let inv = StaticInventory::parse(INV).unwrap();
         let mut view = inv.vpc_view("vpc-1").unwrap();
         mutate(&mut view);
@@ -259,7 +400,75 @@ nat_gateways:
             config: &cm,
             facts: &facts,
             settings: &Settings::default(),
+            dynamic_listed,
+            force_create,
         })
+    }
+
+    fn vsw(id: &str, cidr: &str, free: u64) -> VSwitchFact {
+        VSwitchFact {
+            id: id.into(),
+            vpc: "vpc-1".into(),
+            zone: "cn-shanghai-f".into(),
+            cidr: cidr.parse().unwrap(),
+            available_ips: free,
+        }
+    }
+
+    #[test]
+    fn reuses_the_largest_unlisted_nearly_empty_vswitch_and_says_why_not_the_others() {
+        let add = |v: &mut VpcView| {
+            v.vswitches.extend([
+                vsw("vsw-small", "192.168.200.0/24", 252),
+                vsw("vsw-busy", "192.168.160.0/19", 4000),
+                vsw("vsw-dyn", "192.168.192.0/19", 8188),
+                vsw("vsw-ok", "192.168.224.0/19", 8100),
+                vsw("vsw-big", "10.10.0.0/18", 16380),
+            ]);
+        };
+        let dynamic = [("big-pool".to_string(), vec!["vsw-dyn".to_string()])];
+        let p = run_with(CONF, 19, add, &dynamic, false).unwrap();
+        let reuse = p.reuse.clone().expect("reuse");
+        assert_eq!(reuse.id, "vsw-big", "the largest suitable one");
+        assert!(
+            reuse.why.contains("listed in no Terway config"),
+            "{}",
+            reuse.why
+        );
+        assert_eq!(p.vswitch.cidr, "10.10.0.0/18");
+        assert_eq!(
+            p.eni_conf["vswitches"]["cn-shanghai-f"],
+            serde_json::json!(["vsw-f1", "vsw-big"])
+        );
+        let why: Vec<(&str, &str)> = p
+            .rejected
+            .iter()
+            .map(|r| (r.id.as_str(), r.why.as_str()))
+            .collect();
+        assert_eq!(
+            why,
+            [
+                ("vsw-f1", "already listed in eni-config"),
+                ("vsw-small", "/24 is smaller than the /19 asked for"),
+                (
+                    "vsw-busy",
+                    "only 4000 of 8188 IPs free (49 %): something already uses it"
+                ),
+                ("vsw-dyn", "listed in dynamic config big-pool"),
+                (
+                    "vsw-ok",
+                    "also suitable, but smaller (or later by id) than the one chosen"
+                ),
+            ]
+        );
+        // --create: a new block, whatever exists.
+        let p = run_with(CONF, 19, add, &dynamic, true).unwrap();
+        assert!(p.reuse.is_none());
+        assert_eq!(p.eni_conf["vswitches"]["cn-shanghai-f"][1], PLANNED_ID);
+        // Nothing suitable: a new block.
+        let p = run_with(CONF, 19, |_| {}, &[], false).unwrap();
+        assert!(p.reuse.is_none());
+        assert_eq!(p.vswitch.cidr, "192.168.96.0/19");
     }
 
     #[test]
@@ -300,7 +509,7 @@ nat_gateways:
         );
         let json = serde_json::to_value(&p).unwrap();
         let top: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(top, ["zone", "vswitch", "snat", "eni_conf"]);
+        assert_eq!(top, ["zone", "vswitch", "rejected", "snat", "eni_conf"]);
     }
 
     #[test]

@@ -23,6 +23,29 @@ pub async fn base_config(
         .map(|cm| ConfigObject::from_configmap(&cm)))
 }
 
+/// The vSwitch ids each dynamic config in `namespace` lists, by config name.
+pub async fn dynamic_listings(
+    client: &::kube::Client,
+    namespace: &str,
+) -> Result<Vec<(String, Vec<String>)>, ::kube::Error> {
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    Ok(cms
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .map(ConfigObject::from_configmap)
+        .filter(|c| c.role() == crate::config::Role::Dynamic)
+        .map(|c| {
+            let ids = c
+                .eni_conf()
+                .map(|conf| conf.vswitches().into_iter().map(|l| l.id).collect())
+                .unwrap_or_default();
+            (c.name, ids)
+        })
+        .collect())
+}
+
 /// Every node's facts; capacities from Terway's Node resources where the
 /// CRD exists, else from the instance types via ECS (when a client is given).
 pub async fn node_facts(

@@ -24,6 +24,8 @@ pub struct Store {
     pub writes: Vec<String>,
     /// Every read, as "GET path?query" (LISTs and WATCHes included).
     pub reads: Vec<String>,
+    /// Paths of objects deleted, in order.
+    pub deleted: Vec<String>,
     next_rv: u64,
 }
 
@@ -101,27 +103,65 @@ fn status(code: u16, reason: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Applies a `fieldSelector=a.b=v,...` to a list (what the apiserver does
-/// for the fields a test uses); other objects pass through.
+/// `%XX` escapes of a query value, decoded.
+fn unescape(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Applies `fieldSelector=a.b=v,...` and `labelSelector=k=v,...` (equality
+/// terms, what the apiserver does for the ones tests use); other objects
+/// pass through.
 fn select(v: &Value, query: &str) -> Value {
-    let Some(sel) = query
-        .split('&')
-        .find_map(|p| p.strip_prefix("fieldSelector="))
-    else {
-        return v.clone();
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(name))
+            .map(unescape)
     };
-    let sel = sel.replace("%3D", "=").replace("%2C", ",");
+    let (fields, labels) = (param("fieldSelector="), param("labelSelector="));
+    if fields.is_none() && labels.is_none() {
+        return v.clone();
+    }
     let Some(items) = v["items"].as_array() else {
         return v.clone();
     };
+    let terms = |sel: &Option<String>| -> Vec<(String, String)> {
+        sel.iter()
+            .flat_map(|s| s.split(','))
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let (k, v) = t.split_once('=').unwrap_or((t, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    };
+    let (fields, labels) = (terms(&fields), terms(&labels));
     let keep: Vec<Value> = items
         .iter()
         .filter(|i| {
-            sel.split(',').all(|cond| {
-                let (k, want) = cond.split_once('=').unwrap_or((cond, ""));
+            fields.iter().all(|(k, want)| {
                 let got = k.split('.').fold(*i, |acc, part| &acc[part]);
-                got.as_str() == Some(want)
-            })
+                got.as_str() == Some(want.as_str())
+            }) && labels
+                .iter()
+                .all(|(k, want)| i["metadata"]["labels"][k].as_str() == Some(want.as_str()))
         })
         .cloned()
         .collect();
@@ -241,7 +281,10 @@ async fn handle(
         }
         if let Some(v) = s.objects.get(&path) {
             // Page before selecting the rest: a big list is never copied whole.
-            let v = if query.contains("limit=") && !query.contains("fieldSelector=") {
+            let v = if query.contains("limit=")
+                && !query.contains("fieldSelector=")
+                && !query.contains("labelSelector=")
+            {
                 page_of(v, query)
             } else {
                 page(select(v, query), query)
@@ -291,6 +334,9 @@ async fn handle(
         )
             .into_response();
     }
+    if method == Method::DELETE {
+        return delete(&mut s, &path, &body);
+    }
     let Ok(incoming) = serde_json::from_slice::<Value>(&body) else {
         return status(400, "BadRequest", "body is not JSON");
     };
@@ -332,4 +378,43 @@ async fn handle(
     }
     s.objects.insert(path, next.clone());
     ok(&next)
+}
+
+/// DELETE with DeleteOptions' UID precondition, as the apiserver does it. A
+/// pod a DaemonSet owns is replaced at once on the same node by a new, Ready
+/// pod (standing in for the DaemonSet controller and the kubelet).
+fn delete(s: &mut Store, path: &str, body: &[u8]) -> Response {
+    let Some(current) = s.objects.get(path).cloned() else {
+        return status(404, "NotFound", &format!("{path} not found"));
+    };
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if let Some(uid) = opts["preconditions"]["uid"].as_str()
+        && current["metadata"]["uid"].as_str() != Some(uid)
+    {
+        return status(
+            409,
+            "Conflict",
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                current["metadata"]["uid"].as_str().unwrap_or("")
+            ),
+        );
+    }
+    s.objects.remove(path);
+    s.writes.push(format!("DELETE {path}"));
+    s.deleted.push(path.to_string());
+    let owner = &current["metadata"]["ownerReferences"][0];
+    if current["kind"] == "Pod" && owner["kind"] == "DaemonSet" {
+        s.next_rv += 1;
+        let mut next = current.clone();
+        let name = format!("{}-r{}", owner["name"].as_str().unwrap_or("ds"), s.next_rv);
+        next["metadata"]["name"] = json!(name);
+        next["metadata"]["uid"] = json!(format!("uid-{}", s.next_rv));
+        next["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+        next["status"] =
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        s.objects.insert(format!("{dir}/{name}"), next);
+    }
+    ok(&current)
 }

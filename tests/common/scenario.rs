@@ -38,6 +38,9 @@ pub async fn cluster() -> FakeKube {
         ]}),
     );
     kube.put("/api/v1/namespaces/shop/pods/web-1", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}, "spec": {"nodeName": "node-f-1", "containers": []}, "status": {"phase": "Running"}}));
+    for node in ["node-f-1", "node-g-1"] {
+        put_terway_pod(&kube, node);
+    }
     kube.put(
         "/api/v1/nodes",
         json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": [
@@ -46,6 +49,26 @@ pub async fn cluster() -> FakeKube {
         ]}),
     );
     kube
+}
+
+pub const PODS: &str = "/api/v1/namespaces/kube-system/pods";
+
+/// Terway's pod on `node`, Ready, owned by its DaemonSet.
+pub fn put_terway_pod(kube: &FakeKube, node: &str) {
+    let name = format!("terway-eniip-{node}");
+    kube.put(
+        &format!("{PODS}/{name}"),
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": "kube-system", "uid": format!("uid-{node}"), "labels": {"app": "terway-eniip"},
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "terway-eniip", "uid": "ds-uid", "controller": true}]},
+               "spec": {"nodeName": node, "containers": [{"name": "terway", "image": "terway:v1"}]},
+               "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+}
+
+/// Paths of the pods deleted so far, in order.
+pub fn deleted(kube: &FakeKube) -> Vec<String> {
+    kube.store.lock().unwrap().deleted.clone()
 }
 
 pub fn vpc_client(fake: &Fake) -> ApiClient {
