@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod controller;
+pub mod events;
 pub mod expand;
 pub mod inventory;
 pub mod kube;

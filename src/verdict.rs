@@ -39,6 +39,58 @@ pub fn judge(input: &Input) -> Verdict {
     }
 }
 
+/// Records who changed `eni_conf` and when, on the object: added to a patch
+/// that stamps a new hash, so the controller can name the edit when Terway
+/// later reports a `ConfigError`. A re-invocation (hash unchanged) adds nothing.
+pub fn stamp_edit(patch: &mut json_patch::Patch, user: &str, at: &str) {
+    let hash_key = format!(
+        "/metadata/annotations/{}",
+        HASH_ANNOTATION.replace('~', "~0").replace('/', "~1")
+    );
+    let hash = patch.0.iter().find_map(|op| match op {
+        json_patch::PatchOperation::Add(a) if a.path.as_str() == hash_key => {
+            a.value.as_str().map(str::to_string)
+        }
+        json_patch::PatchOperation::Add(a) if a.path.as_str() == "/metadata/annotations" => a
+            .value
+            .get(HASH_ANNOTATION)
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    });
+    let Some(hash) = hash else { return };
+    let edit = Edit {
+        user: user.to_string(),
+        at: at.to_string(),
+        hash,
+    };
+    let key = LAST_EDIT_ANNOTATION.replace('~', "~0").replace('/', "~1");
+    if let Ok(op) = serde_json::from_value(json!({
+        "op": "add",
+        "path": format!("/metadata/annotations/{key}"),
+        "value": serde_json::to_string(&edit).unwrap_or_default(),
+    })) {
+        patch.0.push(op);
+    }
+}
+
+/// Annotation the mutation stamps with the last edit of `eni_conf`.
+pub const LAST_EDIT_ANNOTATION: &str = "terway-guard.io/last-edit";
+
+/// Who changed `eni_conf`, when (RFC 3339) and to what (its hash).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Edit {
+    pub user: String,
+    pub at: String,
+    pub hash: String,
+}
+
+impl Edit {
+    pub fn of(obj: &ConfigObject) -> Option<Edit> {
+        serde_json::from_str(obj.annotations.get(LAST_EDIT_ANNOTATION)?).ok()
+    }
+}
+
 /// The patch that stamps the hash annotation and drops vSwitch ids repeated
 /// within a zone. Applying it to its own result yields an empty patch.
 pub fn mutation(obj: &ConfigObject) -> json_patch::Patch {
@@ -226,5 +278,33 @@ mod tests {
         other.name = "kube-proxy".into();
         other.data.clear();
         assert!(mutation(&other).0.is_empty());
+    }
+
+    #[test]
+    fn an_edit_is_stamped_with_who_and_when_only_when_the_hash_changes() {
+        let cases = [
+            None,
+            Some(json!({})),
+            Some(json!({"team": "net"})),
+            Some(json!({HASH_ANNOTATION: "old"})),
+        ];
+        for annotations in cases {
+            let v = cm_json("{\"a\": 1}", annotations.clone());
+            let mut patch = mutation(&object(&v));
+            stamp_edit(&mut patch, "alice@example.com", "2026-11-26T10:00:00Z");
+            let once = apply(&v, &patch).unwrap();
+            let edit =
+                Edit::of(&object(&once)).unwrap_or_else(|| panic!("{annotations:?}: {once}"));
+            assert_eq!(edit.user, "alice@example.com");
+            assert_eq!(edit.at, "2026-11-26T10:00:00Z");
+            assert_eq!(
+                Some(edit.hash.as_str()),
+                once["metadata"]["annotations"][HASH_ANNOTATION].as_str()
+            );
+            // Re-invoked on its own result: the hash is current, nothing is added.
+            let mut again = mutation(&object(&once));
+            stamp_edit(&mut again, "bob", "2026-11-26T11:00:00Z");
+            assert!(again.0.is_empty(), "{annotations:?}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! AdmissionReview in, AdmissionResponse out. No HTTP here: the server reads
 //! the body, asks the inventory, and calls [`validate`] or [`mutate`].
 
-mod redact;
+pub mod redact;
 mod response;
 
 use kube::core::DynamicObject;

@@ -217,7 +217,13 @@ pub(super) fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
     let Some(new) = p.new.as_ref().filter(|_| p.terway && mutable) else {
         return (resp, Outcome::passed());
     };
-    let patch = verdict::mutation_from(new, p.old.as_ref());
+    let mut patch = verdict::mutation_from(new, p.old.as_ref());
+    let user = p.request.user_info.username.as_deref().unwrap_or("unknown");
+    verdict::stamp_edit(
+        &mut patch,
+        user,
+        &crate::cloud::time::iso8601(std::time::SystemTime::now()),
+    );
     if patch.0.is_empty() {
         return (resp, Outcome::passed());
     }

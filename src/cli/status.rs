@@ -7,6 +7,7 @@ use super::inventory::Opened;
 use super::{Output, StatusArgs};
 use crate::capacity::{self, State, ZoneReport};
 use crate::config::Role;
+use crate::events::ZoneEvents;
 
 pub async fn run(args: &StatusArgs) -> Result<i32> {
     let Some(inv) = super::inventory::open(&args.inventory, super::inventory::Caller::Cli).await?
@@ -49,14 +50,91 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     }
     let dynamic = (cm.role() == Role::Dynamic).then_some(cm.name.as_str());
     let zones = capacity::report(&conf, &facts, dynamic);
+    // Terway's own verdict of the last hour, next to ours (cluster only). Not
+    // being allowed to read events does not hide the capacity report.
+    let (terway, unread) = match &cluster {
+        Some(client) => match terway_events(client, &facts).await {
+            Ok(mut zones) => {
+                // Terway's messages may quote the config: no credential is shown.
+                let secrets = crate::admission::redact::Secrets::of([&cm]);
+                for z in &mut zones {
+                    for l in [&mut z.latest_config_error, &mut z.latest_exhaustion]
+                        .into_iter()
+                        .flatten()
+                    {
+                        l.message = secrets.scrub(&l.message);
+                    }
+                }
+                (zones, None)
+            }
+            Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+        },
+        None => (Vec::new(), None),
+    };
     match args.output {
         Output::Json => super::out(&format!(
             "{}\n",
-            serde_json::json!({"config": cm.name, "zones": zones})
+            serde_json::json!({"config": cm.name, "zones": zones, "terway_events": terway, "terway_events_error": unread})
         )),
-        Output::Text => super::out(&text(&zones, super::color())),
+        Output::Text => {
+            let mut out = text(&zones, super::color());
+            out.push_str(&events_text(&terway));
+            if let Some(why) = unread {
+                out.push_str(&format!("Terway's events not shown: {why}\n"));
+            }
+            super::out(&out)
+        }
     }
     Ok(0)
+}
+
+async fn terway_events(
+    client: &::kube::Client,
+    facts: &crate::inventory::Facts,
+) -> Result<Vec<ZoneEvents>> {
+    let events = crate::kube::snapshot::terway_events(client)
+        .await
+        .context("cannot list Terway's events")?;
+    let pods = crate::kube::snapshot::pod_nodes(client, &events)
+        .await
+        .context("cannot read the pods Terway's events name")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ok(crate::events::by_zone(
+        &events,
+        facts,
+        &pods,
+        now - crate::events::RECENT_SECS,
+    ))
+}
+
+/// Terway's events per zone, one line each, with the latest message.
+pub fn events_text(zones: &[ZoneEvents]) -> String {
+    let mut out = String::new();
+    if zones.is_empty() {
+        return out;
+    }
+    out.push_str("Terway's events in the last hour:\n");
+    for z in zones {
+        out.push_str(&format!(
+            "  {}: {} ConfigError, {} IP exhaustion\n",
+            z.zone, z.config_errors, z.exhaustion
+        ));
+        for l in [&z.latest_config_error, &z.latest_exhaustion]
+            .into_iter()
+            .flatten()
+        {
+            let at = k8s_openapi::jiff::Timestamp::from_second(l.at)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "    latest {} {at} {}: {}\n",
+                l.reason, l.object, l.message
+            ));
+        }
+    }
+    out
 }
 
 const BAR: usize = 20;

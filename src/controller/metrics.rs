@@ -11,6 +11,8 @@ struct Inner {
     last_expansion: BTreeMap<String, i64>,
     free: BTreeMap<String, u64>,
     proposals: BTreeMap<String, u64>,
+    /// (reason, zone) → Terway's events in the last hour.
+    terway_events: BTreeMap<(&'static str, String), u64>,
 }
 
 #[derive(Default)]
@@ -37,6 +39,21 @@ impl ControllerMetrics {
         self.with(|i| i.free.insert(zone.to_string(), free));
     }
 
+    /// Replaces the counts of Terway's recent events.
+    pub fn terway_events(&self, zones: &[crate::events::ZoneEvents]) {
+        self.with(|i| {
+            i.terway_events.clear();
+            for z in zones {
+                i.terway_events.insert(
+                    (crate::events::CONFIG_ERROR, z.zone.clone()),
+                    z.config_errors,
+                );
+                i.terway_events
+                    .insert(("IpExhausted", z.zone.clone()), z.exhaustion);
+            }
+        })
+    }
+
     pub fn render(&self) -> String {
         self.with(|i| {
             let mut out = String::new();
@@ -55,6 +72,10 @@ impl ControllerMetrics {
             out.push_str("# HELP terway_guard_zone_free_ips Free pod IPs of the vSwitches eni-config lists for a zone.\n# TYPE terway_guard_zone_free_ips gauge\n");
             for (z, n) in &i.free {
                 let _ = writeln!(out, "terway_guard_zone_free_ips{{zone=\"{z}\"}} {n}");
+            }
+            out.push_str("# HELP terway_guard_terway_events Terway's own events of the last hour by zone: ConfigError, and IpExhausted (AllocIPFailed/CreateENIFailed saying IPs ran out).\n# TYPE terway_guard_terway_events gauge\n");
+            for ((r, z), n) in &i.terway_events {
+                let _ = writeln!(out, "terway_guard_terway_events{{reason=\"{r}\",zone=\"{z}\"}} {n}");
             }
             out
         })

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use ::kube::api::{Api, ListParams, PostParams};
+use ::kube::api::{Api, PostParams};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Serialize;
 
@@ -198,10 +198,25 @@ impl Controller {
             }
         }
 
-        let events = self.exhaustion_events().await?;
-        let pod_nodes = self.pod_nodes(&events).await?;
+        let events = self.terway_events().await?;
+        let pod_nodes = crate::kube::snapshot::pod_nodes(&self.kube, &events).await?;
         let exhausted =
             signals::exhausted_zones(&events, &memory.last_expansion, &facts, &pod_nodes);
+        let recent = crate::events::by_zone(
+            &events,
+            &facts,
+            &pod_nodes,
+            now_secs() - crate::events::RECENT_SECS,
+        );
+        self.metrics.terway_events(&recent);
+        // A ConfigError after an edit the webhook let through: said once per edit.
+        if let Some((hash, msg)) = crate::events::guard_miss(&config, &events)
+            && self.fresh_proposal("config-error", &hash, now_secs()).await
+        {
+            self.event("TerwayConfigErrorAfterEdit", &msg, "Warning")
+                .await?;
+            report.events += 1;
+        }
         let ds: Api<DaemonSet> = Api::namespaced(self.kube.clone(), &self.namespace);
         let template_hash = ds
             .get_opt(&self.daemonset)
@@ -430,50 +445,14 @@ impl Controller {
         fresh
     }
 
-    async fn exhaustion_events(&self) -> Result<Vec<Event>, TickError> {
+    /// Terway's events: from the watch when there is one, else listed.
+    async fn terway_events(&self) -> Result<Vec<Event>, TickError> {
         if let Some(store) = &self.events {
             return Ok(store.events());
         }
-        let api: Api<Event> = Api::all(self.kube.clone());
-        let mut out = Vec::new();
-        for reason in signals::EXHAUSTION_REASONS {
-            out.extend(
-                api.list(&ListParams::default().fields(&format!("reason={reason}")))
-                    .await?
-                    .items,
-            );
-        }
-        Ok(out)
+        Ok(crate::kube::snapshot::terway_events(&self.kube).await?)
     }
 
-    /// The node of each pod an exhaustion event names (bounded).
-    async fn pod_nodes(
-        &self,
-        events: &[Event],
-    ) -> Result<BTreeMap<(String, String), String>, TickError> {
-        let mut out = BTreeMap::new();
-        for e in events.iter().filter(|e| signals::is_exhaustion(e)).take(50) {
-            let o = &e.involved_object;
-            if o.kind.as_deref() != Some("Pod") {
-                continue;
-            }
-            let (Some(ns), Some(name)) = (o.namespace.clone(), o.name.clone()) else {
-                continue;
-            };
-            if out.contains_key(&(ns.clone(), name.clone())) {
-                continue;
-            }
-            let pod = Api::<Pod>::namespaced(self.kube.clone(), &ns)
-                .get_opt(&name)
-                .await?;
-            if let Some(node) = pod.and_then(|p| p.spec).and_then(|s| s.node_name) {
-                out.insert((ns, name), node);
-            }
-        }
-        Ok(out)
-    }
-
-    /// An Event on eni-config, where `kubectl describe cm eni-config` shows it.
     async fn event(&self, reason: &str, message: &str, kind: &str) -> Result<(), TickError> {
         self.leading()?;
         let now = Time(k8s_openapi::jiff::Timestamp::now());

@@ -68,7 +68,7 @@ pub fn version_of(ds: &DaemonSet) -> Option<Version> {
 /// Lists in pages this small, so no response holds thousands of objects.
 const PAGE: u32 = 50;
 
-/// Exhaustion events (AllocIPFailed, CreateENIFailed) as watches keep them.
+/// Terway's events (ConfigError, AllocIPFailed, CreateENIFailed) as watches keep them.
 #[derive(Clone)]
 pub struct EventStore {
     stores: Vec<Store<Event>>,
@@ -82,9 +82,9 @@ impl EventStore {
             .collect()
     }
 
-    /// Watches Events of each exhaustion reason (a field selector each).
+    /// Watches Events of each of Terway's reasons (a field selector each).
     pub fn spawn(client: ::kube::Client) -> Self {
-        let stores = crate::controller::signals::EXHAUSTION_REASONS
+        let stores = crate::events::TERWAY_REASONS
             .iter()
             .map(|reason| {
                 let (store, w) = reflector::store::<Event>();

@@ -46,6 +46,51 @@ pub async fn dynamic_listings(
         .collect())
 }
 
+/// Terway's recent events (ConfigError and the exhaustion reasons), one
+/// field-selected list per reason.
+pub async fn terway_events(
+    client: &::kube::Client,
+) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ::kube::Error> {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::all(client.clone());
+    let mut out = Vec::new();
+    for reason in crate::events::TERWAY_REASONS {
+        out.extend(
+            api.list(&ListParams::default().fields(&format!("reason={reason}")))
+                .await?
+                .items,
+        );
+    }
+    Ok(out)
+}
+
+/// The node of each pod an exhaustion event names (at most 50 pods read).
+pub async fn pod_nodes(
+    client: &::kube::Client,
+    events: &[k8s_openapi::api::core::v1::Event],
+) -> Result<std::collections::BTreeMap<(String, String), String>, ::kube::Error> {
+    let mut out = std::collections::BTreeMap::new();
+    let pods = events
+        .iter()
+        .filter(|e| crate::controller::signals::is_exhaustion(e))
+        .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
+        .filter_map(|e| {
+            let o = &e.involved_object;
+            Some((o.namespace.clone()?, o.name.clone()?))
+        });
+    let mut wanted: Vec<(String, String)> = pods.collect();
+    wanted.sort();
+    wanted.dedup();
+    for (ns, name) in wanted.into_iter().take(50) {
+        let pod = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client.clone(), &ns)
+            .get_opt(&name)
+            .await?;
+        if let Some(node) = pod.and_then(|p| p.spec).and_then(|s| s.node_name) {
+            out.insert((ns, name), node);
+        }
+    }
+    Ok(out)
+}
+
 /// Every node's facts; capacities from Terway's Node resources where the
 /// CRD exists, else from the instance types via ECS (when a client is given).
 pub async fn node_facts(
