@@ -157,3 +157,55 @@ fn a_large_log_is_streamed() {
     assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 10);
     assert!(err.contains("skipped 4 malformed line"), "{err}");
 }
+
+#[test]
+fn terways_own_events_join_the_timeline() {
+    let events = format!(
+        "{}/tests/fixtures/audit/events.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, err) = audit(&[&fixture(), "--events", &events, "-o", "json"], None);
+    assert_eq!(code, 0, "{err}");
+    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let line: Vec<(String, String)> = v
+        .iter()
+        .map(|c| {
+            (
+                c["time"].as_str().unwrap().chars().take(16).collect(),
+                c["decision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("2026-11-20T09:05", "allowed"),
+        // The exhaustion event, between the edits; the "connection refused"
+        // one says nothing about IPs and the scheduler's is not Terway's.
+        ("2026-11-25T09:30", "AllocIPFailed"),
+        ("2026-11-25T10:00", "denied"),
+        ("2026-11-25T10:05", "allowed"),
+        // Terway could not use the config two minutes after that edit.
+        ("2026-11-25T10:07", "ConfigError"),
+        ("2026-11-25T11:00", "bypassed"),
+        ("2026-11-25T12:00", "denied"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(t, d)| (t.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(line, want);
+    let config_error = &v[4];
+    assert_eq!(config_error["verb"], "event");
+    assert_eq!(config_error["user"], "terway-daemon");
+    assert_eq!(config_error["name"], "Node/cn-shanghai.192.168.0.10");
+    assert_eq!(
+        config_error["message"],
+        "failed to get vsw for zone cn-shanghai-f (×3)"
+    );
+
+    let dir = common::temp_dir("audit-events");
+    let bad = dir.join("events.txt");
+    std::fs::write(&bad, "LAST SEEN   TYPE   REASON").unwrap();
+    let (code, _, err) = audit(&[&fixture(), "--events", bad.to_str().unwrap()], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("kubectl get events -A -o json"), "{err}");
+}

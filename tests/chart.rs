@@ -331,7 +331,14 @@ fn variants_and_refusals() {
         .iter()
         .map(|r| r["alert"].as_str().unwrap())
         .collect();
-    assert_eq!(alerts, ["TerwayZoneLowOnPodIPs", "TerwayGuardWebhookDown"]);
+    assert_eq!(
+        alerts,
+        [
+            "TerwayZoneLowOnPodIPs",
+            "TerwayConfigError",
+            "TerwayGuardWebhookDown"
+        ]
+    );
     let sm = find(&objs, "ServiceMonitor", "terway-guard");
     assert!(
         sm["spec"]["selector"]["matchLabels"]

@@ -29,12 +29,78 @@ pub struct Change {
     pub mutated: bool,
     #[serde(skip)]
     pub bypass_reason: Option<String>,
+    /// For Terway's own events in the timeline: what it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// What earlier events showed of each config, to tell what a later one changed.
 #[derive(Debug, Default)]
 pub struct History {
     last: BTreeMap<(String, String), ConfigObject>,
+}
+
+/// Terway's own events from `kubectl get events -A -o json` (an EventList),
+/// as timeline entries: verb `event`, decision the reason (ConfigError, or
+/// an exhaustion reason whose message says IPs ran out), user the reporting
+/// component, name the object. Other events are left out.
+pub fn terway_events(list: &Value) -> Vec<Change> {
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|item| {
+            serde_json::from_value::<k8s_openapi::api::core::v1::Event>(item.clone()).ok()
+        })
+        .filter(|e| {
+            crate::events::is_config_error(e) || crate::controller::signals::is_exhaustion(e)
+        })
+        .map(|e| {
+            let o = &e.involved_object;
+            let time = e
+                .last_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .or(e.event_time.as_ref().map(|t| t.0))
+                .or(e.first_timestamp.as_ref().map(|t| t.0))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let user = e
+                .reporting_component
+                .clone()
+                .filter(|c| !c.is_empty())
+                .or_else(|| e.source.as_ref().and_then(|s| s.component.clone()))
+                .unwrap_or_else(|| "terway".into());
+            let count = e.count.unwrap_or(1).max(1);
+            let message = crate::events::short(e.message.as_deref().unwrap_or_default());
+            Change {
+                time,
+                user,
+                verb: "event".into(),
+                namespace: o.namespace.clone().unwrap_or_default(),
+                name: format!(
+                    "{}/{}",
+                    o.kind.as_deref().unwrap_or("?"),
+                    o.name.as_deref().unwrap_or("?")
+                ),
+                decision: e.reason.clone().unwrap_or_default(),
+                rules: Vec::new(),
+                vswitches_added: Vec::new(),
+                vswitches_removed: Vec::new(),
+                pool_changes: Vec::new(),
+                mutated: false,
+                bypass_reason: None,
+                message: Some(if count > 1 {
+                    format!("{message} (×{count})")
+                } else {
+                    message
+                }),
+            }
+        })
+        .collect()
 }
 
 const VERBS: [&str; 4] = ["create", "update", "patch", "delete"];
@@ -211,6 +277,7 @@ impl History {
             pool_changes,
             mutated,
             bypass_reason: ours(ann, "bypass-reason").map(str::to_string),
+            message: None,
         })
     }
 }

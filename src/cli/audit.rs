@@ -29,7 +29,28 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         }
         None => None,
     };
-    let (changes, malformed) = read(BufReader::new(input), &args.terway_namespace, cutoff)?;
+    let (mut changes, malformed) = read(BufReader::new(input), &args.terway_namespace, cutoff)?;
+    if let Some(path) = &args.events {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+        let list: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!("{path} is not JSON; write it with kubectl get events -A -o json")
+        })?;
+        if list
+            .get("items")
+            .and_then(serde_json::Value::as_array)
+            .is_none()
+        {
+            anyhow::bail!(
+                "{path} has no \"items\" list; write it with kubectl get events -A -o json"
+            );
+        }
+        let events = crate::audit::terway_events(&list)
+            .into_iter()
+            .filter(|c| cutoff.is_none_or(|cut| parse_iso8601(&c.time).is_none_or(|t| t >= cut)));
+        changes.extend(events);
+        // One timeline: by time (edits keep their order among equals).
+        changes.sort_by_key(|c| parse_iso8601(&c.time));
+    }
     if malformed > 0 {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "skipped {malformed} malformed line(s)");
@@ -93,15 +114,21 @@ fn text(changes: &[Change]) -> String {
         if let Some(r) = &c.bypass_reason {
             what.push(format!("reason: {r}"));
         }
+        if let Some(m) = &c.message {
+            what.push(m.clone());
+        }
         let time: String = c.time.chars().take(19).collect();
+        let target = if c.namespace.is_empty() {
+            c.name.clone()
+        } else {
+            format!("{}/{}", c.namespace, c.name)
+        };
         out.push_str(&format!(
-            "{:<20} {:<24} {:<7} {:<9} {}/{} {}\n",
+            "{:<20} {:<24} {:<7} {:<9} {target} {}\n",
             time,
             c.user,
             c.verb,
             c.decision,
-            c.namespace,
-            c.name,
             what.join(" ")
         ));
     }

@@ -50,6 +50,10 @@ pub struct AuditArgs {
     /// Only events newer than this Go duration, e.g. 24h or 90m.
     #[arg(long, env = "TERWAY_GUARD_SINCE")]
     pub since: Option<String>,
+    /// Terway's own events (`kubectl get events -A -o json` output), shown in
+    /// the timeline beside the edits: ConfigError, and IP exhaustion.
+    #[arg(long, env = "TERWAY_GUARD_EVENTS")]
+    pub events: Option<String>,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
     #[arg(
