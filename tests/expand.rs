@@ -458,3 +458,78 @@ async fn a_zone_restart_touches_only_the_zone_batch_by_batch_and_resumes_without
     });
     assert_eq!(snat, 1);
 }
+
+const TERWAY_NODES: &str = "/apis/network.alibabacloud.com/v1beta1/nodes";
+
+/// Stands in for Terway's daemon in CRD mode (pkg/eni/node_reconcile.go):
+/// when its Node resource changes, it re-reads eni-config and writes the
+/// zone's vSwitches to `spec.eni.vSwitchOptions`.
+fn terway_reconciles(kube: FakeKube, node: &'static str, zone: &'static str) {
+    tokio::spawn(async move {
+        let path = format!("{TERWAY_NODES}/{node}");
+        let mut seen = kube.get(&path)["metadata"]["resourceVersion"].clone();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let mut cr = kube.get(&path);
+            if cr["metadata"]["resourceVersion"] == seen {
+                continue;
+            }
+            let conf: Value =
+                serde_json::from_str(kube.get(CM)["data"]["eni_conf"].as_str().unwrap()).unwrap();
+            cr["spec"]["eni"]["vSwitchOptions"] = conf["vswitches"][zone].clone();
+            cr["metadata"]["resourceVersion"] = json!("");
+            kube.put(&path, cr);
+            seen = kube.get(&path)["metadata"]["resourceVersion"].clone();
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_crd_mode_no_pod_restarts_and_the_zones_terway_nodes_are_asked_to_reconcile() {
+    let (fake, kube) = (cloud().await, cluster().await);
+    let mut cm = kube.get(CM);
+    let conf =
+        cm["data"]["eni_conf"]
+            .as_str()
+            .unwrap()
+            .replacen('{', "{\n  \"ipam_type\": \"crd\",", 1);
+    cm["data"]["eni_conf"] = json!(conf);
+    kube.put(CM, cm);
+    for (node, vsw) in [
+        ("node-f-1", "vsw-uf6aaa0001"),
+        ("node-g-1", "vsw-uf6ccc0003"),
+    ] {
+        kube.put(
+            &format!("{TERWAY_NODES}/{node}"),
+            json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node", "metadata": {"name": node},
+                   "spec": {"nodeCap": {"adapters": 4, "ipv4PerAdapter": 15}, "eni": {"vSwitchOptions": [vsw]}}}),
+        );
+    }
+    terway_reconciles(kube.clone(), "node-f-1", "cn-shanghai-f");
+    let report = apply_with(&fake, &kube, None, false, RestartScope::Zone, 10)
+        .await
+        .unwrap();
+    assert!(deleted(&kube).is_empty(), "no pod restarted");
+    assert_eq!(kube.get(DS)["metadata"]["generation"], 1);
+    assert!(report.rollout_complete, "{report:?}");
+    assert!(
+        report.restart.contains("no pod restarted (CRD mode")
+            && report
+                .restart
+                .contains("1 of 1 Terway Node resources in cn-shanghai-f list vsw-uf6bbb0002"),
+        "{}",
+        report.restart
+    );
+    let f = kube.get(&format!("{TERWAY_NODES}/node-f-1"));
+    assert_eq!(
+        f["metadata"]["annotations"]["terway-guard.io/vswitch-added"],
+        "vsw-uf6bbb0002"
+    );
+    assert_eq!(
+        f["spec"]["eni"]["vSwitchOptions"],
+        json!(["vsw-uf6aaa0001", "vsw-uf6bbb0002"])
+    );
+    // Zone g's Terway Node was not touched.
+    let g = kube.get(&format!("{TERWAY_NODES}/node-g-1"));
+    assert!(g["metadata"].get("annotations").is_none(), "{g}");
+}
