@@ -48,3 +48,10 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 
 cargo test --locked "$@"
+
+# The container image (issue: ship it): built and checked when buildah is
+# installed (.ci/run installs it), and only for a whole-suite run.
+if [ $# -eq 0 ] && command -v buildah >/dev/null 2>&1; then
+  bash scripts/image.sh
+  cargo test --locked --features image-test --test image
+fi
