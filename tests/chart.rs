@@ -2,6 +2,8 @@
 //! scripts/test.sh) and checked object by object, then validated against the
 //! Kubernetes schemas with `kubernetes-validate --strict`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -447,4 +449,277 @@ fn a_credential_choice_is_all_it_takes() {
     assert_eq!(get("ALIBABA_CLOUD_STS_REGION"), Some("cn-shanghai"));
     assert_eq!(get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED"), Some("true"));
     assert_eq!(get("TERWAY_GUARD_ENDPOINT_TYPE"), Some("vpc"));
+}
+
+/// Metric names a PromQL expression reads: identifiers that are not
+/// functions, keywords, label names (inside `{}` or a grouping list), string
+/// literals, durations or numbers.
+fn metric_names(expr: &str) -> std::collections::BTreeSet<String> {
+    // Binary operators and modifiers, and the aggregation operators (which
+    // may take their grouping before their parentheses: `sum by (z) (…)`).
+    const KEYWORDS: [&str; 25] = [
+        "and",
+        "or",
+        "unless",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "offset",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "group",
+        "limitk",
+        "limit_ratio",
+    ];
+    const GROUPING: [&str; 6] = [
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+    ];
+    let c: Vec<char> = expr.chars().collect();
+    let mut out = std::collections::BTreeSet::new();
+    let skip_to = |from: usize, close: char| -> usize {
+        let mut j = from + 1;
+        while j < c.len() && c[j] != close {
+            if c[j] == '\\' {
+                j += 1;
+            }
+            j += 1;
+        }
+        j + 1
+    };
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '"' | '\'' | '`' => i = skip_to(i, c[i]),
+            '{' => i = skip_to(i, '}'),
+            '[' => i = skip_to(i, ']'),
+            d if d.is_ascii_digit() || d == '.' => {
+                while i < c.len() && (c[i].is_ascii_alphanumeric() || c[i] == '.') {
+                    i += 1;
+                }
+            }
+            w if w.is_ascii_alphabetic() || w == '_' || w == ':' => {
+                let start = i;
+                while i < c.len() && (c[i].is_ascii_alphanumeric() || c[i] == '_' || c[i] == ':') {
+                    i += 1;
+                }
+                let word: String = c[start..i].iter().collect();
+                let mut j = i;
+                while j < c.len() && c[j].is_whitespace() {
+                    j += 1;
+                }
+                let call = j < c.len() && c[j] == '(';
+                if GROUPING.contains(&word.as_str()) && call {
+                    i = skip_to(j, ')');
+                } else if !call && !KEYWORDS.contains(&word.as_str()) {
+                    out.insert(word);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+#[test]
+fn the_promql_extractor_finds_metrics_and_nothing_else() {
+    let cases = [
+        (
+            r#"sum by (zone) (rate(terway_guard_a_total{endpoint="validate", x=~"a|b"}[5m])) > 0"#,
+            vec!["terway_guard_a_total"],
+        ),
+        (
+            "histogram_quantile(0.99, sum by (le) (rate(terway_guard_b_bucket[5m]))) * 1000",
+            vec!["terway_guard_b_bucket"],
+        ),
+        (
+            r#"absent(up{service="x"} == 1) or on (zone) terway_guard_c offset 5m"#,
+            vec!["terway_guard_c", "up"],
+        ),
+        (
+            "max without (pod) (terway_guard_d) < 64",
+            vec!["terway_guard_d"],
+        ),
+    ];
+    for (expr, want) in cases {
+        let got: Vec<String> = metric_names(expr).into_iter().collect();
+        assert_eq!(got, want, "{expr}");
+    }
+}
+
+/// `GET /metrics` over plain HTTP/1.1.
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.starts_with("HTTP/1.1 200").then_some(text)
+}
+
+fn free_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// Names a live /metrics exports (`# TYPE` lines; a histogram's series too).
+fn exported(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for l in text.lines() {
+        let mut w = l.split_whitespace();
+        if let (Some("#"), Some("TYPE"), Some(name), Some(kind)) =
+            (w.next(), w.next(), w.next(), w.next())
+        {
+            out.insert(name.to_string());
+            if kind == "histogram" {
+                for s in ["_bucket", "_sum", "_count"] {
+                    out.insert(format!("{name}{s}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Polls a child's /metrics until it answers (bounded).
+fn metrics_of(child: &mut std::process::Child, addr: &str) -> String {
+    for _ in 0..200 {
+        if let Some(t) = scrape(addr) {
+            return t;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it exited before serving /metrics"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no /metrics on {addr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_alerts_use_only_metrics_the_binaries_export() {
+    use common::fake_vpc::FakeEnv;
+    let bin = env!("CARGO_BIN_EXE_terway-guard");
+    // Every PromQL expression of the dashboard and the PrometheusRule.
+    let objs = objects(
+        &render(&[
+            "--set",
+            "grafanaDashboard.enabled=true",
+            "--set",
+            "prometheusRule.enabled=true",
+        ])
+        .unwrap(),
+    );
+    let cm = find(&objs, "ConfigMap", "-dashboard");
+    assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
+    let dash: Value =
+        serde_json::from_str(cm["data"]["terway-guard.json"].as_str().unwrap()).unwrap();
+    let mut exprs: Vec<String> = Vec::new();
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            exprs.push(t["expr"].as_str().unwrap().to_string());
+        }
+    }
+    let panels = exprs.len();
+    let rule = find(&objs, "PrometheusRule", "terway-guard");
+    for g in rule["spec"]["groups"].as_array().unwrap() {
+        for r in g["rules"].as_array().unwrap() {
+            exprs.push(r["expr"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(panels >= 12 && exprs.len() > panels, "{exprs:?}");
+
+    // What the binaries export, read from their live /metrics.
+    let dir = common::temp_dir("dashboard");
+    common::write_certs(&dir);
+    let serve_metrics = free_port();
+    let mut serve = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            &serve_metrics,
+            "--cluster",
+            "off",
+        ])
+        .args(["--inventory", &common::example("inventory.yaml")])
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (fake, kube) = (
+        common::scenario::cloud().await,
+        common::scenario::cluster().await,
+    );
+    let controller_metrics = free_port();
+    let mut controller = Command::new(bin)
+        .args([
+            "controller",
+            "--mode",
+            "plan",
+            "--interval",
+            "1",
+            "--metrics-listen",
+            &controller_metrics,
+        ])
+        .args(common::fake_vpc::fake_cloud_args(&fake.url()))
+        .fake_env(kube.kubeconfig(&dir))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (s, c) = tokio::task::spawn_blocking(move || {
+        let s = metrics_of(&mut serve, &serve_metrics);
+        let c = metrics_of(&mut controller, &controller_metrics);
+        for mut child in [serve, controller] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        (s, c)
+    })
+    .await
+    .unwrap();
+    let mut live = exported(&s);
+    live.extend(exported(&c));
+    // Prometheus's own series for a scrape target.
+    live.insert("up".into());
+    let mut used = std::collections::BTreeSet::new();
+    for e in &exprs {
+        for m in metric_names(e) {
+            assert!(
+                live.contains(&m),
+                "{m} (in {e}) is not exported; exported: {live:?}"
+            );
+            used.insert(m);
+        }
+    }
+    assert!(used.len() >= 12, "{used:?}");
 }

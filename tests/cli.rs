@@ -588,3 +588,36 @@ async fn status_reads_config_and_nodes_from_the_cluster() {
         "from the topology.kubernetes.io/region label"
     );
 }
+
+#[test]
+fn status_watch_redraws_the_zones() {
+    let out = Command::new(BIN)
+        .args([
+            "status",
+            "--config",
+            &example("eni-config.yaml"),
+            "--inventory",
+            &example("inventory.yaml"),
+            "--watch",
+            "1",
+            "--watch-count",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each frame clears the screen, says when, and draws every zone's bars.
+    assert_eq!(text.matches("\x1b[H\x1b[2J").count(), 2, "{text}");
+    assert_eq!(text.matches("terway-guard status at ").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("cn-shanghai-f  free 2 of 252").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("[####################]").count(), 2, "{text}");
+}

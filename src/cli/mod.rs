@@ -285,6 +285,13 @@ pub struct StatusArgs {
     pub inventory: InventoryArgs,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Redraw every SECS seconds (default 5) until interrupted, for watching a
+    /// zone drain or recover without Grafana.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "5")]
+    pub watch: Option<u64>,
+    /// With --watch: stop after this many frames.
+    #[arg(long, hide = true)]
+    pub watch_count: Option<u32>,
 }
 
 #[derive(Debug, Args)]

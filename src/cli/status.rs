@@ -23,7 +23,49 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
                 .context("no --config given and no cluster to read eni-config from")?,
         ),
     };
-    let cm = match (&args.config, &cluster) {
+    let Some(every) = args.watch else {
+        super::out(&frame(args, &inv, cluster.as_ref()).await?);
+        return Ok(0);
+    };
+    // Redrawn until interrupted; a frame that fails says why and the next
+    // one tries again (an incident is when this is watched).
+    let every = std::time::Duration::from_secs(every.max(1));
+    let mut drawn = 0;
+    loop {
+        let body = match frame(args, &inv, cluster.as_ref()).await {
+            Ok(b) => b,
+            Err(e) => format!("cannot read the status: {e:#}\n"),
+        };
+        let now = crate::cloud::time::iso8601(std::time::SystemTime::now());
+        match args.output {
+            Output::Text => super::out(&format!(
+                "\x1b[H\x1b[2J{}\n{body}",
+                super::paint(
+                    super::color(),
+                    "2",
+                    &format!(
+                        "terway-guard status at {now}, every {} s (Ctrl-C to stop)",
+                        every.as_secs()
+                    )
+                )
+            )),
+            Output::Json => super::out(&body),
+        }
+        drawn += 1;
+        if args.watch_count.is_some_and(|n| drawn >= n) {
+            return Ok(0);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// One reading: the config, its zones' capacity, and Terway's events.
+async fn frame(
+    args: &StatusArgs,
+    inv: &Opened,
+    cluster: Option<&::kube::Client>,
+) -> Result<String> {
+    let cm = match (&args.config, cluster) {
         (Some(path), _) => load(path)?,
         (None, Some(client)) => crate::kube::snapshot::base_config(client, &args.terway_namespace)
             .await
@@ -41,7 +83,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
         bail!("eni-config from {source} has no valid eni_conf (run `terway-guard check` on it)");
     };
     let mut facts = inv.facts(&query(&[&cm])).await;
-    if let (Some(client), Opened::Cloud(_, ecs)) = (&cluster, &inv) {
+    if let (Some(client), Opened::Cloud(_, ecs)) = (cluster, inv) {
         facts.set_nodes(
             crate::kube::snapshot::node_facts(client, Some(ecs))
                 .await
@@ -52,7 +94,7 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
     let zones = capacity::report(&conf, &facts, dynamic);
     // Terway's own verdict of the last hour, next to ours (cluster only). Not
     // being allowed to read events does not hide the capacity report.
-    let (terway, unread) = match &cluster {
+    let (terway, unread) = match cluster {
         Some(client) => match terway_events(client, &facts).await {
             Ok(mut zones) => {
                 // Terway's messages may quote the config: no credential is shown.
@@ -71,21 +113,20 @@ pub async fn run(args: &StatusArgs) -> Result<i32> {
         },
         None => (Vec::new(), None),
     };
-    match args.output {
-        Output::Json => super::out(&format!(
+    Ok(match args.output {
+        Output::Json => format!(
             "{}\n",
             serde_json::json!({"config": cm.name, "zones": zones, "terway_events": terway, "terway_events_error": unread})
-        )),
+        ),
         Output::Text => {
             let mut out = text(&zones, super::color());
             out.push_str(&events_text(&terway));
             if let Some(why) = unread {
                 out.push_str(&format!("Terway's events not shown: {why}\n"));
             }
-            super::out(&out)
+            out
         }
-    }
-    Ok(0)
+    })
 }
 
 async fn terway_events(

@@ -10,6 +10,10 @@ struct Inner {
     expansions: BTreeMap<(String, &'static str), u64>,
     last_expansion: BTreeMap<String, i64>,
     free: BTreeMap<String, u64>,
+    /// Free IPs left after the idle pools the zone's nodes keep.
+    headroom: BTreeMap<String, i64>,
+    /// (zone, step) → seconds the step of the zone's last expansion took.
+    steps: BTreeMap<(String, String), f64>,
     proposals: BTreeMap<String, u64>,
     /// (reason, zone) → Terway's events in the last hour.
     terway_events: BTreeMap<(&'static str, String), u64>,
@@ -35,8 +39,21 @@ impl ControllerMetrics {
         self.with(|i| *i.proposals.entry(zone.to_string()).or_default() += 1);
     }
 
-    pub fn free(&self, zone: &str, free: u64) {
-        self.with(|i| i.free.insert(zone.to_string(), free));
+    pub fn free(&self, zone: &str, free: u64, headroom: i64) {
+        self.with(|i| {
+            i.free.insert(zone.to_string(), free);
+            i.headroom.insert(zone.to_string(), headroom);
+        });
+    }
+
+    /// The steps of a zone's latest expansion and the seconds each took.
+    pub fn steps(&self, zone: &str, took: &[(String, f64)]) {
+        self.with(|i| {
+            i.steps.retain(|(z, _), _| z != zone);
+            for (step, secs) in took {
+                i.steps.insert((zone.to_string(), step.clone()), *secs);
+            }
+        })
     }
 
     /// Replaces the counts of Terway's recent events.
@@ -72,6 +89,14 @@ impl ControllerMetrics {
             out.push_str("# HELP terway_guard_zone_free_ips Free pod IPs of the vSwitches eni-config lists for a zone.\n# TYPE terway_guard_zone_free_ips gauge\n");
             for (z, n) in &i.free {
                 let _ = writeln!(out, "terway_guard_zone_free_ips{{zone=\"{z}\"}} {n}");
+            }
+            out.push_str("# HELP terway_guard_zone_headroom_ips Free pod IPs of a zone left after the idle IPs its nodes keep (min_pool_size).\n# TYPE terway_guard_zone_headroom_ips gauge\n");
+            for (z, n) in &i.headroom {
+                let _ = writeln!(out, "terway_guard_zone_headroom_ips{{zone=\"{z}\"}} {n}");
+            }
+            out.push_str("# HELP terway_guard_expansion_step_seconds Seconds each step of a zone's last expansion took.\n# TYPE terway_guard_expansion_step_seconds gauge\n");
+            for ((z, step), secs) in &i.steps {
+                let _ = writeln!(out, "terway_guard_expansion_step_seconds{{zone=\"{z}\",step=\"{step}\"}} {secs}");
             }
             out.push_str("# HELP terway_guard_terway_events Terway's own events of the last hour by zone: ConfigError, and IpExhausted (AllocIPFailed/CreateENIFailed saying IPs ran out).\n# TYPE terway_guard_terway_events gauge\n");
             for ((r, z), n) in &i.terway_events {

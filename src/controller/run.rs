@@ -179,7 +179,7 @@ impl Controller {
         }
         let zones = capacity::report(&conf, &facts, None);
         for z in &zones {
-            self.metrics.free(&z.zone, z.free);
+            self.metrics.free(&z.zone, z.free, z.headroom);
         }
 
         // What we did before, as recorded on eni-config (survives restarts and leader changes).
@@ -312,6 +312,7 @@ impl Controller {
             Ok(r) => {
                 self.metrics.expansion(zone, "succeeded");
                 self.metrics.expanded_at(zone, now);
+                self.metrics.steps(zone, &r.took);
                 let msg = format!(
                     "{reason}: {} {} ({}) with {} free IPs and added it to eni-config; zone free pod IPs {} before, {} after; {}",
                     if r.reused {

@@ -24,7 +24,15 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<RequestKey, u64>>,
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     bad_requests: Mutex<BTreeMap<&'static str, u64>>,
+    /// (rule, decision) → reviews in which the rule fired.
+    rules: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// user → denied reviews (at most [`MAX_USERS`] users, then `other`).
+    denials: Mutex<BTreeMap<String, u64>>,
 }
+
+/// Distinct users counted by name before the rest are counted as `other`:
+/// a label of unbounded values would grow the series without end.
+pub const MAX_USERS: usize = 100;
 
 impl Metrics {
     pub fn observe(
@@ -49,6 +57,24 @@ impl Metrics {
         }
         h.sum += secs;
         h.count += 1;
+    }
+
+    /// What a validation found: each rule that fired, and who was denied.
+    pub fn verdict(&self, decision: &'static str, rules: &[&'static str], user: &str) {
+        let mut r = self.rules.lock().unwrap_or_else(|p| p.into_inner());
+        for rule in rules {
+            *r.entry((rule, decision)).or_default() += 1;
+        }
+        drop(r);
+        if decision == "denied" {
+            let mut d = self.denials.lock().unwrap_or_else(|p| p.into_inner());
+            let key = if d.contains_key(user) || d.len() < MAX_USERS {
+                user.to_string()
+            } else {
+                "other".to_string()
+            };
+            *d.entry(key).or_default() += 1;
+        }
     }
 
     pub fn bad_request(&self, endpoint: &'static str) {
@@ -84,6 +110,26 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "terway_guard_admission_bad_requests_total{{endpoint=\"{e}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP terway_guard_admission_rule_findings_total Validations in which a rule fired, by the review's decision.\n# TYPE terway_guard_admission_rule_findings_total counter\n");
+        for ((rule, d), n) in self.rules.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_rule_findings_total{{rule=\"{rule}\",decision=\"{d}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP terway_guard_admission_denials_total Denied validations by user.\n# TYPE terway_guard_admission_denials_total counter\n");
+        for (u, n) in self
+            .denials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "terway_guard_admission_denials_total{{user=\"{}\"}} {n}",
+                label(u)
             );
         }
         out.push_str("# HELP terway_guard_admission_duration_seconds Time to answer a review.\n# TYPE terway_guard_admission_duration_seconds histogram\n");
@@ -182,5 +228,31 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
         assert!(text.contains("terway_guard_admission_bad_requests_total{endpoint=\"mutate\"} 1"));
+    }
+
+    #[test]
+    fn rules_and_denials_by_user_with_a_bounded_user_label() {
+        let m = Metrics::default();
+        m.verdict("denied", &["vswitch-zone", "vswitch-prefix"], "alice");
+        m.verdict("allowed", &["vswitch-prefix"], "bob");
+        for i in 0..MAX_USERS + 5 {
+            m.verdict("denied", &[], &format!("user-{i}"));
+        }
+        m.verdict("denied", &[], "alice");
+        let text = m.render();
+        for line in [
+            "terway_guard_admission_rule_findings_total{rule=\"vswitch-prefix\",decision=\"allowed\"} 1",
+            "terway_guard_admission_rule_findings_total{rule=\"vswitch-prefix\",decision=\"denied\"} 1",
+            "terway_guard_admission_denials_total{user=\"alice\"} 2",
+            "terway_guard_admission_denials_total{user=\"other\"} 6",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        assert!(!text.contains("user=\"bob\""), "bob was allowed");
+        let users = text
+            .lines()
+            .filter(|l| l.starts_with("terway_guard_admission_denials_total{"))
+            .count();
+        assert_eq!(users, MAX_USERS + 1);
     }
 }

@@ -325,6 +325,13 @@ fn finish(app: &App, endpoint: &'static str, p: &Prepared, o: &admission::Outcom
     };
     app.metrics
         .observe(endpoint, op, o.decision, o.patched, took);
+    if endpoint == "validate" && p.terway {
+        app.metrics.verdict(
+            o.decision,
+            &o.rules,
+            p.request.user_info.username.as_deref().unwrap_or(""),
+        );
+    }
     if p.terway {
         tracing::info!(
             endpoint,
