@@ -1,7 +1,10 @@
-//! The benchmark's baseline: the least a TLS + HTTP server on this machine can
-//! do for an admission request — rustls + hyper, read the body, answer a fixed
-//! AdmissionReview. No routing, no JSON parsing, no rules.
-//! Run: tls_baseline ADDR CERT KEY (see scripts/bench.sh).
+//! The benchmark's baselines: the least a TLS + HTTP server on this machine
+//! can do for an admission request, rustls + hyper in both modes.
+//! - `fixed`: read the body, answer a fixed AdmissionReview (no JSON at all).
+//! - `echo`: parse the review into `serde_json::Value` and answer with its
+//!   `request.uid` — the work every webhook must do (the "floor").
+//!
+//! Run: tls_baseline ADDR CERT KEY [fixed|echo] (see scripts/bench.sh).
 
 use std::sync::Arc;
 
@@ -17,9 +20,15 @@ const ANSWER: &[u8] = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionR
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, addr, cert, key] = &args[..] else {
-        eprintln!("usage: tls_baseline ADDR CERT KEY");
-        std::process::exit(2);
+    let (addr, cert, key, echo) = match &args[..] {
+        [_, addr, cert, key] => (addr, cert, key, false),
+        [_, addr, cert, key, mode] if mode == "fixed" || mode == "echo" => {
+            (addr, cert, key, mode == "echo")
+        }
+        _ => {
+            eprintln!("usage: tls_baseline ADDR CERT KEY [fixed|echo]");
+            std::process::exit(2);
+        }
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .expect("cert")
@@ -46,12 +55,32 @@ async fn main() {
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let svc = hyper::service::service_fn(|req: Request<Incoming>| async move {
-                let _ = req.into_body().collect().await;
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| async move {
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let answer = if echo {
+                    let review: serde_json::Value =
+                        serde_json::from_slice(&body).unwrap_or_default();
+                    let uid = review["request"]["uid"].clone();
+                    Bytes::from(
+                        serde_json::to_vec(&serde_json::json!({
+                            "apiVersion": "admission.k8s.io/v1",
+                            "kind": "AdmissionReview",
+                            "response": {"uid": uid, "allowed": true}
+                        }))
+                        .unwrap_or_default(),
+                    )
+                } else {
+                    Bytes::from_static(ANSWER)
+                };
                 Ok::<_, std::convert::Infallible>(
                     Response::builder()
                         .header("content-type", "application/json")
-                        .body(Full::new(Bytes::from_static(ANSWER)))
+                        .body(Full::new(answer))
                         .unwrap(),
                 )
             });

@@ -124,7 +124,7 @@ fn mutation_of(obj: &ConfigObject) -> json_patch::Patch {
     let Some(text) = obj.eni_conf_text() else {
         return empty;
     };
-    let Ok(mut conf) = EniConf::parse(text) else {
+    let Some(mut conf) = obj.eni_conf() else {
         return empty;
     };
     let mut ops: Vec<Value> = Vec::new();
@@ -135,7 +135,9 @@ fn mutation_of(obj: &ConfigObject) -> json_patch::Patch {
         without_repeats(text, &conf)
     };
     if let Some(new_text) = rewrite {
-        conf = EniConf::parse(&new_text).unwrap_or(conf);
+        if let Ok(fixed) = EniConf::parse(&new_text) {
+            conf = std::sync::Arc::new(fixed);
+        }
         ops.push(json!({"op": "replace", "path": "/data/eni_conf", "value": new_text}));
     }
     let hash = conf.normalized_sha256();

@@ -64,6 +64,7 @@ impl Object {
             namespace: Some("kube-system".into()),
             annotations: BTreeMap::new(),
             data: self.data.clone(),
+            ..Default::default()
         }
     }
 }
@@ -91,6 +92,7 @@ fn minimal_base(mode: &str) -> ConfigObject {
             ),
         ]
         .into(),
+        ..Default::default()
     }
 }
 

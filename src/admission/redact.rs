@@ -10,11 +10,11 @@ const MASK: &str = "[redacted]";
 
 impl Secrets {
     pub fn of<'a>(objects: impl IntoIterator<Item = &'a ConfigObject>) -> Self {
-        let confs: Vec<EniConf> = objects
+        let confs: Vec<std::sync::Arc<EniConf>> = objects
             .into_iter()
             .filter_map(ConfigObject::eni_conf)
             .collect();
-        Self::of_confs(&confs)
+        Self::of_confs(confs.iter().map(|c| &**c))
     }
 
     /// The same, from documents already parsed.

@@ -86,7 +86,7 @@ pub(super) fn validate(
     // Each object's eni_conf is parsed once here and shared below.
     let new_conf = p.new.as_ref().and_then(ConfigObject::eni_conf);
     let old_conf = p.old.as_ref().and_then(ConfigObject::eni_conf);
-    let secrets = Secrets::of_confs(new_conf.iter().chain(old_conf.iter()));
+    let secrets = Secrets::of_confs(new_conf.as_deref().into_iter().chain(old_conf.as_deref()));
     if let Some(why) = &p.unreadable {
         let msg = secrets.scrub(&format!("terway-guard cannot read this ConfigMap: {why}"));
         resp = resp.deny(msg);
@@ -128,7 +128,7 @@ pub(super) fn validate(
     if !rules.is_empty() {
         annotations.insert("rules".into(), cap_list(&rules));
     }
-    let (added, removed) = vswitch_changes(old_conf.as_ref(), new_conf.as_ref());
+    let (added, removed) = vswitch_changes(old_conf.as_deref(), new_conf.as_deref());
     if !added.is_empty() {
         annotations.insert("vswitches-added".into(), cap_list(&added));
     }

@@ -78,51 +78,78 @@ impl Kind {
     }
 
     /// The first place where Go would refuse to decode `v` into this type.
-    /// `null` decodes into anything (the zero value).
-    pub fn mismatch<'a>(self, v: &'a Value, at: &Path, keys: Keys) -> Option<Mismatch<'a>> {
+    /// `null` decodes into anything (the zero value). The path is built only
+    /// for a mismatch: most values match, and are checked on every review.
+    pub fn mismatch<'a>(
+        self,
+        v: &'a Value,
+        at: impl FnOnce() -> Path,
+        keys: Keys,
+    ) -> Option<Mismatch<'a>> {
+        let mut inside = Vec::new();
+        let (want, got) = self.find(v, keys, &mut inside)?;
+        let path = inside.iter().rev().fold(at(), |p, seg| match seg {
+            Seg::Key(k) => p.key(k),
+            Seg::Index(i) => p.index(*i),
+        });
+        Some(Mismatch { path, want, got })
+    }
+
+    /// The mismatch, with the way to it pushed innermost first.
+    fn find<'a>(
+        self,
+        v: &'a Value,
+        keys: Keys,
+        inside: &mut Vec<Seg<'a>>,
+    ) -> Option<(Kind, &'a Value)> {
         if v.is_null() {
             return None;
         }
-        let bad = || {
-            Some(Mismatch {
-                path: at.clone(),
-                want: self,
-                got: v,
-            })
-        };
+        let bad = Some((self, v));
         match self {
-            Kind::String => (!v.is_string()).then(bad).flatten(),
-            Kind::Int => v.as_i64().is_none().then(bad).flatten(),
-            Kind::Float => (!v.is_number()).then(bad).flatten(),
-            Kind::Float32 => (!v.as_f64().is_some_and(|f| f.abs() <= f64::from(f32::MAX)))
-                .then(bad)
-                .flatten(),
-            Kind::Bool => (!v.is_boolean()).then(bad).flatten(),
+            Kind::String => (!v.is_string()).then_some((self, v)),
+            Kind::Int => v.as_i64().is_none().then_some((self, v)),
+            Kind::Float => (!v.is_number()).then_some((self, v)),
+            Kind::Float32 => {
+                (!v.as_f64().is_some_and(|f| f.abs() <= f64::from(f32::MAX))).then_some((self, v))
+            }
+            Kind::Bool => (!v.is_boolean()).then_some((self, v)),
             Kind::List(item) => match v.as_array() {
-                None => bad(),
-                Some(items) => items
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, x)| item.mismatch(x, &at.index(i), keys)),
+                None => bad,
+                Some(items) => items.iter().enumerate().find_map(|(i, x)| {
+                    let found = item.find(x, keys, inside)?;
+                    inside.push(Seg::Index(i));
+                    Some(found)
+                }),
             },
             Kind::Map(item) => match v.as_object() {
-                None => bad(),
-                Some(map) => map
-                    .iter()
-                    .find_map(|(k, x)| item.mismatch(x, &at.key(k), keys)),
+                None => bad,
+                Some(map) => map.iter().find_map(|(k, x)| {
+                    let found = item.find(x, keys, inside)?;
+                    inside.push(Seg::Key(k));
+                    Some(found)
+                }),
             },
             Kind::Struct(members) => match v.as_object() {
-                None => bad(),
+                None => bad,
                 Some(map) => map.iter().find_map(|(k, x)| {
                     let member = members.iter().find(|mem| match keys {
                         Keys::Exact => mem.name == k,
                         Keys::Fold => mem.name.eq_ignore_ascii_case(k),
                     })?;
-                    member.kind.mismatch(x, &at.key(k), keys)
+                    let found = member.kind.find(x, keys, inside)?;
+                    inside.push(Seg::Key(k));
+                    Some(found)
                 }),
             },
         }
     }
+}
+
+/// One step into a value, on the way to a mismatch.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -342,7 +369,9 @@ mod tests {
         ];
         let root = Path::root("eni_conf");
         for (name, value, want) in cases {
-            let got = kind(name).mismatch(&value, &root, Keys::Exact).is_none();
+            let got = kind(name)
+                .mismatch(&value, || root.clone(), Keys::Exact)
+                .is_none();
             assert_eq!(got, want, "{name} {value}");
         }
     }
@@ -353,11 +382,11 @@ mod tests {
         let bad = json!([{"dst": "ok"}, {"DST": 7}]);
         assert!(
             kind("extra_routes")
-                .mismatch(&bad, &root, Keys::Exact)
+                .mismatch(&bad, || root.clone(), Keys::Exact)
                 .is_none()
         );
         let m = kind("extra_routes")
-            .mismatch(&bad, &root, Keys::Fold)
+            .mismatch(&bad, || root.clone(), Keys::Fold)
             .unwrap();
         assert_eq!(m.path.as_str(), "eni_conf.extra_routes[1].DST");
         assert_eq!(m.want, Kind::String);

@@ -10,6 +10,7 @@ pub mod spans;
 pub mod version;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 pub use eni_conf::EniConf;
 pub use path::Path;
@@ -33,6 +34,34 @@ pub struct ConfigObject {
     pub namespace: Option<String>,
     pub annotations: BTreeMap<String, String>,
     pub data: BTreeMap<String, String>,
+    /// `eni_conf` as parsed the first time it was asked for.
+    pub parsed: Parsed,
+}
+
+type ParseResult = Result<Arc<EniConf>, eni_conf::ParseError>;
+
+/// The parsed `eni_conf`, kept with the text it was parsed from: a review
+/// reads each object's document in several places (lookups, rules, secrets,
+/// audit annotations) and it is parsed once. If `data` changes afterwards,
+/// the text no longer matches and the new text is parsed instead.
+#[derive(Default, Clone)]
+pub struct Parsed(OnceLock<(String, ParseResult)>);
+
+impl PartialEq for Parsed {
+    /// A cache: two objects are equal or not by their fields alone.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Parsed(..)"
+        } else {
+            "Parsed(-)"
+        })
+    }
 }
 
 /// What a ConfigMap is to Terway.
@@ -54,6 +83,7 @@ impl ConfigObject {
             namespace: cm.metadata.namespace.clone(),
             annotations: cm.metadata.annotations.clone().unwrap_or_default(),
             data: cm.data.clone().unwrap_or_default(),
+            parsed: Parsed::default(),
         }
     }
 
@@ -72,8 +102,24 @@ impl ConfigObject {
     }
 
     /// The parsed `eni_conf`, if present and valid.
-    pub fn eni_conf(&self) -> Option<EniConf> {
-        self.eni_conf_text().and_then(|t| EniConf::parse(t).ok())
+    pub fn eni_conf(&self) -> Option<Arc<EniConf>> {
+        self.eni_conf_parsed()?.ok()
+    }
+
+    /// `eni_conf` parsed, or why it does not parse; `None` without one.
+    /// Parsed once per object (see [`Parsed`]).
+    pub fn eni_conf_parsed(&self) -> Option<ParseResult> {
+        let text = self.eni_conf_text()?;
+        let parse = |t: &str| EniConf::parse(t).map(Arc::new);
+        let (seen, result) = self
+            .parsed
+            .0
+            .get_or_init(|| (text.to_string(), parse(text)));
+        Some(if seen == text {
+            result.clone()
+        } else {
+            parse(text)
+        })
     }
 
     /// The bypass reason, if the annotation is set to something non-blank.
@@ -82,5 +128,39 @@ impl ConfigObject {
             .get(BYPASS_ANNOTATION)
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eni_conf_is_parsed_once_and_follows_a_changed_text() {
+        let mut cm = ConfigObject {
+            name: BASE_NAME.into(),
+            data: [(ENI_CONF.to_string(), r#"{"max_pool_size": 5}"#.to_string())].into(),
+            ..Default::default()
+        };
+        let first = cm.eni_conf().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &cm.eni_conf().unwrap()),
+            "the second read is the first parse"
+        );
+        // A clone shares the parse; a change of the text is seen.
+        let copy = cm.clone();
+        assert!(Arc::ptr_eq(&first, &copy.eni_conf().unwrap()));
+        cm.data
+            .insert(ENI_CONF.to_string(), r#"{"max_pool_size": 7}"#.to_string());
+        assert_eq!(cm.eni_conf().unwrap().int("max_pool_size"), Some(7));
+        cm.data.insert(ENI_CONF.to_string(), "{,".to_string());
+        assert!(cm.eni_conf().is_none());
+        assert!(cm.eni_conf_parsed().unwrap().is_err());
+        // Equality is the fields', not the cache's.
+        let fresh = ConfigObject {
+            parsed: Parsed::default(),
+            ..copy.clone()
+        };
+        assert_eq!(fresh, copy);
     }
 }

@@ -43,13 +43,14 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
                 continue;
             }
         }
-        let path = root.key(key);
+        // Built only when there is something to say about the key.
+        let path = || root.key(key);
         let secret = fields::looks_secret(key);
         if let Some(field) = fields::lookup(key) {
-            if let Some(m) = field.kind.mismatch(value, &path, Keys::Exact) {
+            if let Some(m) = field.kind.mismatch(value, path, Keys::Exact) {
                 out.push(type_finding(&m, field.secret || secret, "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
             } else if role == Role::Base
-                && let Some(m) = field.kind.mismatch(value, &path, Keys::Fold)
+                && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
             {
                 out.push(type_finding(&m, field.secret || secret, "terway-init decodes eni-config with encoding/json, which matches keys case-insensitively (cmd/terway-cli/node.go), and fails on it"));
             }
@@ -58,7 +59,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
             {
                 out.push(Finding::warn(
                     id::FIELD_VERSION,
-                    &path,
+                    &path(),
                     format!("{key} is read by Terway {since} and later; the cluster runs Terway {running}, which ignores it until it is upgraded"),
                 ));
             }
@@ -67,7 +68,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         if let Some(field) = fields::lookup_folded(key) {
             out.push(Finding::warn(
                 id::FIELD_CASE,
-                &path,
+                &path(),
                 format!(
                     "{} is ignored: the daemon matches keys exactly (k8s.io/apimachinery/pkg/util/json), so only {} is read; rename it",
                     quote_short(key, 60),
@@ -75,7 +76,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
                 ),
             ));
             if role == Role::Base
-                && let Some(m) = field.kind.mismatch(value, &path, Keys::Fold)
+                && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
             {
                 out.push(type_finding(&m, field.secret || secret, &format!("terway-init decodes eni-config with encoding/json, which reads this key as {} (cmd/terway-cli/node.go), and fails on it", field.name)));
             }
@@ -84,7 +85,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         if let Some(gone) = fields::removed(key) {
             out.push(Finding::warn(
                 id::UNKNOWN_FIELD,
-                &path,
+                &path(),
                 format!("{key} was removed in Terway {gone} and is ignored; delete it"),
             ));
             continue;
@@ -94,7 +95,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
             .unwrap_or_default();
         out.push(Finding::warn(
             id::UNKNOWN_FIELD,
-            &path,
+            &path(),
             format!(
                 "{} is not a field Terway knows, so it is ignored.{hint}",
                 quote_short(key, 60)

@@ -239,11 +239,11 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
         .and_then(ConfigObject::eni_conf);
     let dynamic = (role == Role::Dynamic).then_some(new.name.as_str());
     let mode = match role {
-        Role::Dynamic => base.as_ref().map(Mode::of),
+        Role::Dynamic => base.as_deref().map(Mode::of),
         _ => Some(Mode::of(&own)),
     };
     if role == Role::Dynamic {
-        modes::dynamic_only(&own, base.as_ref(), &mut out);
+        modes::dynamic_only(&own, base.as_deref(), &mut out);
     }
     let doc = |new: &EniConf, old: Option<&EniConf>, out: &mut Vec<Finding>| {
         let d = Doc {
@@ -274,7 +274,7 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
             doc(&base, Some(&base), &mut base_alone);
             out.extend(merged.into_iter().filter(|f| !base_alone.contains(f)));
         }
-        None => doc(&own, own_old.as_ref(), &mut out),
+        None => doc(&own, own_old.as_deref(), &mut out),
     }
     if input.facts.is_none() {
         out.push(Finding::warn(

@@ -4,6 +4,8 @@
 //! the keys as files (cmd/terway-cli/common.go getAllConfig) and the daemon
 //! reads `/etc/eni/eni_conf` (charts/terway/templates/terwayd/daemonset.yaml).
 
+use std::sync::Arc;
+
 use super::{Finding, id};
 use crate::config::{
     ConfigObject, DISABLE_NETWORK_POLICY, ENI_CONF, EniConf, Path, Role, path::quote_short,
@@ -24,7 +26,7 @@ pub(super) fn check(
     old: Option<&ConfigObject>,
     role: Role,
     out: &mut Vec<Finding>,
-) -> Option<EniConf> {
+) -> Option<Arc<EniConf>> {
     let data = Path::root("data");
     let parsed = match cm.eni_conf_text() {
         None => {
@@ -40,7 +42,7 @@ pub(super) fn check(
         // An empty eni_conf in a dynamic config means "no dynamic config"
         // (types/daemon/config.go MergeConfigAndUnmarshal).
         Some(text) if role == Role::Dynamic && text.is_empty() => None,
-        Some(text) => parse(text, out),
+        Some(text) => parse(cm, text, out),
     };
     match role {
         Role::Base => {
@@ -62,7 +64,7 @@ pub(super) fn check(
     parsed
 }
 
-fn parse(text: &str, out: &mut Vec<Finding>) -> Option<EniConf> {
+fn parse(cm: &ConfigObject, text: &str, out: &mut Vec<Finding>) -> Option<Arc<EniConf>> {
     // Go decodes `null` into a struct as "nothing set"
     // (k8s.io/apimachinery/pkg/util/json): Terway runs on every default.
     if text.trim() == "null" {
@@ -73,7 +75,7 @@ fn parse(text: &str, out: &mut Vec<Finding>) -> Option<EniConf> {
         ));
         return None;
     }
-    match EniConf::parse(text) {
+    match cm.eni_conf_parsed()? {
         Ok(conf) => Some(conf),
         Err(e) => {
             out.push(Finding::deny(
