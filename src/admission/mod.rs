@@ -76,26 +76,24 @@ pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) ->
         KubeOp::Delete => Some(Operation::Delete),
         KubeOp::Connect => None,
     };
+    let mut request = request;
     let mut unreadable = None;
-    let mut read = |o: &Option<DynamicObject>| {
-        let o = o.as_ref()?;
-        let value = serde_json::to_value(o).ok()?;
-        match manifest::from_value(value) {
-            Ok(mut cm) => {
-                // The request names the object even when metadata lacks it (generateName).
-                if cm.name.is_empty() {
-                    cm.name = request.name.clone();
-                }
-                Some(cm)
+    // Moved out of the request: nothing after this reads the raw objects.
+    let mut read = |o: Option<DynamicObject>| match manifest::from_dynamic(o?) {
+        Ok(mut cm) => {
+            // The request names the object even when metadata lacks it (generateName).
+            if cm.name.is_empty() {
+                cm.name = request.name.clone();
             }
-            Err(e) => {
-                unreadable = Some(e.to_string());
-                None
-            }
+            Some(cm)
+        }
+        Err(e) => {
+            unreadable = Some(e.to_string());
+            None
         }
     };
     let (new, old) = if is_configmap && in_namespace {
-        (read(&request.object), read(&request.old_object))
+        (read(request.object.take()), read(request.old_object.take()))
     } else {
         (None, None)
     };

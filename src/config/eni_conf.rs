@@ -146,10 +146,16 @@ impl EniConf {
     /// Hex SHA-256 of the document with keys sorted and no whitespace, so
     /// formatting and key order do not change it.
     pub fn normalized_sha256(&self) -> String {
-        let mut canon = String::with_capacity(512);
+        let mut canon = Vec::with_capacity(512);
         canonical_map(&self.doc, &mut canon);
-        let digest = ring::digest::digest(&ring::digest::SHA256, canon.as_bytes());
-        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        let digest = ring::digest::digest(&ring::digest::SHA256, &canon);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for b in digest.as_ref() {
+            hex.push(HEX[usize::from(b >> 4)] as char);
+            hex.push(HEX[usize::from(b & 15)] as char);
+        }
+        hex
     }
 }
 
@@ -178,35 +184,39 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-fn canonical_map(map: &Map<String, Value>, out: &mut String) {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    out.push('{');
-    for (i, k) in keys.iter().enumerate() {
+// Written straight into the bytes that are hashed: serde_json escapes
+// strings and prints numbers as `to_string` would, with no copies between.
+fn canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(&Value::String((*k).clone()).to_string());
-        out.push(':');
-        canonical(&map[*k], out);
+        let _ = serde_json::to_writer(&mut *out, k.as_str());
+        out.push(b':');
+        canonical(v, out);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
-fn canonical(value: &Value, out: &mut String) {
+fn canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => canonical_map(map, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
     }
 }
 
@@ -309,5 +319,16 @@ mod tests {
         assert_eq!(a.normalized_sha256(), b.normalized_sha256());
         assert_ne!(a.normalized_sha256(), c.normalized_sha256());
         assert_eq!(a.normalized_sha256().len(), 64);
+        // Pinned: the hash is stamped on objects and pod templates, so it
+        // must not change between releases. Same as Python's
+        // json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
+        let d = EniConf::parse(
+            r#"{"vswitches": {"cn-b": ["vsw-2"], "cn-a": ["vsw-1"]}, "max_pool_size": 5, "name": "x\"y é", "f": 1.5, "n": null, "t": true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            d.normalized_sha256(),
+            "0e9bd3f71348ff1d5aa51c1e50b391647e61fe1d3248b02bc280ef79d4e21819"
+        );
     }
 }

@@ -284,10 +284,12 @@ pub fn removed(key: &str) -> Option<Version> {
 
 /// Whether a top-level key probably holds a credential, even if misspelt.
 pub fn looks_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["secret", "access", "password", "token"]
-        .iter()
-        .any(|w| k.contains(w))
+    // Asked for every key of every review: no lowercased copy.
+    let k = key.as_bytes();
+    ["secret", "access", "password", "token"].iter().any(|w| {
+        k.windows(w.len())
+            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// The closest known field name, for "did you mean" hints.
@@ -423,6 +425,10 @@ mod tests {
         assert!(looks_secret("access_secret"));
         assert!(looks_secret("acess_secret"));
         assert!(looks_secret("AccessKey"));
+        assert!(looks_secret("ram_PASSWORD"));
+        assert!(looks_secret("token"));
         assert!(!looks_secret("max_pool_size"));
+        assert!(!looks_secret("tok"));
+        assert!(!looks_secret(""));
     }
 }
