@@ -1,17 +1,18 @@
 //! AdmissionReview in, AdmissionResponse out. No HTTP here: the server reads
 //! the body, asks the inventory, and calls [`validate`] or [`mutate`].
 
+pub mod object;
 pub mod redact;
 mod response;
 
-use kube::core::DynamicObject;
 use kube::core::admission::{
     AdmissionRequest, AdmissionResponse, AdmissionReview, Operation as KubeOp,
 };
 
-use crate::config::{ConfigObject, Role, manifest};
+use crate::config::{ConfigObject, Role};
 use crate::inventory::{Facts, Query};
 use crate::rules::{self, Operation};
+pub use object::ReviewedObject;
 
 pub use redact::Secrets;
 pub use response::Outcome;
@@ -48,7 +49,7 @@ pub enum DecodeError {
 
 /// A decoded request, with its ConfigMaps read into the model.
 pub struct Prepared {
-    pub request: AdmissionRequest<DynamicObject>,
+    pub request: AdmissionRequest<ReviewedObject>,
     pub operation: Option<Operation>,
     pub new: Option<ConfigObject>,
     pub old: Option<ConfigObject>,
@@ -57,8 +58,8 @@ pub struct Prepared {
     pub terway: bool,
 }
 
-pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
-    let review: AdmissionReview<DynamicObject> =
+pub fn decode(body: &[u8]) -> Result<AdmissionRequest<ReviewedObject>, DecodeError> {
+    let review: AdmissionReview<ReviewedObject> =
         serde_json::from_slice(body).map_err(|e| DecodeError::NotAReview(e.to_string()))?;
     if review.types.api_version != "admission.k8s.io/v1" {
         return Err(DecodeError::Version(review.types.api_version));
@@ -66,7 +67,7 @@ pub fn decode(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeErro
     review.try_into().map_err(|_| DecodeError::NoRequest)
 }
 
-pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) -> Prepared {
+pub fn prepare(request: AdmissionRequest<ReviewedObject>, settings: &Settings) -> Prepared {
     let is_configmap = request.kind.group.is_empty() && request.kind.kind == "ConfigMap";
     let in_namespace = settings.terway_namespace.is_empty()
         || request.namespace.as_deref() == Some(settings.terway_namespace.as_str());
@@ -79,7 +80,7 @@ pub fn prepare(request: AdmissionRequest<DynamicObject>, settings: &Settings) ->
     let mut request = request;
     let mut unreadable = None;
     // Moved out of the request: nothing after this reads the raw objects.
-    let mut read = |o: Option<DynamicObject>| match manifest::from_dynamic(o?) {
+    let mut read = |o: Option<ReviewedObject>| match o?.into_config() {
         Ok(mut cm) => {
             // The request names the object even when metadata lacks it (generateName).
             if cm.name.is_empty() {

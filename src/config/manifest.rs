@@ -42,45 +42,6 @@ pub fn from_value(value: Value) -> Result<ConfigObject, ManifestError> {
     Ok(ConfigObject::from_configmap(&cm))
 }
 
-/// A ConfigMap as an admission review carries it, taken apart in place: the
-/// metadata is already typed, and `data` is moved out rather than copied
-/// through a second JSON tree. `binaryData` and the rest are not read (the
-/// apiserver has validated them before any webhook sees the object).
-pub fn from_dynamic(o: kube::core::DynamicObject) -> Result<ConfigObject, ManifestError> {
-    match o.types.as_ref().map(|t| t.kind.as_str()) {
-        Some("ConfigMap") | Some("") | None => {}
-        Some(other) => return Err(ManifestError::WrongKind(other.to_string())),
-    }
-    let mut o = o;
-    let data = match o.data.get_mut("data").map(Value::take) {
-        None | Some(Value::Null) => Default::default(),
-        Some(Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                other => Err(ManifestError::Shape(format!(
-                    "data.{k}: invalid type: {}, expected a string",
-                    super::eni_conf::type_name(&other)
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(ManifestError::Shape(format!(
-                "data: invalid type: {}, expected a map of strings",
-                super::eni_conf::type_name(&other)
-            )));
-        }
-    };
-    let m = o.metadata;
-    Ok(ConfigObject {
-        name: m.name.unwrap_or_default(),
-        namespace: m.namespace,
-        annotations: m.annotations.unwrap_or_default(),
-        data,
-        parsed: Default::default(),
-    })
-}
-
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
@@ -116,47 +77,5 @@ mod tests {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: {err}");
         }
-    }
-
-    #[test]
-    fn a_review_object_is_read_in_place() {
-        let dynamic = |v: serde_json::Value| -> kube::core::DynamicObject {
-            serde_json::from_value(v).unwrap()
-        };
-        let cm = from_dynamic(dynamic(serde_json::json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "eni-config", "namespace": "kube-system", "annotations": {"a": "b"}},
-            "data": {"eni_conf": "{}"}, "binaryData": {"x": "AAAA"}
-        })))
-        .unwrap();
-        assert_eq!(
-            (
-                cm.name.as_str(),
-                cm.namespace.as_deref(),
-                cm.annotations["a"].as_str(),
-                cm.data["eni_conf"].as_str()
-            ),
-            ("eni-config", Some("kube-system"), "b", "{}")
-        );
-        let cases = [
-            (
-                serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}),
-                "kind \"Secret\"",
-            ),
-            (
-                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": [1]}}),
-                "data.a: invalid type: an array, expected a string",
-            ),
-            (
-                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": "text"}),
-                "data: invalid type: a string, expected a map of strings",
-            ),
-        ];
-        for (v, want) in cases {
-            let err = from_dynamic(dynamic(v.clone())).unwrap_err().to_string();
-            assert!(err.contains(want), "{v}: {err}");
-        }
-        let empty = from_dynamic(dynamic(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": null}))).unwrap();
-        assert!(empty.data.is_empty());
     }
 }
