@@ -75,8 +75,8 @@ fn rules(c: &mut Criterion) {
             .eni_conf()
             .unwrap()
             .vswitches()
-            .into_iter()
-            .map(|l| l.id)
+            .iter()
+            .map(|l| l.id.clone())
             .collect();
         let facts = inv.snapshot(&query);
         let settings = terway_guard::rules::Settings::default();

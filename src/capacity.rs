@@ -183,9 +183,9 @@ pub fn report(conf: &EniConf, facts: &Facts, dynamic: Option<&str>) -> Vec<ZoneR
         .map(|zone| {
             let mut ids: Vec<String> = conf
                 .vswitches()
-                .into_iter()
+                .iter()
                 .filter(|l| l.zone == zone)
-                .map(|l| l.id)
+                .map(|l| l.id.clone())
                 .collect();
             ids.dedup();
             let vswitches: Vec<VSwitchReport> =

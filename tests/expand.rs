@@ -125,8 +125,8 @@ async fn current_plan(fake: &Fake, kube: &FakeKube, force_create: bool) -> plan:
         .eni_conf()
         .unwrap()
         .vswitches()
-        .into_iter()
-        .map(|l| l.id)
+        .iter()
+        .map(|l| l.id.clone())
         .collect();
     let facts = inv.facts(&query).await;
     let view = inv.vpc_view("vpc-uf6demo0001").await.unwrap();

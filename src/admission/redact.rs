@@ -21,7 +21,7 @@ impl Secrets {
     pub fn of_confs<'a>(confs: impl IntoIterator<Item = &'a EniConf>) -> Self {
         let mut found = Vec::new();
         for conf in confs {
-            for (k, v) in &conf.doc {
+            for (k, v) in conf.doc() {
                 let secret =
                     fields::lookup_folded(k).is_some_and(|f| f.secret) || fields::looks_secret(k);
                 if secret {

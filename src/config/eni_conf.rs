@@ -1,13 +1,33 @@
 //! The `eni_conf` JSON document, read the way Terway's Go code reads it.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value};
 
 use super::path::Path;
 
-/// A parsed `eni_conf`: a JSON object, key order kept.
+/// A parsed `eni_conf`: a JSON object, key order kept. Immutable once
+/// parsed, so what is derived from it (the vSwitch listing) is derived once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EniConf {
-    pub doc: Map<String, Value>,
+    doc: Map<String, Value>,
+    listed: Derived<Vec<Listed>>,
+}
+
+/// A value computed from the document on first use; not part of equality.
+#[derive(Clone, Default)]
+struct Derived<T>(OnceLock<T>);
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 /// Why `eni_conf` is not a document Terway can load.
@@ -53,10 +73,22 @@ impl Listed {
 }
 
 impl EniConf {
+    fn of(doc: Map<String, Value>) -> Self {
+        EniConf {
+            doc,
+            listed: Derived::default(),
+        }
+    }
+
+    /// The top-level entries, in document order.
+    pub fn doc(&self) -> &Map<String, Value> {
+        &self.doc
+    }
+
     /// Parses with Go `encoding/json` rules: strict JSON, an object at the top.
     pub fn parse(text: &str) -> Result<EniConf, ParseError> {
         match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(doc)) => Ok(EniConf { doc }),
+            Ok(Value::Object(doc)) => Ok(EniConf::of(doc)),
             Ok(other) => Err(ParseError {
                 line: 1,
                 column: 1,
@@ -93,28 +125,37 @@ impl EniConf {
 
     /// Every listed vSwitch id, in document order. Non-string items are
     /// skipped here (the type rule reports them).
-    pub fn vswitches(&self) -> Vec<Listed> {
-        let Some(entry) = self.get("vswitches") else {
-            return Vec::new();
-        };
-        let Some(zones) = entry.value.as_object() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (zone, ids) in zones {
-            let Some(ids) = ids.as_array() else { continue };
-            for (index, id) in ids.iter().enumerate() {
-                if let Some(id) = id.as_str() {
-                    out.push(Listed {
-                        zone: zone.clone(),
-                        index,
-                        id: id.to_string(),
-                        key: entry.key.to_string(),
-                    });
+    pub fn vswitches(&self) -> &[Listed] {
+        self.listed.0.get_or_init(|| {
+            let Some(entry) = self.get("vswitches") else {
+                return Vec::new();
+            };
+            let Some(zones) = entry.value.as_object() else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for (zone, ids) in zones {
+                let Some(ids) = ids.as_array() else { continue };
+                for (index, id) in ids.iter().enumerate() {
+                    if let Some(id) = id.as_str() {
+                        out.push(Listed {
+                            zone: zone.clone(),
+                            index,
+                            id: id.to_string(),
+                            key: entry.key.to_string(),
+                        });
+                    }
                 }
             }
-        }
-        out
+            out
+        })
+    }
+
+    /// How many distinct vSwitch ids are listed.
+    pub fn vswitch_count(&self) -> usize {
+        let ids: std::collections::BTreeSet<&str> =
+            self.vswitches().iter().map(|l| l.id.as_str()).collect();
+        ids.len()
     }
 
     /// Whether credentials sit in the document (`access_key`, `access_secret`,
@@ -129,7 +170,7 @@ impl EniConf {
 
     /// The distinct vSwitch ids the document lists, in any zone.
     pub fn vswitch_ids(&self) -> std::collections::BTreeSet<String> {
-        self.vswitches().into_iter().map(|l| l.id).collect()
+        self.vswitches().iter().map(|l| l.id.clone()).collect()
     }
 
     /// RFC 7396 merge of `patch` onto this document (how Terway applies a
@@ -138,7 +179,7 @@ impl EniConf {
         let mut target = Value::Object(self.doc.clone());
         merge_patch(&mut target, &Value::Object(patch.doc.clone()));
         match target {
-            Value::Object(doc) => EniConf { doc },
+            Value::Object(doc) => EniConf::of(doc),
             _ => unreachable!("merging two objects yields an object"),
         }
     }

@@ -284,12 +284,19 @@ pub fn removed(key: &str) -> Option<Version> {
 
 /// Whether a top-level key probably holds a credential, even if misspelt.
 pub fn looks_secret(key: &str) -> bool {
-    // Asked for every key of every review: no lowercased copy.
-    let k = key.as_bytes();
-    ["secret", "access", "password", "token"].iter().any(|w| {
-        k.windows(w.len())
-            .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
-    })
+    const WORDS: [&str; 4] = ["secret", "access", "password", "token"];
+    // Asked for every key of every review: lowercased on the stack.
+    let mut buf = [0u8; 64];
+    let lower: std::borrow::Cow<str> = match buf.get_mut(..key.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(key.as_bytes());
+            dst.make_ascii_lowercase();
+            // ASCII lowercasing keeps UTF-8 valid.
+            std::borrow::Cow::Borrowed(std::str::from_utf8(dst).unwrap_or_default())
+        }
+        None => std::borrow::Cow::Owned(key.to_ascii_lowercase()),
+    };
+    WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// The closest known field name, for "did you mean" hints.
@@ -430,5 +437,8 @@ mod tests {
         assert!(!looks_secret("max_pool_size"));
         assert!(!looks_secret("tok"));
         assert!(!looks_secret(""));
+        // Longer than the stack buffer, and not ASCII.
+        assert!(looks_secret(&format!("{}_Token", "x".repeat(80))));
+        assert!(!looks_secret(&"é".repeat(40)));
     }
 }

@@ -125,9 +125,9 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
 
     let zone_ids: Vec<String> = conf
         .vswitches()
-        .into_iter()
+        .iter()
         .filter(|l| l.zone == r.zone)
-        .map(|l| l.id)
+        .map(|l| l.id.clone())
         .collect();
     let (reuse, rejected) = reuse_candidate(r, &conf);
     let (vswitch, id, block, reuse) = match reuse.filter(|_| !r.force_create) {
@@ -206,7 +206,7 @@ fn free_block(r: &Request, conf: &EniConf) -> Result<ipnet::Ipv4Net, PlanError> 
 /// The largest wins; every other same-zone vSwitch is a rejection with its
 /// reason.
 fn reuse_candidate(r: &Request, conf: &EniConf) -> (Option<(VSwitchFact, String)>, Vec<Rejected>) {
-    let base_listed: Vec<String> = conf.vswitches().into_iter().map(|l| l.id).collect();
+    let base_listed: Vec<String> = conf.vswitches().iter().map(|l| l.id.clone()).collect();
     let mut fit: Vec<&VSwitchFact> = Vec::new();
     let mut rejected = Vec::new();
     for v in r.view.vswitches.iter().filter(|v| v.zone == r.zone) {

@@ -39,7 +39,7 @@ pub async fn dynamic_listings(
         .map(|c| {
             let ids = c
                 .eni_conf()
-                .map(|conf| conf.vswitches().into_iter().map(|l| l.id).collect())
+                .map(|conf| conf.vswitches().iter().map(|l| l.id.clone()).collect())
                 .unwrap_or_default();
             (c.name, ids)
         })

@@ -36,7 +36,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
     // Unknown keys cost a did-you-mean each: describe the first few, count
     // the rest, so a document of junk keys costs little.
     let mut unknown = 0usize;
-    for (key, value) in &conf.doc {
+    for (key, value) in conf.doc() {
         if fields::lookup_folded(key).is_none() && fields::removed(key).is_none() {
             unknown += 1;
             if unknown > super::MAX_PER_RULE {

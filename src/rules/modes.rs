@@ -65,16 +65,19 @@ fn ipam_type(d: &Doc, out: &mut Vec<Finding>) {
     if d.dynamic.is_some() {
         return;
     }
-    let path = d.new.get("ipam_type").map_or(
-        crate::config::Path::root(crate::config::ENI_CONF).key("ipam_type"),
-        |e| e.path(),
-    );
+    // Built only for a finding.
+    let path = || {
+        d.new.get("ipam_type").map_or_else(
+            || crate::config::Path::root(crate::config::ENI_CONF).key("ipam_type"),
+            |e| e.path(),
+        )
+    };
     if let Some(old) = d.old
         && Mode::of(old) != Mode::of(d.new)
     {
         out.push(Finding::warn(
             id::IPAM_TYPE,
-            &path,
+            &path(),
             format!(
                 "this edit switches Terway from {} to {} at the next daemon restart; pods keep their IPs only through Terway's migration procedure",
                 Mode::of(old).name(),
@@ -102,7 +105,7 @@ fn ipam_type(d: &Doc, out: &mut Vec<Finding>) {
     out.push(Finding::new(
         id::IPAM_TYPE,
         severity,
-        &path,
+        &path(),
         format!(
             "ipam_type is {}: {why}. Write \"crd\" or remove it",
             quote_short(v, 30)

@@ -139,10 +139,12 @@ fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeGroup], out: &mut Vec<Finding>
         e.1 += g.count;
     }
     let listed = d.new.vswitches();
-    let min_path = d
-        .new
-        .get("min_pool_size")
-        .map_or(Path::root(ENI_CONF), |e| e.path());
+    // Built only for a finding.
+    let min_path = || {
+        d.new
+            .get("min_pool_size")
+            .map_or_else(|| Path::root(ENI_CONF), |e| e.path())
+    };
     for (zone, (extra, count)) in per_zone {
         if extra <= 0 {
             continue;
@@ -176,7 +178,7 @@ fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeGroup], out: &mut Vec<Finding>
         out.push(Finding::new(
             id::ZONE_BUDGET,
             severity,
-            &min_path,
+            &min_path(),
             format!(
                 "the pool change (min_pool_size {old_min} -> {new_min}) makes Terway pre-allocate {extra} more idle IPs in zone {zone} ({count} nodes), but its vSwitches have {free} free; add a vSwitch to the zone first (terway-guard expand --zone {zone}) or raise min_pool_size in smaller steps"
             ),

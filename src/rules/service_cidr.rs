@@ -36,17 +36,18 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     }
     let new = d.new.get("service_cidr");
     let new_s = new.and_then(|e| e.value.as_str()).unwrap_or_default();
-    let path = new.map_or(Path::root(ENI_CONF).key("service_cidr"), |e| e.path());
+    // Built only for a finding.
+    let path = || new.map_or_else(|| Path::root(ENI_CONF).key("service_cidr"), |e| e.path());
     if !new_s.is_empty() && !has_v4(new_s) {
         out.push(Finding::deny(
             id::SERVICE_CIDR,
-            &path,
+            &path(),
             format!("service_cidr is {} and holds no IPv4 block Go can parse; the daemon then looks for kube-system/kubeadm-config, which ACK clusters do not have, and does not start (pkg/k8s/k8s.go). Write the cluster's service range, e.g. \"172.16.0.0/16\"", quote_short(new_s, 40)),
         ));
     } else if new_s.is_empty() && d.op == Operation::Create {
         out.push(Finding::warn(
             id::SERVICE_CIDR,
-            &path,
+            &path(),
             "service_cidr is not set; the daemon then needs kube-system/kubeadm-config, which ACK clusters do not have (pkg/k8s/k8s.go). Set the cluster's service range",
         ));
     }
@@ -57,7 +58,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     if !new_s.is_empty() && has_v4(new_s) && !dropped.is_empty() {
         out.push(Finding::warn(
             id::SERVICE_CIDR,
-            &path,
+            &path(),
             format!("service_cidr part(s) {} are not CIDR blocks to Go (no spaces allowed) and are silently dropped; write them as \"172.16.0.0/16,fd00::/120\"", dropped.iter().map(|p| quote_short(p, 40)).collect::<Vec<_>>().join(", ")),
         ));
     }
@@ -81,7 +82,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
             };
             out.push(Finding::deny(
                 id::SERVICE_CIDR_CHANGE,
-                &path,
+                &path(),
                 format!("service_cidr was {} and is {now}; the cluster's service range cannot change under running pods (the daemon reads it once at start, pkg/k8s/k8s.go). Restore {}", quote(old), quote(old)),
             ));
         }

@@ -17,17 +17,17 @@ fn is_vsw_id(s: &str) -> bool {
 }
 
 /// The repeats inside one zone (every occurrence after the first).
-pub fn repeats(conf: &EniConf) -> Vec<Listed> {
+pub fn repeats(conf: &EniConf) -> Vec<&Listed> {
     let mut seen = BTreeSet::new();
     conf.vswitches()
-        .into_iter()
-        .filter(|l| !seen.insert((l.zone.clone(), l.id.clone())))
+        .iter()
+        .filter(|l| !seen.insert((l.zone.as_str(), l.id.as_str())))
         .collect()
 }
 
 /// Checks on the listing as the user wrote it.
 pub(super) fn check_listing(conf: &EniConf, settings: &Settings, out: &mut Vec<Finding>) {
-    let ids = conf.vswitch_ids().len();
+    let ids = conf.vswitch_count();
     if ids > settings.max_vswitch_ids {
         let path = conf
             .get("vswitches")
@@ -86,7 +86,7 @@ pub(super) fn check_listing(conf: &EniConf, settings: &Settings, out: &mut Vec<F
 pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
     let listed = d.new.vswitches();
     let mut zones_of: BTreeMap<&str, Vec<&Listed>> = BTreeMap::new();
-    for l in &listed {
+    for l in listed {
         zones_of.entry(&l.id).or_default().push(l);
     }
     for (id_, places) in &zones_of {
@@ -117,7 +117,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         .map(|r| format!(" in region {r}"))
         .unwrap_or_default();
     let mut first = BTreeSet::new();
-    for l in &listed {
+    for l in listed {
         if !first.insert(&l.id) {
             continue;
         }
@@ -163,7 +163,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             }
         }
     }
-    vpc_and_overlap(d, &listed, out);
+    vpc_and_overlap(d, listed, out);
 }
 
 fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
