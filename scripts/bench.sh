@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Load benchmark: the release binary over TLS with keep-alive, driven by wrk
-# on 127.0.0.1, against a minimal rustls + hyper baseline in the same run.
-# Prints a Markdown table (requests/s, ratio, latency, CPU, RSS).
-# Needs: wrk (apt-get install -y wrk). Usage: scripts/bench.sh [SECONDS] [CONNECTIONS]
+# on 127.0.0.1, against two rustls + hyper baselines in the same run: the
+# parse-and-echo floor (parses the review into serde_json::Value and answers
+# with its uid: the work every webhook must do) and a fixed answer (no JSON).
+# Each server gets ROUNDS runs, interleaved, and its median counts (this
+# machine's neighbours make single runs noisy).
+# Prints a Markdown table (requests/s, ratios, latency, CPU, RSS).
+# Needs: wrk (apt-get install -y wrk).
+# Usage: scripts/bench.sh [SECONDS] [CONNECTIONS] [ROUNDS] (default 5 8 3, wrk -t1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-15}
-CONNS=${2:-32}
+DURATION=${1:-5}
+CONNS=${2:-8}
+ROUNDS=${3:-3}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
 cargo build --release --locked --bin terway-guard --example tls_baseline >&2
 work=$(mktemp -d)
@@ -17,8 +23,10 @@ $bin certs --out "$work/certs" --dns localhost --dns 127.0.0.1 >&2
 $bin serve --listen 127.0.0.1:18443 --tls-cert "$work/certs/tls.crt" --tls-key "$work/certs/tls.key" \
   --inventory examples/inventory.yaml --metrics-listen 127.0.0.1:19091 2> "$work/serve.log" &
 guard=$!
-target/release/examples/tls_baseline 127.0.0.1:18444 "$work/certs/tls.crt" "$work/certs/tls.key" &
+target/release/examples/tls_baseline 127.0.0.1:18444 "$work/certs/tls.crt" "$work/certs/tls.key" fixed &
 base=$!
+target/release/examples/tls_baseline 127.0.0.1:18445 "$work/certs/tls.crt" "$work/certs/tls.key" echo &
+floor=$!
 sleep 1
 
 # Realistic UPDATEs of eni-config: one denied, one allowed (with a warning), alternating.
@@ -46,12 +54,22 @@ idle_rss=$(rss $guard VmRSS)
 run() { # pid port -> "rps p50 p99 cpu"
   local c0 c1 out
   c0=$(cpu "$1")
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$work/post.lua" "https://127.0.0.1:$2/validate" | awk '/^RESULT/ {print $2, $3, $4}')
+  out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$work/post.lua" "https://127.0.0.1:$2/validate" | awk '/^RESULT/ {print $2, $3, $4}')
   c1=$(cpu "$1")
   echo "$out $(awk -v a="$c0" -v b="$c1" -v t="$tck" -v d="$DURATION" 'BEGIN {printf "%.2f", (b - a) / t / d}')"
 }
-read -r g_rps g_p50 g_p99 g_cpu <<< "$(run $guard 18443)"
-read -r b_rps b_p50 b_p99 b_cpu <<< "$(run $base 18444)"
+median() { sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+# Warm-up, then ROUNDS interleaved runs per server.
+wrk -t1 -c"$CONNS" -d2s -s "$work/post.lua" "https://127.0.0.1:18443/validate" >/dev/null
+: > "$work/g"; : > "$work/f"; : > "$work/b"
+for _ in $(seq "$ROUNDS"); do
+  run $guard 18443 >> "$work/g"
+  run $floor 18445 >> "$work/f"
+  run $base 18444 >> "$work/b"
+done
+read -r g_rps g_p50 g_p99 g_cpu <<< "$(median < "$work/g")"
+read -r f_rps f_p50 f_p99 f_cpu <<< "$(median < "$work/f")"
+read -r b_rps b_p50 b_p99 b_cpu <<< "$(median < "$work/b")"
 peak_rss=$(rss $guard VmHWM)
 
 # Server-side p99 from terway-guard's own latency histogram.
@@ -61,13 +79,15 @@ server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk '
   /^terway_guard_admission_duration_seconds_count\{endpoint="validate"/ { total = $NF }
   END { for (i = 1; i <= k; i++) if (n[i] >= 0.99 * total) { print b[i]; exit } }')
 
-ratio=$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a / b}')
+ratio=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')
+ratio_fixed=$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", a / b}')
 cat <<TABLE
-| server | requests/s | p50 ms | p99 ms | CPU (cores) | RSS |
+| server | requests/s (median of $ROUNDS) | p50 ms | p99 ms | CPU (cores) | RSS |
 |---|---|---|---|---|---|
 | terway-guard serve | $g_rps | $g_p50 | $g_p99 | $g_cpu | idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB |
+| floor (rustls + hyper, parse into serde_json::Value, echo uid) | $f_rps | $f_p50 | $f_p99 | $f_cpu | |
 | baseline (rustls + hyper, fixed answer) | $b_rps | $b_p50 | $b_p99 | $b_cpu | |
 
-Throughput ratio terway-guard / baseline: **$ratio**. Server-side p99 (histogram bucket): ≤ ${server_p99} s.
-wrk -t2 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive, 2 cores shared by wrk and the server, $(nproc) cores.
+Ratio to the parse-and-echo floor: **$ratio** (to the fixed answer: $ratio_fixed). Server-side p99 (histogram bucket): ≤ ${server_p99} s.
+Each run: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive; per round: $(awk '{printf "%s ", $1}' "$work/g")req/s (terway-guard), $(awk '{printf "%s ", $1}' "$work/f")req/s (floor). 2 cores shared by wrk and the server, $(nproc) cores.
 TABLE
