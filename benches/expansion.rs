@@ -8,11 +8,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scenario::{DS, cloud, cluster, kube_client, vpc_client};
-use terway_guard::controller::decide::{Mode, Policy};
-use terway_guard::controller::run::Controller;
-use terway_guard::expand::apply::Progress;
-use terway_guard::inventory::{CloudConfig, CloudInventory};
+use common::scenario::{DS, cloud, cluster};
+use terway_guard::controller::decide::Mode;
 
 const RUNS: usize = 20;
 
@@ -38,30 +35,9 @@ fn main() {
 
 async fn one() -> Duration {
     let (fake, kube) = (cloud().await, cluster().await);
-    let inv = CloudInventory::new(
-        vpc_client(&fake),
-        CloudConfig {
-            vpc_id: Some("vpc-uf6demo0001".into()),
-            ..Default::default()
-        },
-    );
-    let policy = Policy {
-        mode: Mode::Auto,
-        min_free: 0,
-        min_free_pct: 0.0,
-        ..Policy::default()
-    };
-    let mut c = Controller::new(
-        kube_client(&kube).await,
-        inv,
-        None,
-        policy,
-        "kube-system",
-        "terway-eniip",
-        "bench",
-        19,
-    );
-    c.progress = Progress::quiet;
+    let mut c = common::scenario::controller(&fake, &kube, Mode::Auto, "bench").await;
+    // The whole DaemonSet is rolled, so "rollout requested" is one object to watch.
+    c.restart = terway_guard::expand::restart::RestartScope::All;
     // The event is already there (the scene has it); the clock starts as the controller looks.
     let start = Instant::now();
     let r = c.tick().await.expect("tick");

@@ -25,8 +25,10 @@ fn review_roundtrip(c: &mut Criterion) {
         b.iter(|| {
             let v: serde_json::Value = serde_json::from_slice(black_box(&body)).unwrap();
             black_box(
-                serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                    "response": {"uid": v["request"]["uid"], "allowed": true}}))
+                serde_json::to_vec(
+                    &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                    "response": {"uid": v["request"]["uid"], "allowed": true}}),
+                )
                 .unwrap(),
             )
         })

@@ -8,45 +8,11 @@ use common::fake_vpc::FakeEnv;
 use std::time::Duration;
 
 use common::fake_kube::FakeKube;
-use common::fake_vpc::Fake;
-use common::scenario::{CM, DS, PODS, cloud, cluster, deleted, kube_client, vpc_client};
+use common::scenario::{CM, DS, PODS, cloud, cluster, controller, deleted};
 use serde_json::Value;
-use terway_guard::controller::decide::{Decision, Mode, Policy};
-use terway_guard::controller::run::Controller;
-use terway_guard::expand::apply::Progress;
-use terway_guard::inventory::{CloudConfig, CloudInventory};
+use terway_guard::controller::decide::{Decision, Mode};
 
 const EVENTS: &str = "POST /api/v1/namespaces/kube-system/events";
-
-async fn controller(fake: &Fake, kube: &FakeKube, mode: Mode, who: &str) -> Controller {
-    let inv = CloudInventory::new(
-        vpc_client(fake),
-        CloudConfig {
-            vpc_id: Some("vpc-uf6demo0001".into()),
-            ..Default::default()
-        },
-    );
-    // Only exhaustion events trigger here: the free-IP thresholds are off.
-    let policy = Policy {
-        mode,
-        min_free: 0,
-        min_free_pct: 0.0,
-        ..Policy::default()
-    };
-    let mut c = Controller::new(
-        kube_client(kube).await,
-        inv,
-        None,
-        policy,
-        "kube-system",
-        "terway-eniip",
-        who,
-        19,
-    );
-    c.progress = Progress::quiet;
-    c.rollout_timeout = Duration::from_secs(5);
-    c
-}
 
 fn created_events(kube: &FakeKube) -> Vec<Value> {
     let store = kube.store.lock().unwrap();

@@ -8,13 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use common::fake_kube::FakeKube;
 use common::fake_vpc::FakeEnv;
-use common::scenario::{CM, cloud, cluster, kube_client, vpc_client};
+use common::scenario::{CM, cloud, cluster, controller};
 use serde_json::{Value, json};
 use terway_guard::admission::Settings;
-use terway_guard::controller::decide::{Mode, Policy};
-use terway_guard::controller::run::Controller;
-use terway_guard::expand::apply::Progress;
-use terway_guard::inventory::{CloudConfig, CloudInventory};
+use terway_guard::controller::decide::Mode;
 
 /// An edit of eni-config as the apiserver stores it: the object of the
 /// review with the patch the mutating webhook answered applied.
@@ -85,30 +82,7 @@ async fn a_config_error_after_an_allowed_edit_is_named_and_status_shows_terways_
         ]}),
     );
 
-    let inv = CloudInventory::new(
-        vpc_client(&fake),
-        CloudConfig {
-            vpc_id: Some("vpc-uf6demo0001".into()),
-            ..Default::default()
-        },
-    );
-    let policy = Policy {
-        mode: Mode::Plan,
-        min_free: 0,
-        min_free_pct: 0.0,
-        ..Policy::default()
-    };
-    let mut c = Controller::new(
-        kube_client(&kube).await,
-        inv,
-        None,
-        policy,
-        "kube-system",
-        "terway-eniip",
-        "replica-a",
-        19,
-    );
-    c.progress = Progress::quiet;
+    let c = controller(&fake, &kube, Mode::Plan, "replica-a").await;
     c.tick().await.unwrap();
     let named: Vec<Value> = created_events(&kube)
         .into_iter()

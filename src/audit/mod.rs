@@ -60,12 +60,7 @@ pub fn terway_events(list: &Value) -> Vec<Change> {
         })
         .map(|e| {
             let o = &e.involved_object;
-            let time = e
-                .last_timestamp
-                .as_ref()
-                .map(|t| t.0)
-                .or(e.event_time.as_ref().map(|t| t.0))
-                .or(e.first_timestamp.as_ref().map(|t| t.0))
+            let time = crate::controller::signals::happened(&e)
                 .map(|t| t.to_string())
                 .unwrap_or_default();
             let user = e

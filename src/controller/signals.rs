@@ -61,16 +61,20 @@ pub fn zone_of(
         .map(|n| n.zone.clone())
 }
 
-/// The time an event last happened, as seconds since the epoch.
-pub fn last_seen(e: &Event) -> i64 {
-    let t = e
-        .last_timestamp
+/// When an event last happened: its last, event or first time, else when
+/// it was created.
+pub fn happened(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
+    e.last_timestamp
         .as_ref()
         .map(|t| t.0)
         .or(e.event_time.as_ref().map(|t| t.0))
         .or(e.first_timestamp.as_ref().map(|t| t.0))
-        .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    t.map_or(0, |t| t.as_second())
+        .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// The time an event last happened, as seconds since the epoch.
+pub fn last_seen(e: &Event) -> i64 {
+    happened(e).map_or(0, |t| t.as_second())
 }
 
 /// Zones with exhaustion events newer than `since` (epoch seconds).

@@ -71,6 +71,43 @@ pub fn deleted(kube: &FakeKube) -> Vec<String> {
     kube.store.lock().unwrap().deleted.clone()
 }
 
+/// A controller of the scene: the example VPC, only exhaustion events
+/// trigger (the free-IP thresholds are off), quiet progress.
+pub async fn controller(
+    fake: &Fake,
+    kube: &FakeKube,
+    mode: terway_guard::controller::decide::Mode,
+    who: &str,
+) -> terway_guard::controller::run::Controller {
+    use terway_guard::inventory::{CloudConfig, CloudInventory};
+    let inv = CloudInventory::new(
+        vpc_client(fake),
+        CloudConfig {
+            vpc_id: Some("vpc-uf6demo0001".into()),
+            ..Default::default()
+        },
+    );
+    let policy = terway_guard::controller::decide::Policy {
+        mode,
+        min_free: 0,
+        min_free_pct: 0.0,
+        ..Default::default()
+    };
+    let mut c = terway_guard::controller::run::Controller::new(
+        kube_client(kube).await,
+        inv,
+        None,
+        policy,
+        "kube-system",
+        "terway-eniip",
+        who,
+        19,
+    );
+    c.progress = terway_guard::expand::apply::Progress::quiet;
+    c.rollout_timeout = std::time::Duration::from_secs(5);
+    c
+}
+
 pub fn vpc_client(fake: &Fake) -> ApiClient {
     super::fake_vpc::vpc_client_at(&fake.url())
 }
