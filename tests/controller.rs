@@ -84,6 +84,10 @@ async fn plan_mode_proposes_with_the_exact_command_and_does_not_repeat_itself() 
     let events = created_events(&kube);
     assert_eq!(events.len(), 1);
     let msg = events[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("restart the zone's Terway pods in batches"),
+        "{msg}"
+    );
     assert!(msg.contains("list the unused vSwitch vsw-uf6bbb0002 (192.168.32.0/19)") && msg.contains("terway-guard expand --zone cn-shanghai-f --prefix-len 19 --inventory aliyun --region cn-shanghai --apply"), "{msg}");
     assert_eq!(
         fake.with(|s| s.vswitches.len()),

@@ -68,6 +68,27 @@ pub struct TickReport {
     pub events: usize,
 }
 
+/// What the expansion would restart, in the words of a proposal.
+fn restart_words(
+    scope: crate::expand::restart::RestartScope,
+    p: &crate::expand::plan::Plan,
+) -> &'static str {
+    use crate::expand::restart::RestartScope;
+    let crd = p
+        .eni_conf
+        .get("ipam_type")
+        .and_then(serde_json::Value::as_str)
+        == Some("crd");
+    match (scope, crd) {
+        (RestartScope::Zone, false) => "restart the zone's Terway pods in batches",
+        (RestartScope::Zone, true) => {
+            "ask the zone's Terway Node resources to reconcile (ipam_type crd: no pod restarts)"
+        }
+        (RestartScope::All, _) => "restart Terway (rolling)",
+        (RestartScope::None, _) => "restart nothing (--restart none)",
+    }
+}
+
 /// Proposals announced (zone → message digest, time), shared by replicas.
 const PROPOSALS_ANNOTATION: &str = "terway-guard.io/proposals";
 
@@ -357,7 +378,7 @@ impl Controller {
     ) -> Result<(), TickError> {
         let msg = match self.plan(config, facts, zone).await {
             Ok(p) => format!(
-                "{reason}. Plan: {} vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and restart the zone's Terway pods. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
+                "{reason}. Plan: {} vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and {}. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
                 if p.reuse.is_some() {
                     "list the unused"
                 } else {
@@ -368,6 +389,7 @@ impl Controller {
                 zone,
                 p.snat.len(),
                 if p.snat.len() == 1 { "y" } else { "ies" },
+                restart_words(self.restart, &p),
                 self.prefix_len,
                 self.inventory.client().region
             ),
