@@ -8,15 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 use ::kube::api::{Api, Patch, PatchParams, PostParams};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::plan::{PLANNED_ID, Plan};
 pub use super::progress::Progress;
 pub use super::report::Report;
-use super::restart::{self, RestartScope, ZoneRestart};
+use super::restart::{self, RestartScope};
+pub use super::state::{SnatState, State, Step};
 use crate::cloud::client::{ApiClient, CloudError};
-use crate::cloud::sign::sha256_hex;
 use crate::cloud::time::iso8601;
 use crate::config::{BASE_NAME, ENI_CONF, EniConf, HASH_ANNOTATION, edit};
 
@@ -24,18 +23,6 @@ use crate::config::{BASE_NAME, ENI_CONF, EniConf, HASH_ANNOTATION, edit};
 pub const STATE_ANNOTATION: &str = "terway-guard.io/expansion";
 /// What `kubectl rollout restart` sets on the pod template.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    Recorded,
-    VSwitchCreated,
-    SnatCreated,
-    ConfigPatched,
-    RolloutRequested,
-    /// The pods of zone-restart batch N (from 0) were deleted, not yet Ready.
-    BatchDeleted(usize),
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -50,101 +37,6 @@ pub enum ApplyError {
     Crashed(Step),
     #[error("stopped: this replica no longer leads; the new leader resumes the expansion")]
     LostLead,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SnatState {
-    pub snat_table_id: String,
-    pub snat_ip: String,
-    pub client_token: String,
-    pub entry_id: Option<String>,
-}
-
-/// Progress of one expansion, as recorded on `eni-config`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
-    pub zone: String,
-    pub vpc_id: String,
-    pub cidr: String,
-    pub name: String,
-    pub client_token: String,
-    pub vswitch_id: Option<String>,
-    pub snat: Vec<SnatState>,
-    pub config_patched: bool,
-    pub restarted_at: Option<String>,
-    pub done: bool,
-    /// When the expansion was first recorded (epoch seconds), for cool-downs.
-    #[serde(default)]
-    pub started_at: i64,
-    /// The vSwitch existed and is listed, not created.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub reused: bool,
-    /// Which Terway pods are restarted (fixed when the expansion is recorded).
-    #[serde(default = "all_pods")]
-    pub scope: RestartScope,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart: Option<ZoneRestart>,
-    /// Free IPs of the zone's listed vSwitches when the expansion began.
-    #[serde(default)]
-    pub zone_free_before: u64,
-    /// Seconds each step took, in order (kept across resumed runs).
-    #[serde(default)]
-    pub took: Vec<(String, f64)>,
-}
-
-/// Expansions recorded before zone restarts existed rolled the whole DaemonSet.
-fn all_pods() -> RestartScope {
-    RestartScope::All
-}
-
-impl State {
-    fn timed(&mut self, step: &str, since: Instant) {
-        if !self.took.iter().any(|(s, _)| s == step) {
-            let secs = (since.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-            self.took.push((step.to_string(), secs));
-        }
-    }
-}
-
-impl State {
-    /// Tokens derive from the plan, so a re-plan after a crash before the
-    /// first record asks the cloud for the same vSwitch again. Each covers
-    /// every parameter sent with it: the same token with other parameters is
-    /// refused by the API (IdempotentParameterMismatch).
-    pub fn from_plan(p: &Plan) -> Self {
-        let token = |extra: &str| {
-            format!(
-                "tg-{}",
-                &sha256_hex(
-                    format!(
-                        "{}/{}/{}/{}/{extra}",
-                        p.vpc_id, p.zone, p.vswitch.cidr, p.vswitch.name
-                    )
-                    .as_bytes()
-                )[..30]
-            )
-        };
-        State {
-            zone: p.zone.clone(),
-            vpc_id: p.vpc_id.clone(),
-            cidr: p.vswitch.cidr.clone(),
-            name: p.vswitch.name.clone(),
-            client_token: token("vswitch"),
-            snat: p
-                .snat
-                .iter()
-                .map(|s| SnatState {
-                    snat_table_id: s.snat_table_id.clone(),
-                    snat_ip: s.snat_ip.clone(),
-                    client_token: token(&format!("{}/{}", s.snat_table_id, s.snat_ip)),
-                    entry_id: None,
-                })
-                .collect(),
-            vswitch_id: p.reuse.as_ref().map(|r| r.id.clone()),
-            reused: p.reuse.is_some(),
-            ..State::default()
-        }
-    }
 }
 
 pub struct Target<'a> {
@@ -577,50 +469,5 @@ where
         }
         (p.say)(&format!("waiting for {what}"));
         tokio::time::sleep(p.poll).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::expand::plan::{PlannedSnat, PlannedVSwitch};
-
-    fn plan(name: &str, snat_ip: &str) -> Plan {
-        Plan {
-            zone: "cn-shanghai-f".into(),
-            vswitch: PlannedVSwitch {
-                cidr: "192.168.96.0/19".into(),
-                zone: "cn-shanghai-f".into(),
-                name: name.into(),
-            },
-            snat: vec![PlannedSnat {
-                snat_table_id: "stb-1".into(),
-                snat_ip: snat_ip.into(),
-            }],
-            reuse: None,
-            rejected: Vec::new(),
-            eni_conf: json!({}),
-            vpc_id: "vpc-1".into(),
-            warnings: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn client_tokens_cover_every_parameter_sent_with_them() {
-        let a = State::from_plan(&plan("n1", "47.0.0.1"));
-        let again = State::from_plan(&plan("n1", "47.0.0.1"));
-        assert_eq!(
-            a.client_token, again.client_token,
-            "a re-plan asks for the same vSwitch"
-        );
-        assert_eq!(a.snat[0].client_token, again.snat[0].client_token);
-        let renamed = State::from_plan(&plan("n2", "47.0.0.1"));
-        assert_ne!(a.client_token, renamed.client_token);
-        let other_ip = State::from_plan(&plan("n1", "47.0.0.2"));
-        assert_ne!(a.snat[0].client_token, other_ip.snat[0].client_token);
-        assert!(
-            a.client_token.len() <= 64,
-            "ClientToken takes at most 64 ASCII characters"
-        );
     }
 }
