@@ -6,6 +6,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod restart;
+pub mod reuse;
 pub mod state;
 
 use crate::cloud::client::CloudError;
