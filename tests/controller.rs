@@ -7,22 +7,10 @@ use common::fake_vpc::FakeEnv;
 
 use std::time::Duration;
 
-use common::fake_kube::FakeKube;
-use common::scenario::{CM, DS, PODS, cloud, cluster, controller, deleted};
-use serde_json::Value;
+use common::scenario::{CM, DS, PODS, cloud, cluster, controller, created_events, deleted};
 use terway_guard::controller::decide::{Decision, Mode};
 
 const EVENTS: &str = "POST /api/v1/namespaces/kube-system/events";
-
-fn created_events(kube: &FakeKube) -> Vec<Value> {
-    let store = kube.store.lock().unwrap();
-    store
-        .objects
-        .iter()
-        .filter(|(k, _)| k.starts_with("/api/v1/namespaces/kube-system/events/"))
-        .map(|(_, v)| v.clone())
-        .collect()
-}
 
 #[tokio::test]
 async fn auto_mode_expands_a_zone_that_ran_dry_once() {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use common::fake_kube::FakeKube;
 use common::fake_vpc::FakeEnv;
-use common::scenario::{CM, cloud, cluster, controller};
+use common::scenario::{CM, cloud, cluster, controller, created_events};
 use serde_json::{Value, json};
 use terway_guard::admission::Settings;
 use terway_guard::controller::decide::Mode;
@@ -37,16 +37,6 @@ fn terway_event(name: &str, reason: &str, kind: &str, object: &str, message: &st
     json!({"metadata": {"name": name, "namespace": "default"}, "reason": reason, "type": "Warning", "message": message,
            "involvedObject": {"kind": kind, "name": object, "namespace": if kind == "Pod" { "shop" } else { "" }},
            "count": 2, "lastTimestamp": at(Duration::from_secs(5)), "source": {"component": "terway-daemon"}})
-}
-
-fn created_events(kube: &FakeKube) -> Vec<Value> {
-    let store = kube.store.lock().unwrap();
-    store
-        .objects
-        .iter()
-        .filter(|(k, _)| k.starts_with("/api/v1/namespaces/kube-system/events/"))
-        .map(|(_, v)| v.clone())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

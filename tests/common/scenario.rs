@@ -108,6 +108,17 @@ pub async fn controller(
     c
 }
 
+/// Events the test's actors created in kube-system.
+pub fn created_events(kube: &FakeKube) -> Vec<serde_json::Value> {
+    let store = kube.store.lock().unwrap();
+    store
+        .objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("/api/v1/namespaces/kube-system/events/"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 pub fn vpc_client(fake: &Fake) -> ApiClient {
     super::fake_vpc::vpc_client_at(&fake.url())
 }
