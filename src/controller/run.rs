@@ -74,11 +74,7 @@ fn restart_words(
     p: &crate::expand::plan::Plan,
 ) -> &'static str {
     use crate::expand::restart::RestartScope;
-    let crd = p
-        .eni_conf
-        .get("ipam_type")
-        .and_then(serde_json::Value::as_str)
-        == Some("crd");
+    let crd = p.mode == crate::rules::Mode::Crd;
     match (scope, crd) {
         (RestartScope::Zone, false) => "restart the zone's Terway pods in batches",
         (RestartScope::Zone, true) => {

@@ -45,6 +45,9 @@ pub struct Plan {
     pub eni_conf: Value,
     #[serde(skip)]
     pub vpc_id: String,
+    /// Terway's IPAM mode for this config (what a restart must do).
+    #[serde(skip)]
+    pub mode: crate::rules::Mode,
     /// Warnings the self-check raised (denials make no plan).
     #[serde(skip)]
     pub warnings: Vec<Finding>,
@@ -151,6 +154,7 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
         snat: snat_for(r.view, &zone_ids),
         eni_conf,
         vpc_id: r.view.vpc.id.clone(),
+        mode: crate::rules::Mode::of(&conf),
         warnings: Vec::new(),
     };
     self_check(r, plan, &new_text, block)
