@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_terway-guard");
 
 /// The binary, or the binary under `SCALE_WRAP` (e.g. `heaptrack -o
-/// /tmp/serve`) to profile it; RSS and CPU are then the wrapper's.
+/// /tmp/serve`) to profile it; RSS and CPU are then the wrapper's. heaptrack
+/// sees malloc only: add `--no-default-features` (no mimalloc) for it.
 fn binary() -> Command {
     let wrap = std::env::var("SCALE_WRAP").unwrap_or_default();
     let mut words = wrap.split_whitespace();

@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Few blocking threads: large reviews and fact recomputes run there, and
     // each extra thread may bring its own allocator arena (memory).

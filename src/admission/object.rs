@@ -6,25 +6,153 @@
 //! the apiserver has validated them before any webhook sees the object.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::{NamespaceResourceScope, Resource};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::config::ConfigObject;
 use crate::config::manifest::ManifestError;
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ReviewedObject {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub kind: Option<String>,
     #[serde(default)]
     pub metadata: ObjectMeta,
     /// Checked when read (a ConfigMap's is a map of strings), so a bad one
     /// is refused with a reason rather than as an undecodable review.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    #[serde(default)]
+    pub data: Data,
+}
+
+/// `data` read straight into strings, without a `serde_json::Value` in
+/// between. A value of another type does not fail the review: it is kept
+/// as the first shape error, and the object is answered as unreadable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Data {
+    #[default]
+    Absent,
+    Strings(BTreeMap<String, String>),
+    Bad(String),
+}
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DataVisitor)
+    }
+}
+
+struct DataVisitor;
+
+fn not_a_map<E>(what: &str) -> Result<Data, E> {
+    Ok(Data::Bad(format!(
+        "data: invalid type: {what}, expected a map of strings"
+    )))
+}
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+    fn visit_unit<E>(self) -> Result<Data, E> {
+        Ok(Data::Absent)
+    }
+    fn visit_none<E>(self) -> Result<Data, E> {
+        Ok(Data::Absent)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Data, E> {
+        not_a_map("a boolean")
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Data, E> {
+        not_a_map("a number")
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Data, E> {
+        not_a_map("a number")
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Data, E> {
+        not_a_map("a number with a fraction or exponent")
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Data, E> {
+        not_a_map("a string")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        not_a_map("an array")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+        let mut strings = BTreeMap::new();
+        let mut bad = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match map.next_value::<Text>()? {
+                Text::Str(s) => {
+                    strings.insert(key, s);
+                }
+                Text::Other(what) => {
+                    bad.get_or_insert_with(|| {
+                        format!("data.{key}: invalid type: {what}, expected a string")
+                    });
+                }
+            }
+        }
+        Ok(bad.map_or(Data::Strings(strings), Data::Bad))
+    }
+}
+
+/// One value of `data`: a string, or the name of the type it is instead.
+enum Text {
+    Str(String),
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Text, E> {
+        Ok(Text::Other("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
+        Ok(Text::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Text, E> {
+        Ok(Text::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Text, E> {
+        Ok(Text::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Text, E> {
+        Ok(Text::Other("a number with a fraction or exponent"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text::Other("an object"))
+    }
 }
 
 impl Resource for ReviewedObject {
@@ -59,23 +187,9 @@ impl ReviewedObject {
             Some(other) => return Err(ManifestError::WrongKind(other.to_string())),
         }
         let data = match self.data {
-            None | Some(Value::Null) => Default::default(),
-            Some(Value::Object(map)) => map
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k, s)),
-                    other => Err(ManifestError::Shape(format!(
-                        "data.{k}: invalid type: {}, expected a string",
-                        crate::config::eni_conf::type_name(&other)
-                    ))),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(ManifestError::Shape(format!(
-                    "data: invalid type: {}, expected a map of strings",
-                    crate::config::eni_conf::type_name(&other)
-                )));
-            }
+            Data::Absent => BTreeMap::new(),
+            Data::Strings(strings) => strings,
+            Data::Bad(why) => return Err(ManifestError::Shape(why)),
         };
         let m = self.metadata;
         Ok(ConfigObject {
@@ -126,6 +240,26 @@ mod tests {
             (
                 serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": "text"}),
                 "data: invalid type: a string, expected a map of strings",
+            ),
+            (
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"ok": "x", "n": 1.5, "m": {"a": 1}}}),
+                "data.n: invalid type: a number with a fraction or exponent, expected a string",
+            ),
+            (
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"z": null}}),
+                "data.z: invalid type: null, expected a string",
+            ),
+            (
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"o": {"a": [1, {"b": 2}]}}}),
+                "data.o: invalid type: an object, expected a string",
+            ),
+            (
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": [1, 2]}),
+                "data: invalid type: an array, expected a map of strings",
+            ),
+            (
+                serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": true}),
+                "data: invalid type: a boolean, expected a map of strings",
             ),
         ];
         for (v, want) in cases {

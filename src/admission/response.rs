@@ -45,8 +45,16 @@ fn cap_list<S: AsRef<str>>(items: &[S]) -> String {
     for (i, item) in items.iter().enumerate() {
         let item = item.as_ref();
         let sep = if out.is_empty() { "" } else { "," };
-        let tail = format!(",(+{} more)", items.len() - i);
-        if out.len() + sep.len() + item.len() + tail.len() > MAX_ANNOTATION {
+        let left = items.len() - i;
+        // Room for ",(+N more)" is kept while more items follow; it is
+        // written only when it is needed.
+        let tail_len = if left == 1 {
+            0
+        } else {
+            ",(+ more)".len() + left.checked_ilog10().unwrap_or(0) as usize + 1
+        };
+        if out.len() + sep.len() + item.len() + tail_len > MAX_ANNOTATION {
+            let tail = format!(",(+{left} more)");
             out.push_str(&tail[usize::from(out.is_empty())..]);
             return out;
         }
@@ -274,4 +282,41 @@ pub fn vswitch_changes(old: Option<&EniConf>, new: Option<&EniConf>) -> (Vec<Str
         new.difference(&old).cloned().collect(),
         old.difference(&new).cloned().collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_cut_with_an_exact_count_of_the_rest() {
+        let ids = |n: usize, len: usize| -> Vec<String> {
+            (0..n).map(|i| format!("{i:0len$}")).collect()
+        };
+        for (items, whole) in [
+            (ids(2, 3), true),
+            // 93 items of 10 bytes and their commas: 1022 bytes, all listed;
+            // one more and a count of the rest takes the room of the last few.
+            (ids(93, 10), true),
+            (ids(94, 10), false),
+            (ids(200, 10), false),
+            // 1024 bytes exactly fit only if nothing is left out.
+            (vec!["x".repeat(1024)], true),
+            (vec!["x".repeat(1025)], false),
+        ] {
+            let out = cap_list(&items);
+            assert!(out.len() <= MAX_ANNOTATION, "{}", out.len());
+            if whole {
+                assert_eq!(out, items.join(","));
+                continue;
+            }
+            let (listed, tail) = out.rsplit_once("(+").expect("a count of the rest");
+            let listed = listed.split(',').filter(|s| !s.is_empty()).count();
+            let rest: usize = tail.trim_end_matches(" more)").parse().expect("a number");
+            assert_eq!(listed + rest, items.len(), "{out}");
+            // Nothing more would have fit beside the tail.
+            let next = items[listed].len() + 1;
+            assert!(out.len() + next > MAX_ANNOTATION, "{out}");
+        }
+    }
 }

@@ -284,19 +284,18 @@ pub fn removed(key: &str) -> Option<Version> {
 
 /// Whether a top-level key probably holds a credential, even if misspelt.
 pub fn looks_secret(key: &str) -> bool {
-    const WORDS: [&str; 4] = ["secret", "access", "password", "token"];
-    // Asked for every key of every review: lowercased on the stack.
-    let mut buf = [0u8; 64];
-    let lower: std::borrow::Cow<str> = match buf.get_mut(..key.len()) {
-        Some(dst) => {
-            dst.copy_from_slice(key.as_bytes());
-            dst.make_ascii_lowercase();
-            // ASCII lowercasing keeps UTF-8 valid.
-            std::borrow::Cow::Borrowed(std::str::from_utf8(dst).unwrap_or_default())
-        }
-        None => std::borrow::Cow::Owned(key.to_ascii_lowercase()),
-    };
-    WORDS.iter().any(|w| lower.contains(w))
+    const WORDS: [&[u8]; 4] = [b"secret", b"access", b"password", b"token"];
+    // Asked for every key of every review, several times: a plain scan, no
+    // lowercased copy and no substring searcher.
+    let k = key.as_bytes();
+    (0..k.len()).any(|i| {
+        let first = k[i].to_ascii_lowercase();
+        WORDS.iter().any(|w| {
+            w[0] == first
+                && k.get(i..i + w.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(w))
+        })
+    })
 }
 
 /// The closest known field name, for "did you mean" hints.

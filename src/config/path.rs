@@ -12,16 +12,26 @@ impl Path {
 
     /// `.key` for plain identifiers, `["key"]` (JSON-escaped) for anything else.
     pub fn key(&self, key: &str) -> Self {
-        let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let plain = !key.is_empty() && key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        let mut p = String::with_capacity(self.0.len() + key.len() + 6);
+        p.push_str(&self.0);
         if plain {
-            Path(format!("{}.{key}", self.0))
+            p.push('.');
+            p.push_str(key);
         } else {
-            Path(format!("{}[{}]", self.0, quote(key)))
+            p.push('[');
+            p.push_str(&quote(key));
+            p.push(']');
         }
+        Path(p)
     }
 
     pub fn index(&self, i: usize) -> Self {
-        Path(format!("{}[{i}]", self.0))
+        use std::fmt::Write;
+        let mut p = String::with_capacity(self.0.len() + 8);
+        p.push_str(&self.0);
+        let _ = write!(p, "[{i}]");
+        Path(p)
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,7 +47,8 @@ impl fmt::Display for Path {
 
 /// JSON string literal of `s`, for messages that name user-provided text.
 pub fn quote(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
+    // Serializing a str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 /// Like [`quote`], but cut to `max` characters so a huge value cannot flood a message.

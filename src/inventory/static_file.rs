@@ -262,9 +262,17 @@ impl StaticInventory {
                 (id.clone(), fact)
             })
             .collect();
+        // Field by field: cloning the whole facts would copy every vSwitch
+        // the file knows, per review.
+        let f = &self.facts;
         Facts {
+            terway_version: f.terway_version,
+            region: f.region.clone(),
+            cluster_vpc: f.cluster_vpc.clone(),
+            vpcs: f.vpcs.clone(),
             vswitches,
-            ..self.facts.clone()
+            nodes: f.nodes.clone(),
+            node_groups: f.node_groups.clone(),
         }
     }
 }

@@ -15,13 +15,13 @@ const CONFLIST: &str = "10-terway.conflist";
 const DATAPATHS: [&str; 4] = ["", "veth", "ipvlan", "datapathv2"];
 
 pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec<Finding>) {
-    let data = Path::root("data");
+    let data = || Path::root("data");
     let Some(conf) = cm.data.get(CONF) else {
         let had = old.is_some_and(|o| o.data.contains_key(CONF));
         let what = if had { "removes" } else { "lacks" };
         out.push(Finding::deny(
             id::CNI_CONF,
-            &data.key(CONF),
+            &data().key(CONF),
             format!("this eni-config {what} {CONF}; terway-init reads it as a file that must exist (cmd/terway-cli/common.go) and fails on every node it starts on. Add it back, e.g. {{\"cniVersion\": \"0.4.0\", \"name\": \"terway\", \"type\": \"terway\"}}"),
         ));
         return;
@@ -32,7 +32,7 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
             if old.is_none_or(|o| o.data.get(CONF) != Some(conf)) {
                 out.push(Finding::warn(
                     id::CNI_CONF,
-                    &data.key(CONF),
+                    &data().key(CONF),
                     format!("{CONF} is not used while {CONFLIST} exists (cmd/terway-cli/cni.go processInput); edit {CONFLIST} instead"),
                 ));
             }
@@ -40,13 +40,13 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
         }
         None => (CONF, conf),
     };
-    let path = data.key(key);
+    let path = || data().key(key);
     let doc = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(doc)) => doc,
         Ok(_) => {
             out.push(Finding::deny(
                 id::CNI_CONF,
-                &path,
+                &path(),
                 format!("{key} must be a JSON object; terway-init cannot find a plugin \"type\" in anything else"),
             ));
             return;
@@ -54,7 +54,7 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
         Err(e) => {
             out.push(Finding::deny(
                 id::CNI_CONF,
-                &path,
+                &path(),
                 format!(
                     "{key} is not valid JSON at line {} column {}: {e}; terway-init fails to parse it on every new node. Fix the JSON",
                     e.line(),
@@ -68,12 +68,12 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
         None => plugin(&doc, &path, key, out),
         Some(Value::Array(list)) if !list.is_empty() => {
             for (i, p) in list.iter().enumerate() {
-                let at = path.key("plugins").index(i);
+                let at = || path().key("plugins").index(i);
                 match p.as_object() {
                     Some(p) => plugin(p, &at, key, out),
                     None => out.push(Finding::deny(
                         id::CNI_CONF,
-                        &at,
+                        &at(),
                         format!("each entry of {key} \"plugins\" must be an object with a \"type\""),
                     )),
                 }
@@ -81,7 +81,7 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
         }
         Some(_) => out.push(Finding::deny(
             id::CNI_CONF,
-            &path.key("plugins"),
+            &path().key("plugins"),
             format!("{key} \"plugins\" must be a non-empty list; without a plugin, new nodes get a CNI config with no network plugin"),
         )),
     }
@@ -90,11 +90,11 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
 /// One plugin as mergeConfigList reads it: `type` must be a string; the
 /// terway plugin's `network_policy_provider` a string; `eniip_virtual_type`
 /// a datapath it knows.
-fn plugin(p: &Map<String, Value>, path: &Path, key: &str, out: &mut Vec<Finding>) {
+fn plugin(p: &Map<String, Value>, path: &dyn Fn() -> Path, key: &str, out: &mut Vec<Finding>) {
     let Some(kind) = p.get("type").and_then(Value::as_str) else {
         out.push(Finding::deny(
             id::CNI_CONF,
-            &path.key("type"),
+            &path().key("type"),
             format!("a {key} plugin needs a string \"type\" (e.g. \"terway\"); terway-init fails with \"type not found\" (cmd/terway-cli/cni.go)"),
         ));
         return;
@@ -107,7 +107,7 @@ fn plugin(p: &Map<String, Value>, path: &Path, key: &str, out: &mut Vec<Finding>
     {
         out.push(Finding::deny(
             id::CNI_CONF,
-            &path.key("network_policy_provider"),
+            &path().key("network_policy_provider"),
             "network_policy_provider must be a string (\"iptables\" or \"ebpf\"); terway-init fails with \"network_policy_provider type error\"",
         ));
     }
@@ -116,7 +116,7 @@ fn plugin(p: &Map<String, Value>, path: &Path, key: &str, out: &mut Vec<Finding>
     {
         out.push(Finding::deny(
             id::CNI_CONF,
-            &path.key("eniip_virtual_type"),
+            &path().key("eniip_virtual_type"),
             format!("eniip_virtual_type is {}; terway-init knows only veth, ipvlan and datapathv2 and fails with \"invalid datapath\" (cmd/terway-cli/cni.go)", quote_short(v, 30)),
         ));
     }

@@ -175,11 +175,11 @@ fn is_sg(s: &str) -> bool {
 }
 
 fn security_group_ids(conf: &EniConf, out: &mut Vec<Finding>) {
-    let mut check = |path: Path, s: &str| {
+    let mut check = |path: &dyn Fn() -> Path, s: &str| {
         if !is_sg(s) {
             out.push(Finding::deny(
                 id::SECURITY_GROUP,
-                &path,
+                &path(),
                 format!(
                     "{} is not a security group id; Terway passes it to CreateNetworkInterface, which refuses it, so no ENI can be created. Ids look like \"sg-bp1a2b3c4d5e6f7g8h9i\"",
                     quote_short(s, 40)
@@ -191,14 +191,14 @@ fn security_group_ids(conf: &EniConf, out: &mut Vec<Finding>) {
         && let Some(s) = e.value.as_str()
         && !s.is_empty()
     {
-        check(e.path(), s);
+        check(&|| e.path(), s);
     }
     if let Some(e) = conf.get("security_groups")
         && let Some(list) = e.value.as_array()
     {
         for (i, s) in list.iter().enumerate() {
             if let Some(s) = s.as_str() {
-                check(e.path().index(i), s);
+                check(&|| e.path().index(i), s);
             }
         }
     }
@@ -220,16 +220,16 @@ fn eni_tags(conf: &EniConf, out: &mut Vec<Finding>) {
         ));
     }
     for (k, v) in tags {
-        let path = e.path().key(k);
+        let path = || e.path().key(k);
         if k == CREATOR_TAG {
             out.push(Finding::warn(
                 id::ENI_TAGS,
-                &path,
+                &path(),
                 "Terway sets the \"creator\" tag to \"terway\" itself (daemon/config.go getPoolConfig), replacing this value; use another key",
             ));
             continue;
         }
-        let lower = k.to_ascii_lowercase();
+        let starts = |p: &str| k.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
         let problem = if k.is_empty() {
             Some("a tag key must not be empty".to_string())
         } else if k.chars().count() > MAX_TAG_LEN {
@@ -237,7 +237,7 @@ fn eni_tags(conf: &EniConf, out: &mut Vec<Finding>) {
                 "tag key {} is longer than {MAX_TAG_LEN} characters",
                 quote_short(k, 30)
             ))
-        } else if lower.starts_with("aliyun") || lower.starts_with("acs:") {
+        } else if starts("aliyun") || starts("acs:") {
             Some(format!(
                 "tag key {} starts with a prefix Alibaba Cloud reserves (aliyun, acs:); choose another key",
                 quote_short(k, 40)
@@ -253,7 +253,7 @@ fn eni_tags(conf: &EniConf, out: &mut Vec<Finding>) {
         if let Some(p) = problem {
             out.push(Finding::deny(
                 id::ENI_TAGS,
-                &path,
+                &path(),
                 format!("{p}; Terway tags every ENI it creates with eni_tags and the cloud refuses this one, so ENI creation fails"),
             ));
         }
@@ -271,7 +271,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         .new
         .get("security_groups")
         .and_then(|e| e.value.as_array().map(|a| (e, a)));
-    let path = list.map_or(Path::root(ENI_CONF), |(e, _)| e.path());
+    let path = || list.map_or(Path::root(ENI_CONF), |(e, _)| e.path());
     let raw = list.map_or(0, |(_, a)| a.len());
     let mut union: Vec<&str> = list
         .map(|(_, a)| a.iter().map(|v| v.as_str().unwrap_or("")).collect())
@@ -284,7 +284,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
     if raw > raw_limit {
         out.push(Finding::deny(
             id::SECURITY_GROUP,
-            &path,
+            &path(),
             format!("{raw} entries in security_groups; the daemon refuses more than {raw_limit} and does not start (types/daemon/config.go Validate){}. Remove some", d.version_note()),
         ));
     } else if union.len() > 10 {
@@ -294,7 +294,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         };
         out.push(Finding::deny(
             id::SECURITY_GROUP,
-            &path,
+            &path(),
             format!("{} security groups in total (security_group + security_groups); {who} refuse more than 10 (types/daemon/dynamicconfig.go). Remove some", union.len()),
         ));
     }

@@ -14,6 +14,8 @@ mod syntax;
 mod values;
 mod vswitches;
 
+use std::collections::{BTreeSet, HashSet};
+
 use serde::Serialize;
 
 use crate::config::{ConfigObject, EniConf, Path, Role, Version};
@@ -57,7 +59,7 @@ impl Finding {
         path: &Path,
         message: impl Into<String>,
     ) -> Self {
-        let path = path.to_string();
+        let path = path.as_str().to_owned();
         Finding {
             rule,
             severity,
@@ -185,21 +187,41 @@ pub fn version_of(settings: &Settings, facts: Option<&Facts>) -> Option<Version>
 /// An UPDATE is never denied for what it does not change: a denial that the
 /// old object earns as well becomes a warning.
 pub fn evaluate(input: &Input) -> Vec<Finding> {
-    let mut out = evaluate_alone(input);
+    let mut out = evaluate_alone(input, Scope::All);
     if input.operation == Operation::Update
         && input.old.is_some()
         && out.iter().any(Finding::is_deny)
     {
-        let before = evaluate_alone(&Input {
+        let as_created = Input {
             operation: Operation::Create,
             new: input.old,
             old: None,
             ..*input
-        });
-        let had: std::collections::HashSet<(&str, &str)> = before
+        };
+        // Only the groups that can raise one of these denials judge the old
+        // object again: the rest cannot change the answer.
+        let denied: BTreeSet<&'static str> =
+            out.iter().filter(|f| f.is_deny()).map(|f| f.rule).collect();
+        let before = evaluate_alone(&as_created, Scope::Only(&denied));
+        let had: HashSet<(&str, &str)> = before
             .iter()
             .map(|f| (f.rule, f.subject.as_str()))
             .collect();
+        #[cfg(debug_assertions)]
+        {
+            // Every debug run (all tests) proves the scoped pass agrees with
+            // judging the old object whole.
+            let whole = evaluate_alone(&as_created, Scope::All);
+            for f in out.iter().filter(|f| f.is_deny()) {
+                let key = (f.rule, f.subject.as_str());
+                let in_whole = whole.iter().any(|w| (w.rule, w.subject.as_str()) == key);
+                assert_eq!(
+                    had.contains(&key),
+                    in_whole,
+                    "scoped re-judging differs on {key:?}"
+                );
+            }
+        }
         for f in out.iter_mut().filter(|f| f.is_deny()) {
             if had.contains(&(f.rule, f.subject.as_str())) {
                 f.severity = Severity::Warn;
@@ -212,7 +234,70 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
     out
 }
 
-fn evaluate_alone(input: &Input) -> Vec<Finding> {
+/// Which rule groups a pass runs.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    All,
+    /// Only the groups that can raise one of these ids.
+    Only(&'a BTreeSet<&'static str>),
+}
+
+impl Scope<'_> {
+    /// Runs `group` if it can raise a wanted id. Debug builds check that it
+    /// raised only the ids it declares, so a scoped pass never skips a group
+    /// that matters.
+    fn run(
+        self,
+        raises: &[&'static str],
+        out: &mut Vec<Finding>,
+        group: impl FnOnce(&mut Vec<Finding>),
+    ) {
+        if let Scope::Only(want) = self
+            && !raises.iter().any(|r| want.contains(r))
+        {
+            return;
+        }
+        let from = out.len();
+        group(out);
+        debug_assert!(
+            out[from..].iter().all(|f| raises.contains(&f.rule)),
+            "a rule group raised an id it does not declare: {:?}",
+            out[from..].iter().map(|f| f.rule).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// The ids each group of rules raises.
+mod raises {
+    use super::id::*;
+    pub const KEYS: &[&str] = &[CNI_CONF, DISABLE_NETWORK_POLICY, DYNAMIC_BASE_ONLY];
+    pub const FIELDS: &[&str] = &[
+        FIELD_TYPE,
+        FIELD_CASE,
+        FIELD_VERSION,
+        UNKNOWN_FIELD,
+        SECURITY_GROUP,
+        ENI_TAGS,
+        INLINE_CREDENTIALS,
+    ];
+    pub const LISTING: &[&str] = &[VSWITCH_COUNT, VSWITCH_ID, VSWITCH_DUPLICATE];
+    pub const DYNAMIC: &[&str] = &[DYNAMIC_BASE_ONLY];
+    pub const VSWITCHES: &[&str] = &[
+        VSWITCH_ZONES,
+        VSWITCH_EXISTS,
+        VSWITCH_LOOKUP,
+        VSWITCH_VPC,
+        VSWITCH_ZONE,
+        VSWITCH_OVERLAP,
+        VSWITCH_PREFIX,
+    ];
+    pub const POOL: &[&str] = &[POOL_SIZE, POOL_ORDER, POOL_CAPACITY, ZONE_BUDGET];
+    pub const VALUES: &[&str] = &[ENUM_VALUE, DURATION, JITTER_FACTOR];
+    pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
+    pub const DOC_FIELDS: &[&str] = &[SECURITY_GROUP, SERVICE_CIDR, SERVICE_CIDR_CHANGE];
+}
+
+fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
     let mut out = Vec::new();
     let version = version_of(input.settings, input.facts);
     if input.operation == Operation::Delete {
@@ -226,12 +311,21 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
     if role == Role::Other {
         return out;
     }
-    let Some(own) = syntax::check(new, input.old, role, &mut out) else {
+    // Always judged: every other group needs the parse (which is cached).
+    let own = syntax::eni_conf(new, role, &mut out);
+    scope.run(raises::KEYS, &mut out, |out| {
+        syntax::keys(new, input.old, role, out)
+    });
+    let Some(own) = own else {
         return out;
     };
     let own_old = input.old.and_then(ConfigObject::eni_conf);
-    fields::check(&own, role, version, &mut out);
-    vswitches::check_listing(&own, input.settings, &mut out);
+    scope.run(raises::FIELDS, &mut out, |out| {
+        fields::check(&own, role, version, out)
+    });
+    scope.run(raises::LISTING, &mut out, |out| {
+        vswitches::check_listing(&own, input.settings, out)
+    });
 
     let base = input
         .base
@@ -243,7 +337,9 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
         _ => Some(Mode::of(&own)),
     };
     if role == Role::Dynamic {
-        modes::dynamic_only(&own, base.as_deref(), &mut out);
+        scope.run(raises::DYNAMIC, &mut out, |out| {
+            modes::dynamic_only(&own, base.as_deref(), out)
+        });
     }
     let doc = |new: &EniConf, old: Option<&EniConf>, out: &mut Vec<Finding>| {
         let d = Doc {
@@ -256,11 +352,11 @@ fn evaluate_alone(input: &Input) -> Vec<Finding> {
             mode,
             version,
         };
-        vswitches::check_doc(&d, out);
-        pool::check(&d, out);
-        values::check(&d, out);
-        modes::check(&d, out);
-        fields::check_doc(&d, out);
+        scope.run(raises::VSWITCHES, out, |out| vswitches::check_doc(&d, out));
+        scope.run(raises::POOL, out, |out| pool::check(&d, out));
+        scope.run(raises::VALUES, out, |out| values::check(&d, out));
+        scope.run(raises::MODES, out, |out| modes::check(&d, out));
+        scope.run(raises::DOC_FIELDS, out, |out| fields::check_doc(&d, out));
     };
     match base {
         Some(base) => {

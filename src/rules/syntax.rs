@@ -19,21 +19,19 @@ const BASE_ONLY_KEYS: [&str; 4] = [
     "in_cluster_loadbalance",
 ];
 
-/// Checks the data keys; returns the parsed `eni_conf` when there is one to
+/// Checks that `eni_conf` loads; returns it parsed when there is one to
 /// judge, so it is parsed once.
-pub(super) fn check(
+pub(super) fn eni_conf(
     cm: &ConfigObject,
-    old: Option<&ConfigObject>,
     role: Role,
     out: &mut Vec<Finding>,
 ) -> Option<Arc<EniConf>> {
-    let data = Path::root("data");
-    let parsed = match cm.eni_conf_text() {
+    match cm.eni_conf_text() {
         None => {
             if role == Role::Base {
                 out.push(Finding::deny(
                     id::ENI_CONF_JSON,
-                    &data.key(ENI_CONF),
+                    &Path::root("data").key(ENI_CONF),
                     "eni-config has no eni_conf key; terway-init and the daemon fail to start without it (cmd/terway-cli/common.go). Restore the eni_conf JSON document",
                 ));
             }
@@ -43,7 +41,16 @@ pub(super) fn check(
         // (types/daemon/config.go MergeConfigAndUnmarshal).
         Some(text) if role == Role::Dynamic && text.is_empty() => None,
         Some(text) => parse(cm, text, out),
-    };
+    }
+}
+
+/// Checks the other data keys as terway-init reads them.
+pub(super) fn keys(
+    cm: &ConfigObject,
+    old: Option<&ConfigObject>,
+    role: Role,
+    out: &mut Vec<Finding>,
+) {
     match role {
         Role::Base => {
             super::cni::check(cm, old, out);
@@ -54,14 +61,13 @@ pub(super) fn check(
                 if cm.data.contains_key(key) {
                     out.push(Finding::warn(
                         id::DYNAMIC_BASE_ONLY,
-                        &data.key(key),
+                        &Path::root("data").key(key),
                         format!("{key} is read from eni-config only; in a dynamic config it has no effect"),
                     ));
                 }
             }
         }
     }
-    parsed
 }
 
 fn parse(cm: &ConfigObject, text: &str, out: &mut Vec<Finding>) -> Option<Arc<EniConf>> {
@@ -97,11 +103,11 @@ fn disable_network_policy(cm: &ConfigObject, out: &mut Vec<Finding>) {
     let Some(v) = cm.data.get(DISABLE_NETWORK_POLICY) else {
         return;
     };
-    let path = Path::root("data").key(DISABLE_NETWORK_POLICY);
-    let enables = matches!(v.as_str(), "false" | "0" | "");
     if v == "true" || v == "false" {
         return;
     }
+    let path = Path::root("data").key(DISABLE_NETWORK_POLICY);
+    let enables = matches!(v.as_str(), "false" | "0" | "");
     let shown = quote_short(v, 20);
     let norm = v.trim().to_ascii_lowercase();
     let reads_false = matches!(

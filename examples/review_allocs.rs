@@ -1,0 +1,70 @@
+//! Allocations per admission review, by phase: a deterministic companion to
+//! `scripts/bench.sh`, whose req/s swing with the machine's neighbours.
+//! Run: `cargo run --release --example review_allocs`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use terway_guard::admission::{self, Settings};
+use terway_guard::inventory::StaticInventory;
+
+struct Counting;
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed unchanged to the system allocator; this only
+// counts them.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(l.size() as u64, Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        CALLS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(n as u64, Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn count<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
+    let (c, b) = (CALLS.load(Relaxed), BYTES.load(Relaxed));
+    let t = f();
+    (t, CALLS.load(Relaxed) - c, BYTES.load(Relaxed) - b)
+}
+
+fn main() {
+    let inv = StaticInventory::parse(include_str!("inventory.yaml")).expect("inventory");
+    let settings = Settings::default();
+    println!("| review | decode | eni_conf parses | query | facts | rules + response | encode | total | bytes |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for name in ["denied", "allowed"] {
+        let body = std::fs::read(format!(
+            "{}/examples/review-{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("review");
+        let (p, d, db) =
+            count(|| admission::prepare(admission::decode(&body).expect("decode"), &settings));
+        let (_, pa, pab) = count(|| {
+            for o in p.new.iter().chain(p.old.iter()) {
+                o.eni_conf();
+            }
+        });
+        let (q, qn, qb) = count(|| admission::query(&p));
+        let (facts, f, fb) = count(|| inv.snapshot(&q));
+        let ((resp, _), v, vb) = count(|| admission::validate(&p, Some(&facts), None, &settings));
+        let (_, e, eb) = count(|| admission::to_review_json(resp));
+        println!(
+            "| {name} | {d} | {pa} | {qn} | {f} | {v} | {e} | {} | {} |",
+            d + pa + qn + f + v + e,
+            db + pab + qb + fb + vb + eb
+        );
+    }
+}
