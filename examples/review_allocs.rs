@@ -1,6 +1,12 @@
 //! Allocations per admission review, by phase: a deterministic companion to
 //! `scripts/bench.sh`, whose req/s swing with the machine's neighbours.
 //! Run: `cargo run --release --example review_allocs`.
+//!
+//! `--repeat N` also judges each review N more times, silently, to count
+//! instructions per review with valgrind (as deterministic as allocations):
+//! `valgrind --tool=callgrind target/release/examples/review_allocs --repeat 200`,
+//! minus the same with `--repeat 0`, divided by 2 × 200. `--floor N` does
+//! the same for the parse-and-echo floor's work.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -42,7 +48,17 @@ fn count<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
 fn main() {
     let inv = StaticInventory::parse(include_str!("inventory.yaml")).expect("inventory");
     let settings = Settings::default();
-    println!("| review | decode | eni_conf parses | query | facts | rules + response | encode | total | bytes |");
+    let args: Vec<String> = std::env::args().collect();
+    let (repeat, floor): (usize, bool) = match &args[1..] {
+        [] => (0, false),
+        [flag, n] if flag == "--repeat" || flag == "--floor" => {
+            (n.parse().expect("N"), flag == "--floor")
+        }
+        _ => panic!("usage: review_allocs [--repeat N | --floor N]"),
+    };
+    println!(
+        "| review | decode | eni_conf parses | query | facts | rules + response | encode | total | bytes |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for name in ["denied", "allowed"] {
         let body = std::fs::read(format!(
@@ -61,6 +77,20 @@ fn main() {
         let (facts, f, fb) = count(|| inv.snapshot(&q));
         let ((resp, _), v, vb) = count(|| admission::validate(&p, Some(&facts), None, &settings));
         let (_, e, eb) = count(|| admission::to_review_json(resp));
+        // The floor's work, for comparison: parse into a Value, echo the uid.
+        for _ in 0..repeat * usize::from(floor) {
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            let answer = serde_json::to_vec(&serde_json::json!({
+                "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "response": {"uid": v["request"]["uid"], "allowed": true}}));
+            std::hint::black_box(answer.expect("json"));
+        }
+        for _ in 0..repeat * usize::from(!floor) {
+            let p = admission::prepare(admission::decode(&body).expect("decode"), &settings);
+            let facts = inv.snapshot(&admission::query(&p));
+            let (resp, _) = admission::validate(&p, Some(&facts), None, &settings);
+            std::hint::black_box(admission::to_review_json(resp));
+        }
         println!(
             "| {name} | {d} | {pa} | {qn} | {f} | {v} | {e} | {} | {} |",
             d + pa + qn + f + v + e,

@@ -1,6 +1,6 @@
 //! Keeps credentials that may sit in `eni_conf` out of every output.
 
-use crate::config::{ConfigObject, EniConf, fields};
+use crate::config::{ConfigObject, EniConf};
 
 /// Secret values found in the objects of a request.
 #[derive(Debug, Default, Clone)]
@@ -21,12 +21,8 @@ impl Secrets {
     pub fn of_confs<'a>(confs: impl IntoIterator<Item = &'a EniConf>) -> Self {
         let mut found = Vec::new();
         for conf in confs {
-            for (k, v) in conf.doc() {
-                let secret =
-                    fields::lookup_folded(k).is_some_and(|f| f.secret) || fields::looks_secret(k);
-                if secret {
-                    collect(v, &mut found);
-                }
+            for (_, v) in conf.secret_entries() {
+                collect(v, &mut found);
             }
         }
         // Longest first, so a secret containing another is masked whole.

@@ -12,6 +12,7 @@ use super::path::Path;
 pub struct EniConf {
     doc: Map<String, Value>,
     listed: Derived<Vec<Listed>>,
+    secret_keys: Derived<Vec<String>>,
 }
 
 /// A value computed from the document on first use; not part of equality.
@@ -77,6 +78,7 @@ impl EniConf {
         EniConf {
             doc,
             listed: Derived::default(),
+            secret_keys: Derived::default(),
         }
     }
 
@@ -166,11 +168,25 @@ impl EniConf {
     /// Whether credentials sit in the document (`access_key`, `access_secret`,
     /// or any key that looks like one), so no output may carry its text.
     pub fn has_inline_credentials(&self) -> bool {
-        self.doc.iter().any(|(k, v)| {
-            let secret = super::fields::lookup_folded(k).is_some_and(|f| f.secret)
-                || super::fields::looks_secret(k);
-            secret && !v.is_null() && v.as_str() != Some("")
-        })
+        self.secret_entries()
+            .any(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+    }
+
+    /// The top-level entries that hold, or look like they hold, credentials
+    /// (`access_key`, `access_secret`, misspellings, any `*token*`...).
+    pub fn secret_entries(&self) -> impl Iterator<Item = (&str, &Value)> {
+        let keys = self.secret_keys.0.get_or_init(|| {
+            self.doc
+                .keys()
+                .filter(|k| {
+                    super::fields::lookup_folded(k).is_some_and(|f| f.secret)
+                        || super::fields::looks_secret(k)
+                })
+                .cloned()
+                .collect()
+        });
+        keys.iter()
+            .filter_map(|k| self.doc.get(k).map(|v| (k.as_str(), v)))
     }
 
     /// The distinct vSwitch ids the document lists, in any zone.

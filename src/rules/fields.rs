@@ -45,14 +45,14 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         }
         // Built only when there is something to say about the key.
         let path = || root.key(key);
-        let secret = fields::looks_secret(key);
+        let secret = || fields::looks_secret(key);
         if let Some(field) = fields::lookup(key) {
             if let Some(m) = field.kind.mismatch(value, path, Keys::Exact) {
-                out.push(type_finding(&m, field.secret || secret, "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
+                out.push(type_finding(&m, field.secret || secret(), "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
             } else if role == Role::Base
                 && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
             {
-                out.push(type_finding(&m, field.secret || secret, "terway-init decodes eni-config with encoding/json, which matches keys case-insensitively (cmd/terway-cli/node.go), and fails on it"));
+                out.push(type_finding(&m, field.secret || secret(), "terway-init decodes eni-config with encoding/json, which matches keys case-insensitively (cmd/terway-cli/node.go), and fails on it"));
             }
             if let (Some(since), Some(running)) = (field.since, version)
                 && running < since
@@ -78,7 +78,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
             if role == Role::Base
                 && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
             {
-                out.push(type_finding(&m, field.secret || secret, &format!("terway-init decodes eni-config with encoding/json, which reads this key as {} (cmd/terway-cli/node.go), and fails on it", field.name)));
+                out.push(type_finding(&m, field.secret || secret(), &format!("terway-init decodes eni-config with encoding/json, which reads this key as {} (cmd/terway-cli/node.go), and fails on it", field.name)));
             }
             continue;
         }

@@ -388,8 +388,13 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
 pub(crate) const MAX_PER_RULE: usize = 20;
 
 fn dedup(out: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|f| seen.insert(f.clone()));
+    // Marked first, then dropped: no finding is copied to be remembered.
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::new();
+        out.iter().map(|f| seen.insert(f)).collect()
+    };
+    let mut keep = keep.into_iter();
+    out.retain(|_| keep.next().unwrap_or(true));
     // Bound the output whatever the input: a config with thousands of bad
     // entries gets the first few explained and the rest counted.
     let mut per: std::collections::HashMap<(&'static str, Severity), usize> =

@@ -108,14 +108,19 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
         }
     }
     let Some(facts) = d.facts else { return };
-    let old_ids: BTreeSet<String> = d.old.map(|o| o.vswitch_ids()).unwrap_or_default();
+    let old_ids: BTreeSet<&str> = d
+        .old
+        .map(|o| o.vswitches().iter().map(|l| l.id.as_str()).collect())
+        .unwrap_or_default();
     // A CREATE adds everything it lists; an UPDATE adds what the old object lacked.
     let added = |id: &str| d.op != Operation::Update || !old_ids.contains(id);
-    let region = facts
-        .region
-        .as_deref()
-        .map(|r| format!(" in region {r}"))
-        .unwrap_or_default();
+    let region = || {
+        facts
+            .region
+            .as_deref()
+            .map(|r| format!(" in region {r}"))
+            .unwrap_or_default()
+    };
     let mut first = BTreeSet::new();
     for l in listed {
         if !first.insert(&l.id) {
@@ -126,7 +131,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             Some(Lookup::NotFound) => out.push(Finding::deny(
                 id::VSWITCH_EXISTS,
                 &l.path(),
-                format!("vSwitch {} does not exist{region}; Terway skips it (pkg/vswitch/vswitch.go GetOne), so it adds no IPs. Check the id in the VPC console or remove it", l.id),
+                format!("vSwitch {} does not exist{}; Terway skips it (pkg/vswitch/vswitch.go GetOne), so it adds no IPs. Check the id in the VPC console or remove it", l.id, region()),
             ).about(format!("vsw:{}", l.id))),
             Some(Lookup::Failed(why)) => {
                 let sev = if added(&l.id) { Severity::Deny } else { Severity::Warn };
