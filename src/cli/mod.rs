@@ -6,6 +6,7 @@ mod check;
 mod controller;
 mod expand;
 mod inventory;
+mod log_line;
 mod serve;
 mod status;
 
@@ -368,10 +369,11 @@ pub struct CertsArgs {
 /// JSON logs on stderr. A broken log pipe must not turn into a panic.
 pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) {
     tracing_subscriber::fmt()
-        .json()
+        .log_internal_errors(false)
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(log_line::JsonLine)
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .log_internal_errors(false)
         .init();
 }
 

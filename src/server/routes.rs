@@ -1,6 +1,5 @@
 //! The HTTP handlers: thin glue between the body and [`crate::admission`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -193,9 +192,17 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-type Params = UrlQuery<HashMap<String, String>>;
+/// The query the apiserver sends: only `timeout` is read (no map of every pair).
+#[derive(Default, serde::Deserialize)]
+struct Params {
+    timeout: Option<String>,
+}
 
-async fn validate(State(app): State<Arc<App>>, UrlQuery(q): Params, body: Bytes) -> Response {
+async fn validate(
+    State(app): State<Arc<App>>,
+    UrlQuery(q): UrlQuery<Params>,
+    body: Bytes,
+) -> Response {
     let start = Instant::now();
     let wait = deadline(&app, &q);
     let queue = answer_within(&q);
@@ -237,7 +244,7 @@ async fn mutate(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let a = app.clone();
     let answer = app
         .heavy
-        .run(size, answer_within(&HashMap::new()), move || {
+        .run(size, answer_within(&Params::default()), move || {
             let p = decode(&a, "mutate", &body)?;
             let (resp, outcome) = admission::mutate(&p);
             Ok::<_, (StatusCode, String)>((p, admission::to_review_json(resp), outcome))
@@ -273,20 +280,21 @@ fn decode(
 }
 
 /// The apiserver appends `?timeout=10s`; answer well before it gives up.
-fn deadline(app: &App, q: &HashMap<String, String>) -> Duration {
+fn deadline(app: &App, q: &Params) -> Duration {
     theirs(q).map_or(app.request_timeout, |t| t.min(app.request_timeout))
 }
 
 /// 80 % of the apiserver's `?timeout=`.
-fn theirs(q: &HashMap<String, String>) -> Option<Duration> {
-    q.get("timeout")
+fn theirs(q: &Params) -> Option<Duration> {
+    q.timeout
+        .as_deref()
         .and_then(|t| duration::parse(t).ok())
         .filter(|ns| *ns > 0)
         .map(|ns| Duration::from_nanos((ns as u64).saturating_mul(8) / 10))
 }
 
 /// How long a large review may queue for its share of the budget.
-fn answer_within(q: &HashMap<String, String>) -> Duration {
+fn answer_within(q: &Params) -> Duration {
     theirs(q).unwrap_or(Duration::from_secs(8))
 }
 
