@@ -126,11 +126,14 @@ pub fn query_within(p: &Prepared, max: usize) -> Option<Query> {
         .chain(p.old.iter())
         .filter_map(ConfigObject::eni_conf)
     {
-        let ids = conf.vswitch_ids();
-        if ids.len() > max {
+        if conf.vswitch_count() > max {
             return None;
         }
-        all.extend(ids);
+        for l in conf.vswitches() {
+            if !all.contains(&l.id) {
+                all.insert(l.id.clone());
+            }
+        }
     }
     Some(all)
 }

@@ -273,14 +273,19 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// vSwitch ids the new object lists and the old did not, and the reverse.
-pub fn vswitch_changes(old: Option<&EniConf>, new: Option<&EniConf>) -> (Vec<String>, Vec<String>) {
-    let ids = |c: Option<&EniConf>| -> BTreeSet<String> {
-        c.map(|c| c.vswitch_ids()).unwrap_or_default()
+/// The vSwitch ids an edit adds and removes, borrowed from the documents.
+fn vswitch_changes<'a>(
+    old: Option<&'a EniConf>,
+    new: Option<&'a EniConf>,
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    let ids = |c: Option<&'a EniConf>| -> BTreeSet<&'a str> {
+        c.map(|c| c.vswitches().iter().map(|l| l.id.as_str()).collect())
+            .unwrap_or_default()
     };
     let (old, new) = (ids(old), ids(new));
     (
-        new.difference(&old).cloned().collect(),
-        old.difference(&new).cloned().collect(),
+        new.difference(&old).copied().collect(),
+        old.difference(&new).copied().collect(),
     )
 }
 

@@ -38,7 +38,8 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     let new_s = new.and_then(|e| e.value.as_str()).unwrap_or_default();
     // Built only for a finding.
     let path = || new.map_or_else(|| Path::root(ENI_CONF).key("service_cidr"), |e| e.path());
-    if !new_s.is_empty() && !has_v4(new_s) {
+    let v4 = !new_s.is_empty() && has_v4(new_s);
+    if !new_s.is_empty() && !v4 {
         out.push(Finding::deny(
             id::SERVICE_CIDR,
             &path(),
@@ -55,7 +56,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         .split(',')
         .filter(|p| !p.is_empty() && p.parse::<IpNet>().is_err())
         .collect();
-    if !new_s.is_empty() && has_v4(new_s) && !dropped.is_empty() {
+    if v4 && !dropped.is_empty() {
         out.push(Finding::warn(
             id::SERVICE_CIDR,
             &path(),
@@ -70,10 +71,11 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         .and_then(|o| o.str("service_cidr"))
         .filter(|s| !s.is_empty());
     if let Some(old) = old {
-        let same = match (parse_service_cidr(new_s), parse_service_cidr(old)) {
-            (Some(n), Some(o)) => n == o,
-            _ => new_s == old,
-        };
+        let same = new_s == old
+            || match (parse_service_cidr(new_s), parse_service_cidr(old)) {
+                (Some(n), Some(o)) => n == o,
+                _ => false,
+            };
         if !same {
             let now = if new_s.is_empty() {
                 "removed".to_string()
