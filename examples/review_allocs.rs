@@ -48,6 +48,9 @@ fn count<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
 fn main() {
     let inv = StaticInventory::parse(include_str!("inventory.yaml")).expect("inventory");
     let settings = Settings::default();
+    // As the server does: the live config (every review's oldObject) is
+    // parsed once while its text stays the same.
+    let live = admission::LiveParse::default();
     let args: Vec<String> = std::env::args().collect();
     let (repeat, floor): (usize, bool) = match &args[1..] {
         [] => (0, false),
@@ -87,6 +90,7 @@ fn main() {
         }
         for _ in 0..repeat * usize::from(!floor) {
             let p = admission::prepare(admission::decode(&body).expect("decode"), &settings);
+            live.apply(p.old.as_ref());
             let facts = inv.snapshot(&admission::query(&p));
             let (resp, _) = admission::validate(&p, Some(&facts), None, &settings);
             std::hint::black_box(admission::to_review_json(resp));

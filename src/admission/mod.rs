@@ -115,6 +115,43 @@ pub fn prepare(request: AdmissionRequest<ReviewedObject>, settings: &Settings) -
     }
 }
 
+/// The live config's `eni_conf` as last parsed. Every review of an edit
+/// carries the live object as `oldObject`, and it stays the same until an
+/// edit lands: it is parsed once, not once per review. One entry, keyed by
+/// the exact text; a new object is always parsed.
+#[derive(Default)]
+pub struct LiveParse(std::sync::Mutex<Option<(String, std::sync::Arc<crate::config::EniConf>)>>);
+
+/// Texts above this are parsed per review and not kept (a real `eni_conf`
+/// is a few KiB; a kept parse costs about ten times its text).
+const LIVE_PARSE_MAX: usize = 64 * 1024;
+
+impl LiveParse {
+    /// Gives `old` the kept parse when its text matches, else parses it and
+    /// keeps that.
+    pub fn apply(&self, old: Option<&ConfigObject>) {
+        let Some(old) = old else { return };
+        let Some(text) = old.eni_conf_text().filter(|t| t.len() <= LIVE_PARSE_MAX) else {
+            return;
+        };
+        let kept = {
+            let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            slot.as_ref()
+                .filter(|(t, _)| t == text)
+                .map(|(_, conf)| conf.clone())
+        };
+        match kept {
+            Some(conf) => old.reuse_parse(text, &conf),
+            None => {
+                if let Some(conf) = old.eni_conf() {
+                    *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((text.to_string(), conf));
+                }
+            }
+        }
+    }
+}
+
 /// The vSwitch ids to look up, each object's `eni_conf` parsed once; `None`
 /// when either object lists more than `max` (the rules deny it, and nothing
 /// of it is looked up).
@@ -162,4 +199,49 @@ pub fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
 /// Serializes a response as the AdmissionReview the apiserver expects.
 pub fn to_review_json(resp: AdmissionResponse) -> Vec<u8> {
     serde_json::to_vec(&resp.into_review()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::rules::testing::base;
+
+    #[test]
+    fn the_live_config_is_parsed_once_across_reviews() {
+        let live = LiveParse::default();
+        let text = r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-a"]}}"#;
+        let (first, second) = (base(text), base(text));
+        live.apply(Some(&first));
+        live.apply(Some(&second));
+        let (a, b) = (first.eni_conf().unwrap(), second.eni_conf().unwrap());
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "the second review reuses the first parse"
+        );
+        assert_eq!(*b, crate::config::EniConf::parse(text).unwrap());
+
+        // A landed edit changes the text: parsed anew, and kept instead.
+        let edited = base(r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-b"]}}"#);
+        live.apply(Some(&edited));
+        let c = edited.eni_conf().unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(c.vswitches()[0].id, "vsw-b");
+        let again = base(r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-b"]}}"#);
+        live.apply(Some(&again));
+        assert!(Arc::ptr_eq(&c, &again.eni_conf().unwrap()));
+
+        // Huge texts are not kept; invalid ones are not kept either.
+        let huge = base(&format!(
+            r#"{{"version": "1", "x": "{}"}}"#,
+            "a".repeat(LIVE_PARSE_MAX)
+        ));
+        live.apply(Some(&huge));
+        let bad = base("{not json");
+        live.apply(Some(&bad));
+        assert!(bad.eni_conf().is_none());
+        let kept = live.0.lock().unwrap();
+        assert_eq!(kept.as_ref().map(|(t, _)| t.contains("vsw-b")), Some(true));
+    }
 }

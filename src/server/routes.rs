@@ -22,6 +22,8 @@ pub struct App {
     /// Upper bound for waiting on the inventory within one request.
     pub request_timeout: Duration,
     pub heavy: Heavy,
+    /// The live config's parse, shared by the reviews that carry it.
+    pub live: admission::LiveParse,
 }
 
 /// Large reviews are judged on the blocking pool, so the I/O workers (and
@@ -270,7 +272,13 @@ fn decode(
     body: &[u8],
 ) -> Result<Prepared, (StatusCode, String)> {
     match admission::decode(body) {
-        Ok(req) => Ok(admission::prepare(req, &app.settings)),
+        Ok(req) => {
+            let p = admission::prepare(req, &app.settings);
+            if p.terway {
+                app.live.apply(p.old.as_ref());
+            }
+            Ok(p)
+        }
         Err(e) => {
             app.metrics.bad_request(endpoint);
             tracing::info!(endpoint, error = %e, "malformed request");
