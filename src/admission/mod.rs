@@ -156,23 +156,13 @@ impl LiveParse {
 /// when either object lists more than `max` (the rules deny it, and nothing
 /// of it is looked up).
 pub fn query_within(p: &Prepared, max: usize) -> Option<Query> {
-    let mut all = Query::new();
-    for conf in p
+    let too_many = p
         .new
         .iter()
         .chain(p.old.iter())
         .filter_map(ConfigObject::eni_conf)
-    {
-        if conf.vswitch_count() > max {
-            return None;
-        }
-        for l in conf.vswitches() {
-            if !all.contains(&l.id) {
-                all.insert(l.id.clone());
-            }
-        }
-    }
-    Some(all)
+        .any(|conf| conf.vswitch_count() > max);
+    (!too_many).then(|| query(p))
 }
 
 /// The vSwitch ids the inventory must answer for.

@@ -209,11 +209,19 @@ pub type Query = BTreeSet<String>;
 
 /// The query for a set of ConfigMaps: every vSwitch any of them lists.
 pub fn query_for<'a>(objects: impl IntoIterator<Item = &'a crate::config::ConfigObject>) -> Query {
-    objects
+    let mut query = Query::new();
+    for conf in objects
         .into_iter()
         .filter_map(crate::config::ConfigObject::eni_conf)
-        .flat_map(|c| c.vswitch_ids())
-        .collect()
+    {
+        // Copied once per distinct id, however often the objects list it.
+        for l in conf.vswitches() {
+            if !query.contains(&l.id) {
+                query.insert(l.id.clone());
+            }
+        }
+    }
+    query
 }
 
 pub type FactsFuture<'a> = Pin<Box<dyn Future<Output = Facts> + Send + 'a>>;

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod cni;
+mod eni_create;
 mod fields;
 mod lifecycle;
 mod modes;
@@ -294,7 +295,8 @@ mod raises {
     pub const POOL: &[&str] = &[POOL_SIZE, POOL_ORDER, POOL_CAPACITY, ZONE_BUDGET];
     pub const VALUES: &[&str] = &[ENUM_VALUE, DURATION, JITTER_FACTOR];
     pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
-    pub const DOC_FIELDS: &[&str] = &[SECURITY_GROUP, SERVICE_CIDR, SERVICE_CIDR_CHANGE];
+    pub const SECURITY_GROUP_COUNT: &[&str] = &[SECURITY_GROUP];
+    pub const SERVICE_CIDRS: &[&str] = &[SERVICE_CIDR, SERVICE_CIDR_CHANGE];
 }
 
 fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
@@ -356,7 +358,12 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         scope.run(raises::POOL, out, |out| pool::check(&d, out));
         scope.run(raises::VALUES, out, |out| values::check(&d, out));
         scope.run(raises::MODES, out, |out| modes::check(&d, out));
-        scope.run(raises::DOC_FIELDS, out, |out| fields::check_doc(&d, out));
+        scope.run(raises::SECURITY_GROUP_COUNT, out, |out| {
+            eni_create::security_group_count(&d, out)
+        });
+        scope.run(raises::SERVICE_CIDRS, out, |out| {
+            service_cidr::check(&d, out)
+        });
     };
     match base {
         Some(base) => {
