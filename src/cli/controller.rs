@@ -12,7 +12,7 @@ use crate::controller::run::Controller;
 use crate::inventory::Inventory;
 
 pub async fn run(args: ControllerArgs) -> Result<()> {
-    super::init_logging(args.log_level);
+    let _logs = super::init_logging(args.log_level);
     let shutdown = super::shutdown_signal();
     let Some(Opened::Cloud(inv, ecs)) =
         super::inventory::open(&args.inventory, super::inventory::Caller::Service).await?

@@ -7,6 +7,7 @@ mod controller;
 mod expand;
 mod inventory;
 mod log_line;
+mod log_sink;
 mod serve;
 mod status;
 
@@ -367,14 +368,20 @@ pub struct CertsArgs {
 }
 
 /// JSON logs on stderr. A broken log pipe must not turn into a panic.
-pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) {
+/// JSON lines on stderr, written by a thread of their own (see
+/// [`log_sink`]); keep the returned sink until the command ends, so the last
+/// lines are written out before the process exits.
+#[must_use = "dropping the sink writes each later line directly"]
+pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) -> log_sink::Sink {
+    let sink = log_sink::Sink::stderr();
     tracing_subscriber::fmt()
         .log_internal_errors(false)
         .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
         .event_format(log_line::JsonLine)
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(sink.lines())
         .init();
+    sink
 }
 
 /// Completes on the first SIGTERM or SIGINT; a second one aborts at once.

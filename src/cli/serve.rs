@@ -20,7 +20,7 @@ const EXAMPLE_INVENTORY: &str = include_str!("../../examples/inventory.yaml");
 const EXAMPLE_INVENTORY_PATH: &str = "examples/inventory.yaml";
 
 pub async fn run(args: ServeArgs) -> Result<()> {
-    super::init_logging(args.log_level);
+    let _logs = super::init_logging(args.log_level);
     let shutdown = super::shutdown_signal();
     let dev = args.dev;
     let listen = args.listen.unwrap_or(if dev {
