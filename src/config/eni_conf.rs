@@ -178,10 +178,9 @@ impl EniConf {
         let keys = self.secret_keys.0.get_or_init(|| {
             self.doc
                 .keys()
-                .filter(|k| {
-                    super::fields::lookup_folded(k).is_some_and(|f| f.secret)
-                        || super::fields::looks_secret(k)
-                })
+                // Every secret field's name looks secret too (a test in
+                // config::fields holds that), so one scan per key decides.
+                .filter(|k| super::fields::looks_secret(k))
                 .cloned()
                 .collect()
         });

@@ -335,6 +335,17 @@ mod tests {
     }
 
     #[test]
+    fn every_secret_field_looks_secret_in_any_case() {
+        // EniConf::secret_entries relies on it: looks_secret alone decides.
+        for f in FIELDS.iter().filter(|f| f.secret) {
+            for name in [f.name.to_string(), f.name.to_ascii_uppercase()] {
+                assert!(looks_secret(&name), "{name}");
+            }
+        }
+        assert!(FIELDS.iter().any(|f| f.secret));
+    }
+
+    #[test]
     fn kinds_accept_what_go_accepts() {
         let cases = [
             ("max_pool_size", json!(80), true),

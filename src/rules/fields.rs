@@ -31,7 +31,11 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
     // the rest, so a document of junk keys costs little.
     let mut unknown = 0usize;
     for (key, value) in conf.doc() {
-        if fields::lookup_folded(key).is_none() && fields::removed(key).is_none() {
+        // Each key is looked up once: exactly, then (only if that misses)
+        // case-insensitively.
+        let exact = fields::lookup(key);
+        let folded = exact.or_else(|| fields::lookup_folded(key));
+        if folded.is_none() && fields::removed(key).is_none() {
             unknown += 1;
             if unknown > super::MAX_PER_RULE {
                 continue;
@@ -40,7 +44,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         // Built only when there is something to say about the key.
         let path = || root.key(key);
         let secret = || fields::looks_secret(key);
-        if let Some(field) = fields::lookup(key) {
+        if let Some(field) = exact {
             if let Some(m) = field.kind.mismatch(value, path, Keys::Exact) {
                 out.push(type_finding(&m, field.secret || secret(), "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
             } else if role == Role::Base
@@ -59,7 +63,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
             }
             continue;
         }
-        if let Some(field) = fields::lookup_folded(key) {
+        if let Some(field) = folded {
             out.push(Finding::warn(
                 id::FIELD_CASE,
                 &path(),

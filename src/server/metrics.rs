@@ -68,12 +68,13 @@ impl Metrics {
         drop(r);
         if decision == "denied" {
             let mut d = self.denials.lock().unwrap_or_else(|p| p.into_inner());
-            let key = if d.contains_key(user) || d.len() < MAX_USERS {
-                user.to_string()
+            // A user already counted costs no copy of the name.
+            if let Some(n) = d.get_mut(user) {
+                *n += 1;
             } else {
-                "other".to_string()
-            };
-            *d.entry(key).or_default() += 1;
+                let key = if d.len() < MAX_USERS { user } else { "other" };
+                *d.entry(key.to_string()).or_default() += 1;
+            }
         }
     }
 
