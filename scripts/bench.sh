@@ -31,17 +31,8 @@ target/release/examples/tls_baseline 127.0.0.1:18445 "$work/certs/tls.crt" "$wor
 floor=$!
 sleep 1
 
-# Realistic UPDATEs of eni-config: one denied, one allowed (with a warning), alternating.
-cat > "$work/post.lua" <<'LUA'
-local bodies = {}
-for i, f in ipairs({"examples/review-denied.json", "examples/review-allowed.json"}) do
-  local h = io.open(f, "rb"); bodies[i] = h:read("*a"); h:close()
-end
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("POST", "/validate?timeout=5s", {["Content-Type"] = "application/json"}, bodies[n % 2 + 1])
-end
+# The reviews of scripts/reviews.lua, and a line wrk prints at the end.
+{ cat scripts/reviews.lua; cat <<'LUA'; } > "$work/post.lua"
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %.1f %.3f %.3f\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))

@@ -20,18 +20,6 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 bin=target/release/terway-guard
 $bin certs --out "$work/certs" --dns localhost --dns 127.0.0.1 >&2
-cat > "$work/post.lua" <<'LUA'
-local bodies = {}
-for i, f in ipairs({"examples/review-denied.json", "examples/review-allowed.json"}) do
-  local h = io.open(f, "rb"); bodies[i] = h:read("*a"); h:close()
-end
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("POST", "/validate?timeout=5s", {["Content-Type"] = "application/json"}, bodies[n % 2 + 1])
-end
-LUA
-
 count() { # name port cmd... -> "requests instructions"
   local name=$1 port=$2; shift 2
   valgrind --tool=callgrind --callgrind-out-file="$work/$name.%p" "$@" 2> "$work/$name.err" > /dev/null &
@@ -40,10 +28,10 @@ count() { # name port cmd... -> "requests instructions"
     curl -sk "https://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
     sleep 1
   done
-  wrk -t1 -c4 -d3s -s "$work/post.lua" "https://127.0.0.1:$port/validate" > /dev/null
+  wrk -t1 -c4 -d3s -s scripts/reviews.lua "https://127.0.0.1:$port/validate" > /dev/null
   callgrind_control -z "$pid" > /dev/null
   local n
-  n=$(wrk -t1 -c4 -d"${DURATION}s" --timeout 10s -s "$work/post.lua" "https://127.0.0.1:$port/validate" | awk '/requests in/ {print $1}')
+  n=$(wrk -t1 -c4 -d"${DURATION}s" --timeout 10s -s scripts/reviews.lua "https://127.0.0.1:$port/validate" | awk '/requests in/ {print $1}')
   callgrind_control -d "$pid" > /dev/null
   kill "$pid"; wait "$pid" 2> /dev/null || true
   local dump
