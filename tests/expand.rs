@@ -459,6 +459,99 @@ async fn a_zone_restart_touches_only_the_zone_batch_by_batch_and_resumes_without
     assert_eq!(snat, 1);
 }
 
+#[tokio::test]
+async fn with_restart_none_the_config_lands_and_no_terway_pod_is_touched() {
+    let (fake, kube) = (cloud().await, three_zones().await);
+    let report = apply_with(&fake, &kube, None, false, RestartScope::None, 40)
+        .await
+        .unwrap();
+    assert!(deleted(&kube).is_empty(), "no pod restarted");
+    assert_eq!(
+        kube.get(DS)["metadata"]["generation"],
+        1,
+        "no DaemonSet roll"
+    );
+    assert_eq!(report.pods_restarted, 0);
+    assert!(
+        report.restart.contains("--restart none"),
+        "{}",
+        report.restart
+    );
+    // Nothing left to wait for: the run is finished, and says what to do.
+    assert!(report.rollout_complete);
+    assert_eq!(state_of(&kube)["done"], true);
+    let steps: Vec<&str> = report.took.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(steps, ["vswitch (reused)", "snat", "config", "restart"]);
+    let conf: Value =
+        serde_json::from_str(kube.get(CM)["data"]["eni_conf"].as_str().unwrap()).unwrap();
+    let zone = conf["vswitches"]["cn-shanghai-f"].as_array().unwrap();
+    assert_eq!(
+        zone.last().and_then(Value::as_str),
+        Some(report.vswitch_id.as_str()),
+        "{conf}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_that_never_becomes_ready_stops_the_restart_and_a_rerun_resumes_it() {
+    let (fake, kube) = (cloud().await, three_zones().await);
+    kube.store.lock().unwrap().unready_replacements = true;
+    let plan = current_plan(&fake, &kube, false).await;
+    let vpc = vpc_client(&fake);
+    let target = Target {
+        kube: kube_client(&kube).await,
+        vpc: &vpc,
+        namespace: "kube-system".into(),
+        daemonset: "terway-eniip".into(),
+        rollout_timeout: std::time::Duration::from_millis(300),
+        restart: RestartScope::Zone,
+        batch_percent: 40,
+        leader: None,
+    };
+    let err = apply::run(&target, &plan, &mut Progress::quiet())
+        .await
+        .unwrap_err();
+    match &err {
+        ApplyError::Stuck(why) => assert!(
+            why.contains("waiting for batch 1 to be Ready") && why.contains("run again to resume"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Only the first batch (2 of the zone's 5 pods) was restarted: a broken
+    // Terway does not spread past it.
+    let pod = |n: &str| format!("{PODS}/terway-eniip-node-f-{n}");
+    assert_eq!(deleted(&kube), [pod("1"), pod("2")]);
+    let st = state_of(&kube);
+    assert_eq!(st["done"], false);
+    assert_eq!(st["restart"]["batches_done"], 0);
+
+    // Once the replacements are Ready, the next run finishes the job without
+    // restarting the first batch again.
+    {
+        let mut s = kube.store.lock().unwrap();
+        s.unready_replacements = false;
+        for (path, o) in s.objects.iter_mut() {
+            if path.starts_with(PODS) {
+                o["status"]["conditions"] = json!([{"type": "Ready", "status": "True"}]);
+            }
+        }
+    }
+    let report = apply::run(
+        &target,
+        &current_plan(&fake, &kube, false).await,
+        &mut Progress::quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        deleted(&kube),
+        [pod("1"), pod("2"), pod("3"), pod("4"), pod("5")]
+    );
+    assert!(report.rollout_complete);
+    assert_eq!(state_of(&kube)["done"], true);
+}
+
 const TERWAY_NODES: &str = "/apis/network.alibabacloud.com/v1beta1/nodes";
 
 /// Stands in for Terway's daemon in CRD mode (pkg/eni/node_reconcile.go):

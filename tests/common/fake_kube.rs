@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 pub struct Store {
     /// DaemonSet rollouts never finish (a leader waits in them).
     pub hold_rollouts: bool,
+    /// A DaemonSet pod deleted is replaced by one that is not Ready (its
+    /// Terway cannot start), until this is switched off.
+    pub unready_replacements: bool,
     /// Path (without query) → JSON body.
     pub objects: HashMap<String, Value>,
     /// Every write, as "METHOD path".
@@ -411,8 +414,13 @@ fn delete(s: &mut Store, path: &str, body: &[u8]) -> Response {
         next["metadata"]["name"] = json!(name);
         next["metadata"]["uid"] = json!(format!("uid-{}", s.next_rv));
         next["metadata"]["resourceVersion"] = json!(s.next_rv.to_string());
+        let ready = if s.unready_replacements {
+            "False"
+        } else {
+            "True"
+        };
         next["status"] =
-            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": ready}]});
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
         s.objects.insert(format!("{dir}/{name}"), next);
     }
