@@ -40,8 +40,9 @@ struct Shared {
     /// Workers wait here for room, [`Sink::flush`] for an empty buffer.
     room: Condvar,
     high_water: usize,
-    /// Used directly once the writer has stopped (or never started).
-    out: Mutex<Option<Output>>,
+    /// Written by the writer thread, and directly once it has stopped (or
+    /// never started).
+    out: Mutex<Output>,
 }
 
 #[derive(Default)]
@@ -69,34 +70,19 @@ impl Sink {
             lines: Condvar::new(),
             room: Condvar::new(),
             high_water,
-            out: Mutex::new(None),
+            out: Mutex::new(out),
         });
         let s = shared.clone();
-        let cell = Arc::new(Mutex::new(Some(out)));
-        let handed = cell.clone();
         let thread = std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || {
-                let out = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
-                if let Some(out) = out {
-                    s.write_batches(out);
-                }
-            });
-        match thread {
-            Ok(t) => Sink {
-                shared,
-                thread: Some(t),
-            },
-            Err(_) => {
-                // No thread: write each line where it is logged, as before.
-                let out = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
-                *shared.out.lock().unwrap_or_else(PoisonError::into_inner) = out;
-                shared.state().direct = true;
-                Sink {
-                    shared,
-                    thread: None,
-                }
-            }
+            .spawn(move || s.write_batches());
+        if thread.is_err() {
+            // No thread: write each line where it is logged, as before.
+            shared.state().direct = true;
+        }
+        Sink {
+            shared,
+            thread: thread.ok(),
         }
     }
 
@@ -122,7 +108,7 @@ impl Sink {
         self.shared.state().closing = true;
         self.shared.lines.notify_one();
         let _ = thread.join();
-        // Had the writer died, later lines still go out (to stderr).
+        // Had the writer died, later lines still go out directly.
         self.shared.state().direct = true;
         self.shared.room.notify_all();
     }
@@ -144,7 +130,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write_batches(&self, mut out: Output) {
+    fn out(&self) -> MutexGuard<'_, Output> {
+        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_batches(&self) {
         let mut batch = Vec::new();
         loop {
             let mut s = self.state();
@@ -155,8 +145,7 @@ impl Shared {
             s.asleep = false;
             if s.pending.is_empty() {
                 // Closing, and all written: later lines go straight out.
-                let _ = out.flush();
-                *self.out.lock().unwrap_or_else(PoisonError::into_inner) = Some(out);
+                let _ = self.out().flush();
                 s.direct = true;
                 drop(s);
                 self.room.notify_all();
@@ -177,8 +166,11 @@ impl Shared {
             // Room again for any worker waiting on a full buffer.
             self.room.notify_all();
             // As stderr does, a failed write loses that output and nothing else.
-            let _ = out.write_all(&batch);
-            let _ = out.flush();
+            {
+                let mut out = self.out();
+                let _ = out.write_all(&batch);
+                let _ = out.flush();
+            }
             batch.clear();
             if batch.capacity() > KEEP_CAPACITY {
                 batch = Vec::new();
@@ -195,11 +187,7 @@ impl Shared {
         }
         if s.direct {
             drop(s);
-            let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-            return match out.as_mut() {
-                Some(o) => o.write_all(line),
-                None => io::stderr().write_all(line),
-            };
+            return self.out().write_all(line);
         }
         let before = s.pending.len();
         s.pending.extend_from_slice(line);

@@ -274,7 +274,13 @@ pub fn lookup(key: &str) -> Option<&'static Field> {
 
 /// The field `encoding/json` would match `key` to (also case-insensitively).
 pub fn lookup_folded(key: &str) -> Option<&'static Field> {
-    lookup(key).or_else(|| FIELDS.iter().find(|f| f.name.eq_ignore_ascii_case(key)))
+    lookup(key).or_else(|| lookup_ignoring_case(key))
+}
+
+/// The field whose name equals `key` but for ASCII case (exact match first
+/// is [`lookup_folded`]'s job).
+pub fn lookup_ignoring_case(key: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.name.eq_ignore_ascii_case(key))
 }
 
 /// The release that dropped `key`, if it is a field Terway once read.

@@ -34,7 +34,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         // Each key is looked up once: exactly, then (only if that misses)
         // case-insensitively.
         let exact = fields::lookup(key);
-        let folded = exact.or_else(|| fields::lookup_folded(key));
+        let folded = exact.or_else(|| fields::lookup_ignoring_case(key));
         if folded.is_none() && fields::removed(key).is_none() {
             unknown += 1;
             if unknown > super::MAX_PER_RULE {
