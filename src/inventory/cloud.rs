@@ -393,6 +393,8 @@ impl CloudInventory {
             vswitches,
             nodes: nodes.0,
             node_groups: nodes.1,
+            // Fed by the cluster watch (src/kube), when there is one.
+            kubeadm: None,
         }
     }
 }

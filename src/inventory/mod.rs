@@ -153,6 +153,21 @@ pub struct Facts {
     pub nodes: std::sync::Arc<Vec<NodeFact>>,
     /// `nodes` grouped ([`group_nodes`]), computed once when they are set.
     pub node_groups: std::sync::Arc<Vec<NodeGroup>>,
+    /// The daemon's fallback for `service_cidr`: kube-system/kubeadm-config.
+    /// `None` when the cluster is not watched (offline, `check`).
+    pub kubeadm: Option<KubeadmServiceCidr>,
+}
+
+/// What the daemon finds when `service_cidr` has no IPv4 block and it falls
+/// back to `kube-system/kubeadm-config` (pkg/k8s/k8s.go
+/// `serviceCidrFromAPIServer`: data key `networking`, else
+/// `ClusterConfiguration`, YAML `networking.serviceSubnet`, parsed as a CIDR).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeadmServiceCidr {
+    /// The fallback works: the serviceSubnet it yields.
+    Usable(String),
+    /// The fallback fails, and why (absent ConfigMap, no serviceSubnet, not a CIDR).
+    Unusable(String),
 }
 
 impl Facts {

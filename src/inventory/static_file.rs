@@ -218,6 +218,8 @@ impl StaticInventory {
                 vpcs,
                 vswitches,
                 nodes,
+                // A static file is offline: nothing says whether the cluster has one.
+                kubeadm: None,
                 node_groups,
             },
         })
@@ -273,6 +275,7 @@ impl StaticInventory {
             vswitches,
             nodes: f.nodes.clone(),
             node_groups: f.node_groups.clone(),
+            kubeadm: f.kubeadm.clone(),
         }
     }
 }
