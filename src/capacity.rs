@@ -62,27 +62,32 @@ impl Pool {
             return Some(secondary);
         }
         Some(match self.mode {
-            Mode::Crd if self.prefix => {
-                l.ipv4_per_adapter.saturating_sub(1)
-                    * 16
-                    * l.total_adapters.max(l.adapters).saturating_sub(1)
-            }
+            Mode::Crd if self.prefix => l
+                .ipv4_per_adapter
+                .saturating_sub(1)
+                .saturating_mul(16)
+                .saturating_mul(l.total_adapters.max(l.adapters).saturating_sub(1)),
             Mode::Crd => {
                 let erdma_eni = u64::from(self.erdma && l.erdma_adapters > 0 && secondary > 0);
-                (secondary - erdma_eni) * l.ipv4_per_adapter
+                (secondary - erdma_eni).saturating_mul(l.ipv4_per_adapter)
             }
             Mode::Legacy => {
-                let mut enis = (l.adapters as f64 * self.ratio) as i64 + self.shift - 1;
+                // Saturating where Go's int arithmetic would wrap: a wrapped
+                // capacity means nothing, and an edit must never panic the guard.
+                let mut enis = ((l.adapters as f64 * self.ratio) as i64)
+                    .saturating_add(self.shift)
+                    .saturating_sub(1);
                 if let Some(max) = self.max_eni.filter(|m| *m < enis) {
                     enis = max;
                 }
                 let enis = enis.max(0) as u64;
                 let erdma_ips = if self.erdma {
-                    erdma_res(&l) * l.ipv4_per_adapter
+                    erdma_res(&l).saturating_mul(l.ipv4_per_adapter)
                 } else {
                     0
                 };
-                (enis * l.ipv4_per_adapter).saturating_sub(erdma_ips)
+                enis.saturating_mul(l.ipv4_per_adapter)
+                    .saturating_sub(erdma_ips)
             }
         })
     }
@@ -101,7 +106,7 @@ impl Pool {
             Mode::Crd => self.min.min(cap),
             Mode::Legacy => {
                 let min = match (self.min_eni, node.limits) {
-                    (Some(n), Some(l)) => n * l.ipv4_per_adapter,
+                    (Some(n), Some(l)) => n.saturating_mul(l.ipv4_per_adapter),
                     _ => self.min,
                 };
                 min.min(self.max).min(cap)
@@ -361,6 +366,45 @@ mod tests {
             pod_ips(&plain, &EniConf::parse("{}").unwrap(), Mode::Crd),
             Some(33)
         );
+    }
+
+    #[test]
+    fn extreme_values_saturate_instead_of_overflowing() {
+        let n = node(8, 30, 1, false);
+        // (eni_conf, mode, pod IPs, idle IPs): Go's int wraps here; the guard
+        // saturates, and must not panic whatever an edit writes.
+        let cases: &[(&str, Mode, u64, u64)] = &[
+            (r#"{"eni_cap_ratio": 1e300}"#, Mode::Legacy, u64::MAX, 0),
+            (
+                r#"{"eni_cap_shift": 9223372036854775807}"#,
+                Mode::Legacy,
+                u64::MAX,
+                0,
+            ),
+            (
+                r#"{"eni_cap_shift": -9223372036854775808}"#,
+                Mode::Legacy,
+                0,
+                0,
+            ),
+            (
+                r#"{"eni_cap_ratio": 1e300, "enable_erdma": true}"#,
+                Mode::Legacy,
+                u64::MAX - 30,
+                0,
+            ),
+            (
+                r#"{"min_eni": 9223372036854775807, "max_pool_size": 5}"#,
+                Mode::Legacy,
+                210,
+                5,
+            ),
+        ];
+        for (conf, mode, pods, idle) in cases {
+            let c = EniConf::parse(conf).unwrap();
+            assert_eq!(pod_ips(&n, &c, *mode), Some(*pods), "{conf}");
+            assert_eq!(idle_per_node(Some(&c), *mode, &n), *idle, "{conf}");
+        }
     }
 
     #[test]
