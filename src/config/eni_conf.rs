@@ -4,13 +4,21 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
+use super::go_json::{self, Hidden, JqRefusal, Note, Step};
 use super::path::Path;
 
-/// A parsed `eni_conf`: a JSON object, key order kept. Immutable once
-/// parsed, so what is derived from it (the vSwitch listing) is derived once.
+/// A parsed `eni_conf`: a JSON object, key order kept, decoded as Go decodes
+/// it ([`go_json`]). Immutable once parsed, so what is derived from it (the
+/// vSwitch listing) is derived once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EniConf {
     doc: Map<String, Value>,
+    /// What Go's typed decode sees beyond `doc`: earlier repeats, overflows.
+    notes: Vec<Note>,
+    /// Why jq 1.7.1 (hack/init.sh) refuses the text Go accepts.
+    jq: Option<JqRefusal>,
+    /// The text was `null`: Go decodes it into a struct as "nothing set".
+    null: bool,
     listed: Derived<Vec<Listed>>,
     secret_keys: Derived<Vec<String>>,
 }
@@ -77,6 +85,9 @@ impl EniConf {
     fn of(doc: Map<String, Value>) -> Self {
         EniConf {
             doc,
+            notes: Vec::new(),
+            jq: None,
+            null: false,
             listed: Derived::default(),
             secret_keys: Derived::default(),
         }
@@ -87,24 +98,65 @@ impl EniConf {
         &self.doc
     }
 
-    /// Parses with Go `encoding/json` rules: strict JSON, an object at the top.
+    /// Parses as Go decodes it (strict JSON, an object at the top; `null`
+    /// decodes into the daemon's struct as an empty document does).
     pub fn parse(text: &str) -> Result<EniConf, ParseError> {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(doc)) => Ok(EniConf::of(doc)),
-            Ok(other) => Err(ParseError {
-                line: 1,
-                column: 1,
-                message: format!(
-                    "eni_conf must be a JSON object ({{...}}), not {}",
-                    type_name(&other)
-                ),
-            }),
+        match go_json::decode(text) {
+            Ok(decoded) => {
+                let null = decoded.value.is_null();
+                let doc = match decoded.value {
+                    Value::Object(doc) => doc,
+                    Value::Null => Map::new(),
+                    other => {
+                        return Err(ParseError {
+                            line: 1,
+                            column: 1,
+                            message: format!(
+                                "eni_conf must be a JSON object ({{...}}), not {} (Go: json: cannot unmarshal {} into Go value of type daemon.Config)",
+                                type_name(&other),
+                                go_type_name(&other)
+                            ),
+                        });
+                    }
+                };
+                Ok(EniConf {
+                    notes: decoded.notes,
+                    jq: decoded.jq,
+                    null,
+                    ..EniConf::of(doc)
+                })
+            }
             Err(e) => Err(ParseError {
-                line: e.line(),
-                column: e.column(),
-                message: format!("{}{}", strip_position(&e), hint(text, e.line())),
+                line: e.line,
+                column: e.column,
+                message: format!("{}{}", e.message, hint(text, e.line, &e.message)),
             }),
         }
+    }
+
+    /// Whether the text was `null` (read as `{}` by a plain decode; refused
+    /// as a merge patch by json-patch).
+    pub fn is_null(&self) -> bool {
+        self.null
+    }
+
+    /// Why jq 1.7.1, which hack/init.sh runs on the base, refuses the text.
+    pub fn jq_refusal(&self) -> Option<&JqRefusal> {
+        self.jq.as_ref()
+    }
+
+    /// Earlier occurrences of repeated keys and out-of-range numbers.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// The notes under top-level key `key`, relative to its value (for
+    /// [`super::go_types::Kind::mismatch_with`]).
+    pub fn hidden_under<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> impl Iterator<Item = (&'a [Step], &'a Hidden)> + 'a {
+        super::go_types::notes_under(&self.notes, key)
     }
 
     /// The entry the daemon uses for `field`. It decodes with
@@ -220,13 +272,6 @@ impl EniConf {
     }
 }
 
-/// serde's message without its " at line L column C" tail (we report those apart).
-fn strip_position(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let tail = format!(" at line {} column {}", e.line(), e.column());
-    full.strip_suffix(&tail).unwrap_or(&full).to_string()
-}
-
 fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
@@ -293,10 +338,26 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The name Go's UnmarshalTypeError gives a JSON value.
+fn go_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// A hint for the mistakes people make when pasting configs from blog posts.
-fn hint(text: &str, line: usize) -> String {
+fn hint(text: &str, line: usize, message: &str) -> String {
     let at = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
-    if at.contains('#') || at.contains("//") || at.contains("/*") {
+    let closer = message.starts_with("invalid character '}'")
+        || message.starts_with("invalid character ']'");
+    if closer && message.contains("looking for beginning of") {
+        "; a trailing comma is not allowed".to_string()
+    } else if at.contains('#') || at.contains("//") || at.contains("/*") {
         "; comments (# or //) are not allowed".to_string()
     } else if at.contains('\'') {
         "; strings and keys need double quotes".to_string()
@@ -319,9 +380,13 @@ mod tests {
                 "comments",
             ),
             ("{'a': 1}", 1, "double quotes"),
-            ("", 1, "EOF"),
-            ("[1]", 1, "must be a JSON object"),
-            ("{\"a\": 1} x", 1, "trailing characters"),
+            ("", 1, "unexpected end of JSON input"),
+            ("[1]", 1, "cannot unmarshal array into Go value"),
+            (
+                "{\"a\": 1} x",
+                1,
+                "invalid character 'x' after top-level value",
+            ),
         ];
         for (text, line, want) in cases {
             let err = EniConf::parse(text).unwrap_err();

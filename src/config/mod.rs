@@ -3,7 +3,10 @@
 pub mod duration;
 pub mod edit;
 pub mod eni_conf;
+pub mod field_table;
 pub mod fields;
+pub mod go_json;
+pub mod go_types;
 pub mod manifest;
 pub mod path;
 pub mod spans;
