@@ -249,7 +249,7 @@ impl EniConf {
     /// dynamic config onto the base).
     pub fn merged(&self, patch: &EniConf) -> EniConf {
         let mut target = Value::Object(self.doc.clone());
-        merge_patch(&mut target, &Value::Object(patch.doc.clone()));
+        super::canonical::merge_patch(&mut target, &Value::Object(patch.doc.clone()));
         match target {
             Value::Object(doc) => EniConf::of(doc),
             _ => unreachable!("merging two objects yields an object"),
@@ -260,7 +260,7 @@ impl EniConf {
     /// formatting and key order do not change it.
     pub fn normalized_sha256(&self) -> String {
         let mut canon = Vec::with_capacity(512);
-        canonical_map(&self.doc, &mut canon);
+        super::canonical::canonical_map(&self.doc, &mut canon);
         let digest = ring::digest::digest(&ring::digest::SHA256, &canon);
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
@@ -269,60 +269,6 @@ impl EniConf {
             hex.push(HEX[usize::from(b & 15)] as char);
         }
         hex
-    }
-}
-
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let Value::Object(map) = target else { return };
-    for (key, value) in patch {
-        if value.is_null() {
-            map.remove(key);
-        } else {
-            merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-        }
-    }
-}
-
-// Written straight into the bytes that are hashed: serde_json escapes
-// strings and prints numbers as `to_string` would, with no copies between.
-fn canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut *out, k.as_str());
-        out.push(b':');
-        canonical(v, out);
-    }
-    out.push(b'}');
-}
-
-fn canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => canonical_map(map, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                canonical(item, out);
-            }
-            out.push(b']');
-        }
-        other => {
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The eni-config model: the ConfigMap, its `eni_conf` document, the CNI conf.
 
+pub mod canonical;
 pub mod duration;
 pub mod edit;
 pub mod eni_conf;

@@ -29,6 +29,7 @@
 //!   [`Note`] with its literal. `-0` is the integer 0 (ParseInt).
 
 mod parse;
+mod string;
 #[cfg(test)]
 mod tests;
 

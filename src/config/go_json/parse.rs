@@ -44,13 +44,13 @@ enum Frame {
     Object(Map<String, Value>, String, usize),
 }
 
-struct Parser<'a> {
-    b: &'a [u8],
-    text: &'a str,
-    i: usize,
+pub(super) struct Parser<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) text: &'a str,
+    pub(super) i: usize,
     notes: Vec<Note>,
     /// The first thing jq refuses: byte offset and jq's message.
-    jq: Option<(usize, &'static str)>,
+    pub(super) jq: Option<(usize, &'static str)>,
     /// jq's parse stack height: one per open array, two per open object.
     jq_stack: usize,
 }
@@ -219,120 +219,6 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, SyntaxError> {
-        self.i += 1; // the opening quote
-        let start = self.i;
-        // Most strings have no escapes: one scan, one copy.
-        while let Some(&c) = self.b.get(self.i) {
-            match c {
-                b'"' => {
-                    let s = self.text.get(start..self.i).unwrap_or_default().to_string();
-                    self.i += 1;
-                    return Ok(s);
-                }
-                b'\\' => break,
-                0..=0x1f => return Err(self.invalid(c, "in string literal")),
-                _ => self.i += 1,
-            }
-        }
-        let mut out = String::from(self.text.get(start..self.i).unwrap_or_default());
-        loop {
-            let run = self.i;
-            while let Some(&c) = self.b.get(self.i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.i += 1;
-            }
-            out.push_str(self.text.get(run..self.i).unwrap_or_default());
-            match self.peek() {
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => self.escape(&mut out)?,
-                Some(c) => return Err(self.invalid(c, "in string literal")),
-                None => return Err(self.eof()),
-            }
-        }
-    }
-
-    fn escape(&mut self, out: &mut String) -> Result<(), SyntaxError> {
-        let at = self.i;
-        self.i += 1;
-        let c = match self.peek() {
-            Some(c) => c,
-            None => return Err(self.eof()),
-        };
-        self.i += 1;
-        let plain = match c {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let unit = self.hex4()?;
-                out.push(self.unit(at, unit));
-                return Ok(());
-            }
-            _ => {
-                self.i -= 1;
-                return Err(self.invalid(c, "in string escape code"));
-            }
-        };
-        out.push(plain);
-        Ok(())
-    }
-
-    /// The rune for a `\uXXXX` just read (at `at`): a pair joins with the
-    /// escape after it; a surrogate alone is U+FFFD (decode.go unquote).
-    fn unit(&mut self, at: usize, unit: u32) -> char {
-        if !(0xD800..=0xDFFF).contains(&unit) {
-            return char::from_u32(unit).unwrap_or('\u{FFFD}');
-        }
-        let low = self.peek_low_surrogate();
-        if unit <= 0xDBFF {
-            if let Some(low) = low {
-                self.i += 6;
-                let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                return char::from_u32(c).unwrap_or('\u{FFFD}');
-            }
-            if self.jq.is_none() {
-                self.jq = Some((at, "Invalid \\uXXXX\\uXXXX surrogate pair escape"));
-            }
-        }
-        '\u{FFFD}'
-    }
-
-    /// A `\uDC00`–`\uDFFF` escape right here, not consumed.
-    fn peek_low_surrogate(&self) -> Option<u32> {
-        let s = self.b.get(self.i..self.i + 6)?;
-        if s[0] != b'\\' || s[1] != b'u' {
-            return None;
-        }
-        let v = s[2..]
-            .iter()
-            .try_fold(0u32, |acc, &h| Some(acc * 16 + hex(h)?))?;
-        (0xDC00..=0xDFFF).contains(&v).then_some(v)
-    }
-
-    fn hex4(&mut self) -> Result<u32, SyntaxError> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let c = self.peek().ok_or_else(|| self.eof())?;
-            let Some(d) = hex(c) else {
-                return Err(self.invalid(c, "in \\u hexadecimal character escape"));
-            };
-            v = v * 16 + d;
-            self.i += 1;
-        }
-        Ok(v)
-    }
-
     fn number(&mut self) -> Result<Value, SyntaxError> {
         let start = self.i;
         let negative = self.peek() == Some(b'-');
@@ -429,18 +315,18 @@ impl Parser<'_> {
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
-    fn invalid(&self, c: u8, context: &str) -> SyntaxError {
+    pub(super) fn invalid(&self, c: u8, context: &str) -> SyntaxError {
         self.error_at(
             self.i,
             format!("invalid character {} {context}", quote_char(c)),
         )
     }
 
-    fn eof(&self) -> SyntaxError {
+    pub(super) fn eof(&self) -> SyntaxError {
         self.error_at(self.b.len(), "unexpected end of JSON input".into())
     }
 
@@ -452,10 +338,6 @@ impl Parser<'_> {
             message,
         }
     }
-}
-
-fn hex(c: u8) -> Option<u32> {
-    (c as char).to_digit(16)
 }
 
 /// 1-based line and column (in characters) of byte offset `at`.
