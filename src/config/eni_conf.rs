@@ -46,6 +46,8 @@ pub struct ParseError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// Valid JSON, but not an object (Go's typed decode refuses it).
+    pub not_object: bool,
 }
 
 /// A top-level entry as Terway would see it: the key actually written and its value.
@@ -116,6 +118,7 @@ impl EniConf {
                                 type_name(&other),
                                 go_type_name(&other)
                             ),
+                            not_object: true,
                         });
                     }
                 };
@@ -130,6 +133,7 @@ impl EniConf {
                 line: e.line,
                 column: e.column,
                 message: format!("{}{}", e.message, hint(text, e.line, &e.message)),
+                not_object: false,
             }),
         }
     }

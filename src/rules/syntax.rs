@@ -73,6 +73,17 @@ pub(super) fn keys(
 fn parse(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) -> Option<Arc<EniConf>> {
     let conf = match cm.eni_conf_parsed()? {
         Ok(conf) => conf,
+        Err(e) if e.not_object => {
+            out.push(Finding::deny(
+                id::ENI_CONF_JSON,
+                &Path::root(ENI_CONF),
+                format!(
+                    "{}; the daemon decodes eni_conf into its Config struct (types/daemon/config.go) and fails to start. Write a JSON object",
+                    e.message
+                ),
+            ));
+            return None;
+        }
         Err(e) => {
             out.push(Finding::deny(
                 id::ENI_CONF_JSON,
@@ -220,6 +231,25 @@ mod tests {
             ]));
             assert_denies(&f, deny);
             assert_warns(&f, warn);
+        }
+    }
+
+    #[test]
+    fn valid_json_is_never_called_invalid() {
+        let cases: &[(&str, &str)] = &[
+            ("[1]", "cannot unmarshal array into Go value"),
+            ("\"x\"", "cannot unmarshal string into Go value"),
+            (
+                "{\"a\": 1,}",
+                "not valid JSON at line 1 column 9: invalid character '}'",
+            ),
+        ];
+        for (text, want) in cases {
+            let f = create(&base(text));
+            let msg = message(&f, "eni-conf-json");
+            assert!(msg.contains(want), "{text}: {msg}");
+            let valid = serde_json::from_str::<serde_json::Value>(text).is_ok();
+            assert_eq!(msg.contains("not valid JSON"), !valid, "{text}: {msg}");
         }
     }
 
