@@ -71,6 +71,8 @@ pub struct Mismatch<'a> {
     pub got: &'a Value,
     /// The number as written, when the value cannot show it (`1e400`).
     pub literal: Option<&'a str>,
+    /// Found in an earlier occurrence of a repeated key, not in the value.
+    pub earlier: bool,
 }
 
 impl Kind {
@@ -118,7 +120,7 @@ impl Kind {
     ) -> Option<Mismatch<'a>> {
         let mut inside = Vec::new();
         if let Some((want, got)) = self.find(v, keys, &mut inside) {
-            return Some(build(at(), &[], &inside, want, got, None));
+            return Some(build(at(), &[], &inside, want, got, None, false));
         }
         for (steps, what) in hidden {
             let Some(kind) = self.at_path(steps, keys) else {
@@ -127,12 +129,13 @@ impl Kind {
             match what {
                 Hidden::Earlier(earlier) => {
                     if let Some((want, got)) = kind.find(earlier, keys, &mut inside) {
-                        return Some(build(at(), steps, &inside, want, got, None));
+                        return Some(build(at(), steps, &inside, want, got, None, true));
                     }
                 }
                 Hidden::Overflow { literal, standin } => {
                     if matches!(kind, Kind::Float | Kind::Float32) {
-                        return Some(build(at(), steps, &[], kind, standin, Some(literal)));
+                        let literal = Some(literal.as_str());
+                        return Some(build(at(), steps, &[], kind, standin, literal, false));
                     }
                 }
             }
@@ -208,6 +211,7 @@ fn build<'a>(
     want: Kind,
     got: &'a Value,
     literal: Option<&'a str>,
+    earlier: bool,
 ) -> Mismatch<'a> {
     let outer = steps.iter().fold(at, |p, s| match s {
         Step::Key(k) => p.key(k),
@@ -222,6 +226,7 @@ fn build<'a>(
         want,
         got,
         literal,
+        earlier,
     }
 }
 

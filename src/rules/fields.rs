@@ -155,11 +155,18 @@ fn type_finding(m: &fields::Mismatch, secret: bool, why: &str) -> Finding {
         ),
         _ => String::new(),
     };
+    // Go decodes every occurrence of a repeated key and keeps the first
+    // type error (encoding/json decode.go saveError), though the last wins.
+    let which = if m.earlier {
+        " in an earlier occurrence of this repeated key"
+    } else {
+        ""
+    };
     Finding::deny(
         id::FIELD_TYPE,
         &m.path,
         format!(
-            "{} must be {}, got {shown}; {why}{fix}",
+            "{} must be {}, got {shown}{which}; {why}{fix}",
             m.path,
             m.want.describe()
         ),
@@ -315,6 +322,11 @@ mod tests {
             r#"{"max_pool_size": "5", "max_pool_size": 5}"#,
         ));
         assert_denies(&f, &[]);
+        let f = create(&base(r#"{"max_pool_size": "5", "max_pool_size": 5}"#));
+        assert!(
+            message(&f, "field-type").contains("earlier occurrence"),
+            "{f:#?}"
+        );
         let f = create(&dynamic("x", r#"{"eni_cap_ratio": 1e400}"#));
         assert_denies(&f, &["field-type"]);
         assert!(message(&f, "field-type").contains("1e400"), "{f:#?}");
