@@ -27,6 +27,15 @@
 //! - numbers are syntax only until a Go type reads them: `1e400` is fine in a
 //!   skipped key, fails a float64 (ParseFloat range error); it is kept as a
 //!   [`Note`] with its literal. `-0` is the integer 0 (ParseInt).
+//!
+//! Containers deeper than 100 levels are checked to Go's limit but kept
+//! empty in the value: no Terway type reaches that deep, and a 10000-deep
+//! `Value` would overflow the stack of whatever drops, clones or compares it.
+//!
+//! Known gaps: `float32` is judged from the literal's nearest float64, which
+//! differs from `ParseFloat(s, 32)` only for literals within 2^-52 of the
+//! rounding boundary above MaxFloat32 (17+ significant digits). Case folding
+//! follows the Unicode tables of the Rust toolchain, not Go 1.26's.
 
 mod parse;
 mod string;
