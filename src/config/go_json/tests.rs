@@ -317,3 +317,76 @@ fn timing_against_serde_json() {
     let serde = t.elapsed();
     eprintln!("go_json {ours:?}, serde_json {serde:?}");
 }
+
+/// Where serde_json and Go agree (no `-0`, no lone surrogate, shallow), the
+/// value is serde_json's; byte mutations of valid texts are refused by both
+/// or accepted by both with the same value.
+#[test]
+fn agrees_with_serde_json_where_go_does() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n.max(1)
+    };
+    fn value_of(next: &mut impl FnMut(u64) -> u64, depth: u32) -> Value {
+        match next(if depth > 3 { 5 } else { 7 }) {
+            0 => Value::Null,
+            1 => Value::Bool(next(2) == 1),
+            2 => json!(next(1 << 40) as i64 - (1 << 39)),
+            3 => json!((next(1 << 20) as f64) / 1024.0 + 0.5),
+            4 => json!(["a", "é\"\\\n", "\u{1F600}", "\u{7f}"][next(4) as usize]),
+            5 => Value::Array((0..next(4)).map(|_| value_of(next, depth + 1)).collect()),
+            _ => Value::Object(
+                (0..next(4))
+                    .map(|i| (format!("k{i}{}", next(3)), value_of(next, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+    let (mut both_ok, mut both_err) = (0, 0);
+    for round in 0..600 {
+        let v = value_of(&mut next, 0);
+        let text = if round % 2 == 0 {
+            serde_json::to_string(&v).unwrap()
+        } else {
+            serde_json::to_string_pretty(&v).unwrap()
+        };
+        assert_eq!(
+            ok(&text).value,
+            serde_json::from_str::<Value>(&text).unwrap()
+        );
+        let mut bytes = text.into_bytes();
+        if !bytes.is_empty() {
+            let at = next(bytes.len() as u64) as usize;
+            bytes[at] = b"{}[]\",:01-.eE \\u\t"[next(17) as usize];
+        }
+        let Ok(mutated) = String::from_utf8(bytes) else {
+            continue;
+        };
+        let decoded = decode(&mutated);
+        let overflow = decoded.as_ref().is_ok_and(|d| {
+            d.notes
+                .iter()
+                .any(|n| matches!(n.what, Hidden::Overflow { .. }))
+        });
+        let ours = decoded.map(|d| d.value);
+        let serde = serde_json::from_str::<Value>(&mutated);
+        match (&ours, &serde) {
+            (Ok(a), Ok(b)) => {
+                both_ok += 1;
+                if !mutated.contains("-0") {
+                    assert_eq!(a, b, "{mutated}");
+                }
+            }
+            (Err(_), Err(_)) => both_err += 1,
+            // Go reads `\uD800`-style escapes alone, `-0` as an integer and
+            // `1e400` as syntax only.
+            (Ok(_), Err(_)) if overflow || mutated.contains("\\u") || mutated.contains("-0") => {}
+            _ => panic!("{mutated:?}: ours {ours:?}, serde {serde:?}"),
+        }
+    }
+    // The mutations reach both outcomes often enough to mean something.
+    assert!(both_ok > 40 && both_err > 40, "{both_ok} {both_err}");
+}
