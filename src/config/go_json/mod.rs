@@ -32,10 +32,12 @@
 //! empty in the value: no Terway type reaches that deep, and a 10000-deep
 //! `Value` would overflow the stack of whatever drops, clones or compares it.
 //!
-//! Known gaps: `float32` is judged from the literal's nearest float64, which
-//! differs from `ParseFloat(s, 32)` only for literals within 2^-52 of the
-//! rounding boundary above MaxFloat32 (17+ significant digits). Case folding
-//! follows the Unicode tables of the Rust toolchain, not Go 1.26's.
+//! A `float32` is judged from the number's float64; the one literal range
+//! where that rounds differently from `ParseFloat(s, 32)` (just under
+//! MaxFloat32 + half an ulp) is stored one float64 ulp lower.
+//!
+//! Known gap: case folding follows the Unicode tables of the Rust
+//! toolchain, not Go 1.26's.
 
 mod parse;
 mod string;

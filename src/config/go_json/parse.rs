@@ -38,6 +38,10 @@ pub fn decode(text: &str) -> Result<Decoded, SyntaxError> {
 /// recursion limit is 128).
 const KEEP_DEPTH: usize = 100;
 
+/// MaxFloat32 plus half its ulp (2^103): a float32 rounds this and above to
+/// infinity.
+const F32_OVERFLOW_BOUNDARY: f64 = 3.402_823_567_797_336_6e38;
+
 /// An open container, with the notes count when it opened.
 enum Frame {
     Array(Vec<Value>, usize),
@@ -257,7 +261,14 @@ impl Parser<'_> {
                 return Ok(Value::Number(n.into()));
             }
         }
-        let f: f64 = literal.parse().unwrap_or(f64::INFINITY);
+        let mut f: f64 = literal.parse().unwrap_or(f64::INFINITY);
+        // Just under MaxFloat32 + half an ulp, a literal rounds up to that
+        // boundary as a float64, which a float32 then rounds to infinity,
+        // although ParseFloat(s, 32) rounds the literal itself to MaxFloat32.
+        // One float64 ulp down keeps the float32 reading right.
+        if f.abs() == F32_OVERFLOW_BOUNDARY && literal.parse::<f32>().is_ok_and(f32::is_finite) {
+            f = f64::from_bits(f.to_bits() - 1);
+        }
         if let Some(n) = Number::from_f64(f) {
             return Ok(Value::Number(n));
         }

@@ -174,6 +174,25 @@ fn refuses_what_go_refuses_in_go_words() {
 }
 
 #[test]
+fn float32_range_as_parse_float_32_reads_the_literal() {
+    let fits = |t: &str| ok(t).value.as_f64().is_some_and(|f| (f as f32).is_finite());
+    let cases = [
+        ("3.4028234663852886e38", true),
+        ("3.4028235e38", true),
+        // MaxFloat32 + half an ulp is the first value a float32 cannot hold.
+        ("3.40282356779733661637539395458142568447e38", true),
+        ("3.40282356779733661637539395458142568448e38", false),
+        ("-3.40282356779733661637539395458142568447e38", true),
+        ("3.5e38", false),
+    ];
+    for (text, want) in cases {
+        assert_eq!(fits(text), want, "{text}");
+        let parsed = text.parse::<f32>().is_ok_and(f32::is_finite);
+        assert_eq!(parsed, want, "Rust's own f32 parse agrees: {text}");
+    }
+}
+
+#[test]
 fn nesting_limits_of_go_and_jq() {
     let arrays = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     let objects = |n: usize| format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
