@@ -229,7 +229,9 @@ impl EniConf {
     }
 
     /// The top-level entries that hold, or look like they hold, credentials
-    /// (`access_key`, `access_secret`, misspellings, any `*token*`...).
+    /// (`access_key`, `access_secret`, misspellings, any `*token*`...),
+    /// earlier occurrences of a repeated key included: the text still holds
+    /// them, so every output must mask them too.
     pub fn secret_entries(&self) -> impl Iterator<Item = (&str, &Value)> {
         let keys = self.secret_keys.0.get_or_init(|| {
             self.doc
@@ -240,8 +242,19 @@ impl EniConf {
                 .cloned()
                 .collect()
         });
-        keys.iter()
-            .filter_map(|k| self.doc.get(k).map(|v| (k.as_str(), v)))
+        let current = keys
+            .iter()
+            .filter_map(|k| self.doc.get(k).map(|v| (k.as_str(), v)));
+        let earlier = self
+            .notes
+            .iter()
+            .filter_map(|n| match (n.path.first(), &n.what) {
+                (Some(Step::Key(k)), Hidden::Earlier(v)) if super::fields::looks_secret(k) => {
+                    Some((k.as_str(), v))
+                }
+                _ => None,
+            });
+        current.chain(earlier)
     }
 
     /// The distinct vSwitch ids the document lists, in any zone.
@@ -356,6 +369,17 @@ mod tests {
         assert_eq!(conf.int("min_pool_size"), None);
         let conf = EniConf::parse(r#"{"max_pool_size": 5.0}"#).unwrap();
         assert_eq!(conf.int("max_pool_size"), None);
+    }
+
+    #[test]
+    fn earlier_repeats_of_secrets_are_secrets() {
+        let conf = EniConf::parse(
+            r#"{"access_secret": "TOPSECRET1", "access_secret": "", "x": {"token": "T2", "token": 1}}"#,
+        )
+        .unwrap();
+        assert!(conf.has_inline_credentials());
+        let values: Vec<String> = conf.secret_entries().map(|(_, v)| v.to_string()).collect();
+        assert_eq!(values, ["\"\"", "\"TOPSECRET1\""]);
     }
 
     #[test]
