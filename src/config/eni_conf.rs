@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::go_json::{self, Hidden, JqRefusal, Note, Step};
+pub use super::parse_error::ParseError;
+use super::parse_error::{go_type_name, hint};
 use super::path::Path;
 
 /// A parsed `eni_conf`: a JSON object, key order kept, decoded as Go decodes
@@ -37,17 +39,6 @@ impl<T> std::fmt::Debug for Derived<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("..")
     }
-}
-
-/// Why `eni_conf` is not a document Terway can load.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    /// Valid JSON, but not an object (Go's typed decode refuses it).
-    pub not_object: bool,
 }
 
 /// A top-level entry as Terway would see it: the key actually written and its value.
@@ -298,34 +289,6 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// The name Go's UnmarshalTypeError gives a JSON value.
-fn go_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// A hint for the mistakes people make when pasting configs from blog posts.
-fn hint(text: &str, line: usize, message: &str) -> String {
-    let at = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
-    let closer = message.starts_with("invalid character '}'")
-        || message.starts_with("invalid character ']'");
-    if closer && message.contains("looking for beginning of") {
-        "; a trailing comma is not allowed".to_string()
-    } else if at.contains('#') || at.contains("//") || at.contains("/*") {
-        "; comments (# or //) are not allowed".to_string()
-    } else if at.contains('\'') {
-        "; strings and keys need double quotes".to_string()
-    } else {
-        String::new()
     }
 }
 

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod go_json;
 pub mod go_types;
 pub mod manifest;
+pub mod parse_error;
 pub mod path;
 pub mod spans;
 pub mod version;
