@@ -4,13 +4,23 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
+use super::go_json::{self, Hidden, JqRefusal, Note, Step};
+pub use super::parse_error::ParseError;
+use super::parse_error::{go_type_name, hint};
 use super::path::Path;
 
-/// A parsed `eni_conf`: a JSON object, key order kept. Immutable once
-/// parsed, so what is derived from it (the vSwitch listing) is derived once.
+/// A parsed `eni_conf`: a JSON object, key order kept, decoded as Go decodes
+/// it ([`go_json`]). Immutable once parsed, so what is derived from it (the
+/// vSwitch listing) is derived once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EniConf {
     doc: Map<String, Value>,
+    /// What Go's typed decode sees beyond `doc`: earlier repeats, overflows.
+    notes: Vec<Note>,
+    /// Why jq 1.7.1 (hack/init.sh) refuses the text Go accepts.
+    jq: Option<JqRefusal>,
+    /// The text was `null`: Go decodes it into a struct as "nothing set".
+    null: bool,
     listed: Derived<Vec<Listed>>,
     secret_keys: Derived<Vec<String>>,
 }
@@ -29,15 +39,6 @@ impl<T> std::fmt::Debug for Derived<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("..")
     }
-}
-
-/// Why `eni_conf` is not a document Terway can load.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
 }
 
 /// A top-level entry as Terway would see it: the key actually written and its value.
@@ -77,6 +78,9 @@ impl EniConf {
     fn of(doc: Map<String, Value>) -> Self {
         EniConf {
             doc,
+            notes: Vec::new(),
+            jq: None,
+            null: false,
             listed: Derived::default(),
             secret_keys: Derived::default(),
         }
@@ -87,24 +91,67 @@ impl EniConf {
         &self.doc
     }
 
-    /// Parses with Go `encoding/json` rules: strict JSON, an object at the top.
+    /// Parses as Go decodes it (strict JSON, an object at the top; `null`
+    /// decodes into the daemon's struct as an empty document does).
     pub fn parse(text: &str) -> Result<EniConf, ParseError> {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(doc)) => Ok(EniConf::of(doc)),
-            Ok(other) => Err(ParseError {
-                line: 1,
-                column: 1,
-                message: format!(
-                    "eni_conf must be a JSON object ({{...}}), not {}",
-                    type_name(&other)
-                ),
-            }),
+        match go_json::decode(text) {
+            Ok(decoded) => {
+                let null = decoded.value.is_null();
+                let doc = match decoded.value {
+                    Value::Object(doc) => doc,
+                    Value::Null => Map::new(),
+                    other => {
+                        return Err(ParseError {
+                            line: 1,
+                            column: 1,
+                            message: format!(
+                                "eni_conf must be a JSON object ({{...}}), not {} (Go: json: cannot unmarshal {} into Go value of type daemon.Config)",
+                                type_name(&other),
+                                go_type_name(&other)
+                            ),
+                            not_object: true,
+                        });
+                    }
+                };
+                Ok(EniConf {
+                    notes: decoded.notes,
+                    jq: decoded.jq,
+                    null,
+                    ..EniConf::of(doc)
+                })
+            }
             Err(e) => Err(ParseError {
-                line: e.line(),
-                column: e.column(),
-                message: format!("{}{}", strip_position(&e), hint(text, e.line())),
+                line: e.line,
+                column: e.column,
+                message: format!("{}{}", e.message, hint(text, e.line, &e.message)),
+                not_object: false,
             }),
         }
+    }
+
+    /// Whether the text was `null` (read as `{}` by a plain decode; refused
+    /// as a merge patch by json-patch).
+    pub fn is_null(&self) -> bool {
+        self.null
+    }
+
+    /// Why jq 1.7.1, which hack/init.sh runs on the base, refuses the text.
+    pub fn jq_refusal(&self) -> Option<&JqRefusal> {
+        self.jq.as_ref()
+    }
+
+    /// Earlier occurrences of repeated keys and out-of-range numbers.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// The notes under top-level key `key`, relative to its value (for
+    /// [`super::go_types::Kind::mismatch_with`]).
+    pub fn hidden_under<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> impl Iterator<Item = (&'a [Step], &'a Hidden)> + 'a {
+        super::go_types::notes_under(&self.notes, key)
     }
 
     /// The entry the daemon uses for `field`. It decodes with
@@ -173,7 +220,9 @@ impl EniConf {
     }
 
     /// The top-level entries that hold, or look like they hold, credentials
-    /// (`access_key`, `access_secret`, misspellings, any `*token*`...).
+    /// (`access_key`, `access_secret`, misspellings, any `*token*`...),
+    /// earlier occurrences of a repeated key included: the text still holds
+    /// them, so every output must mask them too.
     pub fn secret_entries(&self) -> impl Iterator<Item = (&str, &Value)> {
         let keys = self.secret_keys.0.get_or_init(|| {
             self.doc
@@ -184,8 +233,19 @@ impl EniConf {
                 .cloned()
                 .collect()
         });
-        keys.iter()
-            .filter_map(|k| self.doc.get(k).map(|v| (k.as_str(), v)))
+        let current = keys
+            .iter()
+            .filter_map(|k| self.doc.get(k).map(|v| (k.as_str(), v)));
+        let earlier = self
+            .notes
+            .iter()
+            .filter_map(|n| match (n.path.first(), &n.what) {
+                (Some(Step::Key(k)), Hidden::Earlier(v)) if super::fields::looks_secret(k) => {
+                    Some((k.as_str(), v))
+                }
+                _ => None,
+            });
+        current.chain(earlier)
     }
 
     /// The distinct vSwitch ids the document lists, in any zone.
@@ -197,7 +257,7 @@ impl EniConf {
     /// dynamic config onto the base).
     pub fn merged(&self, patch: &EniConf) -> EniConf {
         let mut target = Value::Object(self.doc.clone());
-        merge_patch(&mut target, &Value::Object(patch.doc.clone()));
+        super::canonical::merge_patch(&mut target, &Value::Object(patch.doc.clone()));
         match target {
             Value::Object(doc) => EniConf::of(doc),
             _ => unreachable!("merging two objects yields an object"),
@@ -208,7 +268,7 @@ impl EniConf {
     /// formatting and key order do not change it.
     pub fn normalized_sha256(&self) -> String {
         let mut canon = Vec::with_capacity(512);
-        canonical_map(&self.doc, &mut canon);
+        super::canonical::canonical_map(&self.doc, &mut canon);
         let digest = ring::digest::digest(&ring::digest::SHA256, &canon);
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
@@ -217,67 +277,6 @@ impl EniConf {
             hex.push(HEX[usize::from(b & 15)] as char);
         }
         hex
-    }
-}
-
-/// serde's message without its " at line L column C" tail (we report those apart).
-fn strip_position(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let tail = format!(" at line {} column {}", e.line(), e.column());
-    full.strip_suffix(&tail).unwrap_or(&full).to_string()
-}
-
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let Value::Object(map) = target else { return };
-    for (key, value) in patch {
-        if value.is_null() {
-            map.remove(key);
-        } else {
-            merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-        }
-    }
-}
-
-// Written straight into the bytes that are hashed: serde_json escapes
-// strings and prints numbers as `to_string` would, with no copies between.
-fn canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push(b'{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut *out, k.as_str());
-        out.push(b':');
-        canonical(v, out);
-    }
-    out.push(b'}');
-}
-
-fn canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => canonical_map(map, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                canonical(item, out);
-            }
-            out.push(b']');
-        }
-        other => {
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
     }
 }
 
@@ -290,18 +289,6 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// A hint for the mistakes people make when pasting configs from blog posts.
-fn hint(text: &str, line: usize) -> String {
-    let at = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
-    if at.contains('#') || at.contains("//") || at.contains("/*") {
-        "; comments (# or //) are not allowed".to_string()
-    } else if at.contains('\'') {
-        "; strings and keys need double quotes".to_string()
-    } else {
-        String::new()
     }
 }
 
@@ -319,9 +306,13 @@ mod tests {
                 "comments",
             ),
             ("{'a': 1}", 1, "double quotes"),
-            ("", 1, "EOF"),
-            ("[1]", 1, "must be a JSON object"),
-            ("{\"a\": 1} x", 1, "trailing characters"),
+            ("", 1, "unexpected end of JSON input"),
+            ("[1]", 1, "cannot unmarshal array into Go value"),
+            (
+                "{\"a\": 1} x",
+                1,
+                "invalid character 'x' after top-level value",
+            ),
         ];
         for (text, line, want) in cases {
             let err = EniConf::parse(text).unwrap_err();
@@ -341,6 +332,17 @@ mod tests {
         assert_eq!(conf.int("min_pool_size"), None);
         let conf = EniConf::parse(r#"{"max_pool_size": 5.0}"#).unwrap();
         assert_eq!(conf.int("max_pool_size"), None);
+    }
+
+    #[test]
+    fn earlier_repeats_of_secrets_are_secrets() {
+        let conf = EniConf::parse(
+            r#"{"access_secret": "TOPSECRET1", "access_secret": "", "x": {"token": "T2", "token": 1}}"#,
+        )
+        .unwrap();
+        assert!(conf.has_inline_credentials());
+        let values: Vec<String> = conf.secret_entries().map(|(_, v)| v.to_string()).collect();
+        assert_eq!(values, ["\"\"", "\"TOPSECRET1\""]);
     }
 
     #[test]

@@ -1,354 +1,19 @@
-//! The `eni_conf` fields Terway parses and their Go types, with the Terway
-//! version that introduced (or removed) each one.
-//!
-//! Source: AliyunContainerService/terway types/daemon/config.go (`Config`), at
-//! commit 89aadf8 (v1.17.2-42); versions from the same file at each release tag.
+//! The `eni_conf` field table and the Go types it uses, under one name for
+//! the rules: the table lives in [`super::field_table`], the Go type checks in
+//! [`super::go_types`].
 
-use serde_json::Value;
-
-use super::Path;
-use super::version::Version;
-
-/// The Go type a field decodes into, as `encoding/json` sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    String,
-    /// Go `int` (64-bit) and `time.Duration`: integer literals only.
-    Int,
-    Float,
-    /// Go `float32`: a number that fits.
-    Float32,
-    Bool,
-    /// `[]T`
-    List(&'static Kind),
-    /// `map[string]T`
-    Map(&'static Kind),
-    /// A Go struct: the listed members are typed, other keys are ignored.
-    Struct(&'static [Member]),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Member {
-    pub name: &'static str,
-    pub kind: Kind,
-}
-
-const fn m(name: &'static str, kind: Kind) -> Member {
-    Member { name, kind }
-}
-
-/// How keys are matched to struct members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keys {
-    /// The daemon and the controlplane: `k8s.io/apimachinery/pkg/util/json`
-    /// (sigs.k8s.io/json, case-sensitive).
-    Exact,
-    /// `terway-cli nodeconfig` (init container): `encoding/json`, which also
-    /// matches keys case-insensitively (cmd/terway-cli/node.go).
-    Fold,
-}
-
-/// Where a value does not decode: the path inside it and the Go type wanted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mismatch<'a> {
-    pub path: Path,
-    pub want: Kind,
-    pub got: &'a Value,
-}
-
-impl Kind {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Kind::String => "a string",
-            Kind::Int => "an integer",
-            Kind::Float => "a number",
-            Kind::Float32 => "a number within float32 range",
-            Kind::Bool => "true or false",
-            Kind::List(Kind::String) => "a list of strings",
-            Kind::List(Kind::Struct(_)) => "a list of objects",
-            Kind::List(_) => "a list",
-            Kind::Map(Kind::String) => "an object of string values",
-            Kind::Map(Kind::Int) => "an object of integer values",
-            Kind::Map(Kind::List(Kind::String)) => {
-                "an object mapping each zone to a list of vSwitch ids"
-            }
-            Kind::Map(_) => "an object",
-            Kind::Struct(_) => "an object",
-        }
-    }
-
-    /// The first place where Go would refuse to decode `v` into this type.
-    /// `null` decodes into anything (the zero value). The path is built only
-    /// for a mismatch: most values match, and are checked on every review.
-    pub fn mismatch<'a>(
-        self,
-        v: &'a Value,
-        at: impl FnOnce() -> Path,
-        keys: Keys,
-    ) -> Option<Mismatch<'a>> {
-        let mut inside = Vec::new();
-        let (want, got) = self.find(v, keys, &mut inside)?;
-        let path = inside.iter().rev().fold(at(), |p, seg| match seg {
-            Seg::Key(k) => p.key(k),
-            Seg::Index(i) => p.index(*i),
-        });
-        Some(Mismatch { path, want, got })
-    }
-
-    /// The mismatch, with the way to it pushed innermost first.
-    fn find<'a>(
-        self,
-        v: &'a Value,
-        keys: Keys,
-        inside: &mut Vec<Seg<'a>>,
-    ) -> Option<(Kind, &'a Value)> {
-        if v.is_null() {
-            return None;
-        }
-        let bad = Some((self, v));
-        match self {
-            Kind::String => (!v.is_string()).then_some((self, v)),
-            Kind::Int => v.as_i64().is_none().then_some((self, v)),
-            Kind::Float => (!v.is_number()).then_some((self, v)),
-            Kind::Float32 => {
-                (!v.as_f64().is_some_and(|f| f.abs() <= f64::from(f32::MAX))).then_some((self, v))
-            }
-            Kind::Bool => (!v.is_boolean()).then_some((self, v)),
-            Kind::List(item) => match v.as_array() {
-                None => bad,
-                Some(items) => items.iter().enumerate().find_map(|(i, x)| {
-                    let found = item.find(x, keys, inside)?;
-                    inside.push(Seg::Index(i));
-                    Some(found)
-                }),
-            },
-            Kind::Map(item) => match v.as_object() {
-                None => bad,
-                Some(map) => map.iter().find_map(|(k, x)| {
-                    let found = item.find(x, keys, inside)?;
-                    inside.push(Seg::Key(k));
-                    Some(found)
-                }),
-            },
-            Kind::Struct(members) => match v.as_object() {
-                None => bad,
-                Some(map) => map.iter().find_map(|(k, x)| {
-                    let member = members.iter().find(|mem| match keys {
-                        Keys::Exact => mem.name == k,
-                        Keys::Fold => mem.name.eq_ignore_ascii_case(k),
-                    })?;
-                    let found = member.kind.find(x, keys, inside)?;
-                    inside.push(Seg::Key(k));
-                    Some(found)
-                }),
-            },
-        }
-    }
-}
-
-/// One step into a value, on the way to a mismatch.
-enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    pub name: &'static str,
-    pub kind: Kind,
-    /// Never echo the value anywhere.
-    pub secret: bool,
-    /// The first Terway release whose daemon reads it; `None` = every release
-    /// terway-guard knows of (v1.4.3 and later).
-    pub since: Option<Version>,
-}
-
-const fn f(name: &'static str, kind: Kind) -> Field {
-    Field {
-        name,
-        kind,
-        secret: false,
-        since: None,
-    }
-}
-
-const fn since(name: &'static str, kind: Kind, v: Version) -> Field {
-    Field {
-        name,
-        kind,
-        secret: false,
-        since: Some(v),
-    }
-}
-
-const fn secret(name: &'static str) -> Field {
-    Field {
-        name,
-        kind: Kind::String,
-        secret: true,
-        since: None,
-    }
-}
-
-/// backoff.ExtendedBackoff (pkg/backoff/backoff.go): `InitialDelay` plus the
-/// embedded k8s `wait.Backoff`, whose fields have no json tags, so the keys
-/// are the Go field names. Durations are integer nanoseconds.
-const BACKOFF: Kind = Kind::Struct(&[
-    m("InitialDelay", Kind::Int),
-    m("Duration", Kind::Int),
-    m("Factor", Kind::Float),
-    m("Jitter", Kind::Float),
-    m("Steps", Kind::Int),
-    m("Cap", Kind::Int),
-]);
-/// route.Route (types/route/route.go).
-const ROUTE: Kind = Kind::Struct(&[m("dst", Kind::String)]);
-/// v1beta1.ENITagBlockListItem (pkg/apis/network.alibabacloud.com/v1beta1/node_types.go).
-const TAG_ITEM: Kind = Kind::Struct(&[m("key", Kind::String), m("value", Kind::String)]);
-
-const fn v(major: u16, minor: u16, patch: u16) -> Version {
-    Version::new(major, minor, patch)
-}
-
-pub const FIELDS: &[Field] = &[
-    f("version", Kind::String),
-    secret("access_key"),
-    secret("access_secret"),
-    since("region_id", Kind::String, v(1, 5, 7)),
-    f("credential_path", Kind::String),
-    f("service_cidr", Kind::String),
-    f("vswitches", Kind::Map(&Kind::List(&Kind::String))),
-    f("eni_tags", Kind::Map(&Kind::String)),
-    f("max_pool_size", Kind::Int),
-    f("min_pool_size", Kind::Int),
-    since("ip_warm_up_size", Kind::Int, v(1, 16, 4)),
-    since("idle_ip_reclaim_after", Kind::String, v(1, 16, 0)),
-    since("idle_ip_reclaim_interval", Kind::String, v(1, 16, 0)),
-    since("idle_ip_reclaim_batch_size", Kind::Int, v(1, 16, 0)),
-    since("idle_ip_reclaim_jitter_factor", Kind::String, v(1, 16, 0)),
-    f("min_eni", Kind::Int),
-    f("max_eni", Kind::Int),
-    f("prefix", Kind::String),
-    f("security_group", Kind::String),
-    f("security_groups", Kind::List(&Kind::String)),
-    f("eni_cap_ratio", Kind::Float),
-    f("eni_cap_shift", Kind::Int),
-    f("vswitch_selection_policy", Kind::String),
-    since("eni_selection_policy", Kind::String, v(1, 9, 6)),
-    f("ip_stack", Kind::String),
-    f("enable_eni_trunking", Kind::Bool),
-    since("enable_erdma", Kind::Bool, v(1, 7, 0)),
-    f("custom_stateful_workload_kinds", Kind::List(&Kind::String)),
-    f("ipam_type", Kind::String),
-    f("backoff_override", Kind::Map(&BACKOFF)),
-    f("extra_routes", Kind::List(&ROUTE)),
-    f("disable_device_plugin", Kind::Bool),
-    since("eni_tag_filter", Kind::Map(&Kind::String), v(1, 5, 5)),
-    // Added after v1.17.5 (commit 30479a54); not in a release tag yet.
-    since("eni_tag_block_list", Kind::List(&TAG_ITEM), v(1, 17, 6)),
-    f("kube_client_qps", Kind::Float32),
-    f("kube_client_burst", Kind::Int),
-    since("resource_group_id", Kind::String, v(1, 8, 0)),
-    since("rate_limit", Kind::Map(&Kind::Int), v(1, 10, 0)),
-    since("enable_patch_pod_ips", Kind::Bool, v(1, 13, 4)),
-    since("ip_pool_sync_period", Kind::String, v(1, 15, 0)),
-    since("enable_ip_prefix", Kind::Bool, v(1, 17, 1)),
-    since("ipv4_prefix_count", Kind::Int, v(1, 17, 1)),
-    since("ipv6_prefix_count", Kind::Int, v(1, 17, 1)),
-];
-
-/// Fields Terway once read and dropped, with the release that dropped them.
-pub const REMOVED: &[(&str, Version)] = &[
-    ("enable_eip_pool", v(1, 9, 6)),
-    ("allow_eip_rob", v(1, 9, 6)),
-    ("wait_trunk_eni", v(1, 9, 6)),
-    ("disable_security_group_check", v(1, 9, 6)),
-    ("enable_eip_migrate", v(1, 9, 6)),
-    ("eni_cap_policy", v(1, 11, 1)),
-];
-
-/// The field the daemon decodes `key` into: exact names only.
-pub fn lookup(key: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name == key)
-}
-
-/// The field `encoding/json` would match `key` to (also case-insensitively).
-pub fn lookup_folded(key: &str) -> Option<&'static Field> {
-    lookup(key).or_else(|| lookup_ignoring_case(key))
-}
-
-/// The field whose name equals `key` but for ASCII case (exact match first
-/// is [`lookup_folded`]'s job).
-pub fn lookup_ignoring_case(key: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name.eq_ignore_ascii_case(key))
-}
-
-/// The release that dropped `key`, if it is a field Terway once read.
-pub fn removed(key: &str) -> Option<Version> {
-    REMOVED.iter().find(|(n, _)| *n == key).map(|(_, v)| *v)
-}
-
-/// Whether a top-level key probably holds a credential, even if misspelt.
-pub fn looks_secret(key: &str) -> bool {
-    const WORDS: [&[u8]; 4] = [b"secret", b"access", b"password", b"token"];
-    // Asked for every key of every review, several times: a plain scan, no
-    // lowercased copy and no substring searcher.
-    let k = key.as_bytes();
-    (0..k.len()).any(|i| {
-        let first = k[i].to_ascii_lowercase();
-        WORDS.iter().any(|w| {
-            w[0] == first
-                && k.get(i..i + w.len())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(w))
-        })
-    })
-}
-
-/// The closest known field name, for "did you mean" hints.
-pub fn suggest(key: &str) -> Option<&'static str> {
-    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', ' ', '.'], "_");
-    let key = norm(key);
-    let limit = if key.len() > 12 { 3 } else { 2 };
-    FIELDS
-        .iter()
-        .map(|f| (levenshtein(&key, f.name), f.name))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, name)| name)
-}
-
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub use super::field_table::*;
+pub use super::go_json::{Hidden, Step};
+pub use super::go_types::*;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::config::Path;
+    use serde_json::{Value, json};
 
     fn kind(name: &str) -> Kind {
         lookup(name).unwrap().kind
-    }
-
-    #[test]
-    fn every_secret_field_looks_secret_in_any_case() {
-        // EniConf::secret_entries relies on it: looks_secret alone decides.
-        for f in FIELDS.iter().filter(|f| f.secret) {
-            for name in [f.name.to_string(), f.name.to_ascii_uppercase()] {
-                assert!(looks_secret(&name), "{name}");
-            }
-        }
-        assert!(FIELDS.iter().any(|f| f.secret));
     }
 
     #[test]
@@ -364,6 +29,8 @@ mod tests {
             ("eni_cap_ratio", json!("0.5"), false),
             ("kube_client_qps", json!(20), true),
             ("kube_client_qps", json!(1e39), false),
+            ("kube_client_qps", json!(3.4028235e38), true),
+            ("kube_client_qps", json!(3.5e38), false),
             ("enable_erdma", json!("true"), false),
             ("security_groups", json!(["a", null]), true),
             ("security_groups", json!(["a", 1]), false),
@@ -418,43 +85,31 @@ mod tests {
     }
 
     #[test]
-    fn lookups() {
-        assert!(lookup("Max_Pool_Size").is_none());
-        assert_eq!(
-            lookup_folded("Max_Pool_Size").unwrap().name,
-            "max_pool_size"
+    fn hidden_repeats_and_overflows_fail_where_go_types_them() {
+        let doc = crate::config::go_json::decode(
+            r#"{"backoff_override": {"x": {"steps": "3", "Steps": 3, "Factor": 2, "Factor": 1e999}}}"#,
+        )
+        .unwrap();
+        let Value::Object(map) = &doc.value else {
+            panic!("an object")
+        };
+        let v = &map["backoff_override"];
+        let hidden = || notes_under(&doc.notes, "backoff_override");
+        let root = || Path::root("eni_conf").key("backoff_override");
+        let m = kind("backoff_override")
+            .mismatch_with(v, hidden(), root, Keys::Exact)
+            .unwrap();
+        assert_eq!(m.path.as_str(), "eni_conf.backoff_override.x.Factor");
+        assert_eq!(m.literal, Some("1e999"));
+        let m = kind("backoff_override")
+            .mismatch_with(v, hidden(), root, Keys::Fold)
+            .unwrap();
+        assert_eq!(m.path.as_str(), "eni_conf.backoff_override.x.steps");
+        assert_eq!(m.want, Kind::Int);
+        assert!(
+            kind("backoff_override")
+                .mismatch(v, root, Keys::Exact)
+                .is_none()
         );
-        assert_eq!(removed("eni_cap_policy"), Some(Version::new(1, 11, 1)));
-        assert!(removed("max_pool_size").is_none());
-    }
-
-    #[test]
-    fn suggests_near_misses_only() {
-        let cases = [
-            ("max_pool_sise", Some("max_pool_size")),
-            ("vswitchs", Some("vswitches")),
-            ("max-pool-size", Some("max_pool_size")),
-            ("security_group_ids", Some("security_groups")),
-            ("cluster_domain_name", None),
-            ("hello", None),
-        ];
-        for (key, want) in cases {
-            assert_eq!(suggest(key), want, "{key}");
-        }
-    }
-
-    #[test]
-    fn secrets_are_recognised_even_misspelt() {
-        assert!(looks_secret("access_secret"));
-        assert!(looks_secret("acess_secret"));
-        assert!(looks_secret("AccessKey"));
-        assert!(looks_secret("ram_PASSWORD"));
-        assert!(looks_secret("token"));
-        assert!(!looks_secret("max_pool_size"));
-        assert!(!looks_secret("tok"));
-        assert!(!looks_secret(""));
-        // Longer than the stack buffer, and not ASCII.
-        assert!(looks_secret(&format!("{}_Token", "x".repeat(80))));
-        assert!(!looks_secret(&"é".repeat(40)));
     }
 }

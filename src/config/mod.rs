@@ -1,10 +1,15 @@
 //! The eni-config model: the ConfigMap, its `eni_conf` document, the CNI conf.
 
+pub mod canonical;
 pub mod duration;
 pub mod edit;
 pub mod eni_conf;
+pub mod field_table;
 pub mod fields;
+pub mod go_json;
+pub mod go_types;
 pub mod manifest;
+pub mod parse_error;
 pub mod path;
 pub mod spans;
 pub mod version;

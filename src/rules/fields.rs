@@ -44,11 +44,19 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         // Built only when there is something to say about the key.
         let path = || root.key(key);
         let secret = || fields::looks_secret(key);
+        // Earlier repeats fail the base's decoders; in a dynamic config
+        // json-patch's MergePatch keeps only the last one before the daemon's
+        // typed decode (evanphx/json-patch v5.6.0 merge.go, into Go maps).
+        let hidden = || {
+            conf.hidden_under(key).filter(move |(_, h)| {
+                role == Role::Base || matches!(h, fields::Hidden::Overflow { .. })
+            })
+        };
         if let Some(field) = exact {
-            if let Some(m) = field.kind.mismatch(value, path, Keys::Exact) {
+            if let Some(m) = field.kind.mismatch_with(value, hidden(), path, Keys::Exact) {
                 out.push(type_finding(&m, field.secret || secret(), "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
             } else if role == Role::Base
-                && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
+                && let Some(m) = field.kind.mismatch_with(value, hidden(), path, Keys::Fold)
             {
                 out.push(type_finding(&m, field.secret || secret(), "terway-init decodes eni-config with encoding/json, which matches keys case-insensitively (cmd/terway-cli/node.go), and fails on it"));
             }
@@ -74,7 +82,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
                 ),
             ));
             if role == Role::Base
-                && let Some(m) = field.kind.mismatch(value, path, Keys::Fold)
+                && let Some(m) = field.kind.mismatch_with(value, hidden(), path, Keys::Fold)
             {
                 out.push(type_finding(&m, field.secret || secret(), &format!("terway-init decodes eni-config with encoding/json, which reads this key as {} (cmd/terway-cli/node.go), and fails on it", field.name)));
             }
@@ -117,10 +125,13 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
 
 fn type_finding(m: &fields::Mismatch, secret: bool, why: &str) -> Finding {
     let got = m.got;
-    let shown = if secret {
-        crate::config::eni_conf::type_name(got).to_string()
-    } else {
-        describe(got)
+    let shown = match m.literal {
+        _ if secret => crate::config::eni_conf::type_name(got).to_string(),
+        Some(literal) => format!(
+            "the number {}, beyond float64 range (strconv.ParseFloat: value out of range)",
+            quote_short(literal, 40)
+        ),
+        None => describe(got),
     };
     let fix = match (m.want, got) {
         (Kind::Int | Kind::Float | Kind::Float32, Value::String(s))
@@ -144,11 +155,18 @@ fn type_finding(m: &fields::Mismatch, secret: bool, why: &str) -> Finding {
         ),
         _ => String::new(),
     };
+    // Go decodes every occurrence of a repeated key and keeps the first
+    // type error (encoding/json decode.go saveError), though the last wins.
+    let which = if m.earlier {
+        " in an earlier occurrence of this repeated key"
+    } else {
+        ""
+    };
     Finding::deny(
         id::FIELD_TYPE,
         &m.path,
         format!(
-            "{} must be {}, got {shown}; {why}{fix}",
+            "{} must be {}, got {shown}{which}; {why}{fix}",
             m.path,
             m.want.describe()
         ),
@@ -182,6 +200,35 @@ mod tests {
             (r#"{"max_pool_sise": 5}"#, &[], &["unknown-field"]),
             (r#"{"eni_cap_policy": "x"}"#, &[], &["unknown-field"]),
             (r#"{"Max_Pool_Size": 5}"#, &[], &["field-case"]),
+            // Go's decoders, not serde_json: an earlier wrong-typed repeat
+            // fails (saveError); -0 is an int; float32 rounds before it
+            // overflows; 1e400 fails a float64 only.
+            (
+                r#"{"max_pool_size": "5", "max_pool_size": 5}"#,
+                &["field-type"],
+                &[],
+            ),
+            (r#"{"max_pool_size": 5, "max_pool_size": 6}"#, &[], &[]),
+            (r#"{"eni_tags": {"a": 1, "a": "x"}}"#, &["field-type"], &[]),
+            (r#"{"max_pool_size": -0}"#, &[], &[]),
+            (r#"{"max_pool_size": -0.0}"#, &["field-type"], &[]),
+            (r#"{"kube_client_qps": 3.4028235e38}"#, &[], &[]),
+            (r#"{"kube_client_qps": 3.5e38}"#, &["field-type"], &[]),
+            (r#"{"eni_cap_ratio": 1e400}"#, &["field-type"], &[]),
+            (r#"{"eni_cap_ratio": 1e308}"#, &[], &[]),
+            (r#"{"junk": 1e400}"#, &[], &["unknown-field"]),
+            (
+                r#"{"backoff_override": {"x": {"Factor": 1e400}}}"#,
+                &["field-type"],
+                &[],
+            ),
+            // terway-init folds keys by Unicode rules: ſ is s, K is k.
+            (
+                r#"{"max_pool_\u017fize": "5"}"#,
+                &["field-type"],
+                &["field-case"],
+            ),
+            (r#"{"\u212aube_client_burst": 5}"#, &[], &["field-case"]),
             (
                 r#"{"Max_Pool_Size": "5"}"#,
                 &["field-type"],
@@ -263,6 +310,26 @@ mod tests {
         let f = create(&dynamic("x", r#"{"Max_Pool_Size": "5"}"#));
         assert_denies(&f, &[]);
         assert_warns(&f, &["field-case"]);
+    }
+
+    #[test]
+    fn repeats_only_break_the_base() {
+        // MergePatch decodes a dynamic config into Go maps first, which keep
+        // the last repeat (evanphx/json-patch merge.go); a float64 overflow
+        // still reaches the daemon's typed decode.
+        let f = create(&dynamic(
+            "x",
+            r#"{"max_pool_size": "5", "max_pool_size": 5}"#,
+        ));
+        assert_denies(&f, &[]);
+        let f = create(&base(r#"{"max_pool_size": "5", "max_pool_size": 5}"#));
+        assert!(
+            message(&f, "field-type").contains("earlier occurrence"),
+            "{f:#?}"
+        );
+        let f = create(&dynamic("x", r#"{"eni_cap_ratio": 1e400}"#));
+        assert_denies(&f, &["field-type"]);
+        assert!(message(&f, "field-type").contains("1e400"), "{f:#?}");
     }
 
     #[test]

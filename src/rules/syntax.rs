@@ -40,7 +40,7 @@ pub(super) fn eni_conf(
         // An empty eni_conf in a dynamic config means "no dynamic config"
         // (types/daemon/config.go MergeConfigAndUnmarshal).
         Some(text) if role == Role::Dynamic && text.is_empty() => None,
-        Some(text) => parse(cm, text, out),
+        Some(_) => parse(cm, role, out),
     }
 }
 
@@ -70,19 +70,20 @@ pub(super) fn keys(
     }
 }
 
-fn parse(cm: &ConfigObject, text: &str, out: &mut Vec<Finding>) -> Option<Arc<EniConf>> {
-    // Go decodes `null` into a struct as "nothing set"
-    // (k8s.io/apimachinery/pkg/util/json): Terway runs on every default.
-    if text.trim() == "null" {
-        out.push(Finding::warn(
-            id::ENI_CONF_JSON,
-            &Path::root(ENI_CONF),
-            "eni_conf is null, so Terway runs with every setting at its default (no vSwitches, no pool sizes); write a JSON object",
-        ));
-        return None;
-    }
-    match cm.eni_conf_parsed()? {
-        Ok(conf) => Some(conf),
+fn parse(cm: &ConfigObject, role: Role, out: &mut Vec<Finding>) -> Option<Arc<EniConf>> {
+    let conf = match cm.eni_conf_parsed()? {
+        Ok(conf) => conf,
+        Err(e) if e.not_object => {
+            out.push(Finding::deny(
+                id::ENI_CONF_JSON,
+                &Path::root(ENI_CONF),
+                format!(
+                    "{}; the daemon decodes eni_conf into its Config struct (types/daemon/config.go) and fails to start. Write a JSON object",
+                    e.message
+                ),
+            ));
+            return None;
+        }
         Err(e) => {
             out.push(Finding::deny(
                 id::ENI_CONF_JSON,
@@ -92,9 +93,39 @@ fn parse(cm: &ConfigObject, text: &str, out: &mut Vec<Finding>) -> Option<Arc<En
                     e.line, e.column, e.message
                 ),
             ));
-            None
+            return None;
         }
+    };
+    if conf.is_null() && role == Role::Dynamic {
+        // evanphx/json-patch v5.6.0 merge.go doMergePatch: a patch that
+        // decodes to a nil map is ErrBadJSONPatch.
+        out.push(Finding::deny(
+            id::ENI_CONF_JSON,
+            &Path::root(ENI_CONF),
+            "eni_conf is null: the daemon merges a dynamic config onto the base with json-patch MergePatch, which refuses a null patch (\"Invalid JSON Patch\"), so LoadDynamicConfig fails (daemon/builder.go, types/daemon/config.go MergeConfigAndUnmarshal) and Terway does not start on any node labelled for this config. Write {} (or an empty eni_conf for no dynamic config)",
+        ));
+        return None;
     }
+    // On the base, `null` decodes as "nothing set" (sigs.k8s.io/json, and
+    // encoding/json in terway-init): judged as `{}` from here on.
+    if role == Role::Base
+        && let Some(jq) = conf.jq_refusal()
+    {
+        let fix = if jq.message.contains("surrogate") {
+            "write the character itself, or a valid \\uD8xx\\uDCxx pair"
+        } else {
+            "nest the document less deeply"
+        };
+        out.push(Finding::deny(
+            id::ENI_CONF_JSON,
+            &Path::root(ENI_CONF),
+            format!(
+                "eni_conf at line {} column {} is JSON Go accepts but jq 1.7.1 does not (\"jq: parse error: {}\", src/jv_parse.c): terway-init runs `jq '.enable_erdma' -r </etc/eni/eni_conf` under `set -o errexit` (hack/init.sh), so it fails and Terway does not start on new or restarted nodes; {fix}",
+                jq.line, jq.column, jq.message
+            ),
+        ));
+    }
+    Some(conf)
 }
 
 /// terway-init turns network policy on only for exactly `false`, `0` or an
@@ -155,7 +186,22 @@ mod tests {
             ),
             (&[("eni_conf", "{\"a\": 1,}")], &["eni-conf-json"], &[]),
             (&[("eni_conf", "")], &["eni-conf-json"], &[]),
-            (&[("eni_conf", "null")], &[], &["eni-conf-json"]),
+            // Read as `{}` (the base needs none of its keys to start).
+            (&[("eni_conf", "null")], &[], &[]),
+            (&[("eni_conf", " null\n")], &[], &[]),
+            // Go accepts what serde_json refuses: a lone surrogate, deep nesting.
+            (
+                &[("eni_conf", r#"{"x": "\udc00"}"#)],
+                &[],
+                &["unknown-field"],
+            ),
+            (&[("eni_conf", r#"{"x": 1e400}"#)], &[], &["unknown-field"]),
+            // jq 1.7.1 (hack/init.sh) refuses a lone high surrogate.
+            (
+                &[("eni_conf", r#"{"x": "\ud800"}"#)],
+                &["eni-conf-json"],
+                &["unknown-field"],
+            ),
         ];
         for (data, deny, warn) in cases {
             let f = create(&base_with_cni(data));
@@ -185,6 +231,56 @@ mod tests {
             ]));
             assert_denies(&f, deny);
             assert_warns(&f, warn);
+        }
+    }
+
+    #[test]
+    fn valid_json_is_never_called_invalid() {
+        let cases: &[(&str, &str)] = &[
+            ("[1]", "cannot unmarshal array into Go value"),
+            ("\"x\"", "cannot unmarshal string into Go value"),
+            (
+                "{\"a\": 1,}",
+                "not valid JSON at line 1 column 9: invalid character '}'",
+            ),
+        ];
+        for (text, want) in cases {
+            let f = create(&base(text));
+            let msg = message(&f, "eni-conf-json");
+            assert!(msg.contains(want), "{text}: {msg}");
+            let valid = serde_json::from_str::<serde_json::Value>(text).is_ok();
+            assert_eq!(msg.contains("not valid JSON"), !valid, "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn null_breaks_only_a_dynamic_config() {
+        let f = create(&dynamic("x", "null"));
+        assert_denies(&f, &["eni-conf-json"]);
+        assert!(message(&f, "eni-conf-json").contains("Invalid JSON Patch"));
+        assert_denies(&create(&dynamic("x", "{}")), &[]);
+    }
+
+    #[test]
+    fn nesting_as_go_and_jq_count_it() {
+        // jq 1.7.1 refuses to open a container on a full parse stack of 256
+        // entries (an array takes one, an object two: the key); Go stops past
+        // 10000 containers.
+        let arrays = |n: usize| format!(r#"{{"x": {}{}}}"#, "[".repeat(n), "]".repeat(n));
+        let cases: &[(String, bool, &str)] = &[
+            (arrays(254), false, ""),
+            (arrays(255), true, "Exceeds depth limit"),
+            (arrays(9_999), true, "Exceeds depth limit"),
+            (arrays(10_000), true, "exceeded max depth"),
+        ];
+        for (text, denied, want) in cases {
+            let f = create(&base(text));
+            if *denied {
+                assert_denies(&f, &["eni-conf-json"]);
+                assert!(message(&f, "eni-conf-json").contains(want), "{want}");
+            } else {
+                assert_denies(&f, &[]);
+            }
         }
     }
 
