@@ -7,6 +7,7 @@ pub mod fields;
 pub mod manifest;
 pub mod path;
 pub mod spans;
+pub mod strconv;
 pub mod version;
 
 use std::collections::BTreeMap;
