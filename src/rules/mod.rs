@@ -8,6 +8,7 @@ mod cni;
 mod eni_create;
 mod fields;
 mod lifecycle;
+mod limits;
 mod modes;
 mod pool;
 mod service_cidr;
@@ -303,6 +304,7 @@ mod raises {
     pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
     pub const SECURITY_GROUP_COUNT: &[&str] = &[SECURITY_GROUP];
     pub const SERVICE_CIDRS: &[&str] = &[SERVICE_CIDR, SERVICE_CIDR_CHANGE];
+    pub const LIMITS: &[&str] = &[RATE_LIMIT, KUBE_CLIENT_BURST];
 }
 
 fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
@@ -365,11 +367,13 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         scope.run(raises::VALUES, out, |out| values::check(&d, out));
         scope.run(raises::MODES, out, |out| modes::check(&d, out));
         scope.run(raises::SECURITY_GROUP_COUNT, out, |out| {
-            eni_create::security_group_count(&d, out)
+            eni_create::security_group_count(&d, out);
+            eni_create::crd_needs_a_security_group(&d, out);
         });
         scope.run(raises::SERVICE_CIDRS, out, |out| {
             service_cidr::check(&d, out)
         });
+        scope.run(raises::LIMITS, out, |out| limits::check(&d, out));
     };
     match base {
         Some(base) => {

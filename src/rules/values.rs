@@ -205,17 +205,17 @@ mod tests {
             (r#"{"idle_ip_reclaim_interval": "5"}"#, &["duration"], &[]),
             (r#"{"idle_ip_reclaim_interval": ""}"#, &["duration"], &[]),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_interval": ""}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_interval": ""}"#,
                 &[],
                 &[],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_interval": "5"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_interval": "5"}"#,
                 &[],
                 &["duration"],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_after": "1m", "idle_ip_reclaim_interval": "5"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_after": "1m", "idle_ip_reclaim_interval": "5"}"#,
                 &["duration"],
                 &[],
             ),
@@ -237,7 +237,7 @@ mod tests {
                 &[],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_jitter_factor": "abc"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_jitter_factor": "abc"}"#,
                 &[],
                 &["jitter-factor"],
             ),
