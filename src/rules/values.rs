@@ -140,6 +140,9 @@ fn jitter(d: &Doc, out: &mut Vec<Finding>) {
             // mode hands it to the controlplane, which ignores a parse error
             // and uses 0.1 (pkg/controller/multi-ip/node/pool.go).
             let (severity, effect) = match d.mode {
+                // The controlplane keeps what ParseFloat returns beside the
+                // error: 0 for bad syntax (so 0.1), ±Inf on overflow.
+                Some(Mode::Crd) if err == strconv::FloatError::Range => (Severity::Warn, "CRD mode takes a positive overflow as an infinite jitter, a negative one as 0.1".to_string()),
                 Some(Mode::Crd) => (Severity::Warn, "CRD mode silently uses 0.1 instead".to_string()),
                 None => (Severity::Warn, "legacy-mode daemons fail to start on it; CRD mode uses 0.1".to_string()),
                 Some(Mode::Legacy) => (Severity::Deny, format!("the daemon fails to start on it (\"strconv.ParseFloat: parsing {}: {err}\", daemon/config.go getPoolConfig)", quote_short(v, 40))),
