@@ -16,7 +16,7 @@ const RATE_LIMITED: &[(&str, Option<&str>)] = &[
     (
         "DescribeNetworkInterfaces",
         Some(
-            "the daemon lists ENIs with it at start (the primary ENI's security groups, the attached ENIs: daemon/builder.go setupENIManager) and in every pool sync",
+            "the daemon calls it at start for the primary ENI's security groups or the attached ENIs' attributes (daemon/builder.go setupENIManager) and after creating each ENI (pkg/factory/aliyun/aliyun.go), so no new ENI becomes usable and a new node allocates no pod IP",
         ),
     ),
     (
@@ -106,7 +106,13 @@ fn rate_limit(d: &Doc, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        let Some(n) = value.as_i64().filter(|n| *n <= 0) else {
+        // Go decodes a null map value as the element's zero value: 0.
+        let n = if value.is_null() {
+            Some(0)
+        } else {
+            value.as_i64()
+        };
+        let Some(n) = n.filter(|n| *n <= 0) else {
             continue;
         };
         let Some((_, breaks)) = known else { continue };
@@ -161,7 +167,9 @@ fn kube_client_burst(d: &Doc, out: &mut Vec<Finding>) {
         .get("kube_client_qps")
         .and_then(|q| q.value.as_f64())
         .unwrap_or(0.0);
-    if qps < 0.0 {
+    // Decoded as a float32: a negative value too small for one becomes -0,
+    // which client-go treats as unset (5).
+    if (qps as f32) < 0.0 {
         // No limiter at all: the burst is never consulted.
         return;
     }
@@ -201,6 +209,11 @@ mod tests {
             ),
             (
                 r#"{"rate_limit": {"AttachNetworkInterface": 0}}"#,
+                &["rate-limit"],
+                &[],
+            ),
+            (
+                r#"{"rate_limit": {"CreateNetworkInterface": null}}"#,
                 &["rate-limit"],
                 &[],
             ),
@@ -255,6 +268,11 @@ mod tests {
             (
                 r#"{"kube_client_qps": -1, "kube_client_burst": -5}"#,
                 &[],
+                &[],
+            ),
+            (
+                r#"{"kube_client_qps": -1e-46, "kube_client_burst": -5}"#,
+                &["kube-client-burst"],
                 &[],
             ),
             (
