@@ -302,7 +302,7 @@ mod raises {
     pub const POOL: &[&str] = &[POOL_SIZE, POOL_ORDER, POOL_CAPACITY, ZONE_BUDGET];
     pub const VALUES: &[&str] = &[ENUM_VALUE, DURATION, JITTER_FACTOR];
     pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
-    pub const SECURITY_GROUP_COUNT: &[&str] = &[SECURITY_GROUP];
+    pub const SECURITY_GROUPS: &[&str] = &[SECURITY_GROUP];
     pub const SERVICE_CIDRS: &[&str] = &[SERVICE_CIDR, SERVICE_CIDR_CHANGE];
     pub const LIMITS: &[&str] = &[RATE_LIMIT, KUBE_CLIENT_BURST];
 }
@@ -366,7 +366,7 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         scope.run(raises::POOL, out, |out| pool::check(&d, out));
         scope.run(raises::VALUES, out, |out| values::check(&d, out));
         scope.run(raises::MODES, out, |out| modes::check(&d, out));
-        scope.run(raises::SECURITY_GROUP_COUNT, out, |out| {
+        scope.run(raises::SECURITY_GROUPS, out, |out| {
             eni_create::security_group_count(&d, out);
             eni_create::crd_needs_a_security_group(&d, out);
         });
