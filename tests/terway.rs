@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use terway_guard::config::{ConfigObject, Version};
-use terway_guard::inventory::{Facts, StaticInventory};
+use terway_guard::inventory::{Facts, KubeadmServiceCidr, StaticInventory};
 use terway_guard::rules::{Input, Operation, Settings};
 use terway_guard::verdict;
 
@@ -29,6 +29,10 @@ struct Case {
     broken_before: bool,
     op: String,
     version: Option<String>,
+    /// kube-system/kubeadm-config as the watched cluster has it: `absent`
+    /// (ACK, the default), `offline` (not watched), `no-subnet`, or its
+    /// networking.serviceSubnet.
+    kubeadm: Option<String>,
     base: Option<Base>,
     old: Option<Object>,
     new: Option<Object>,
@@ -71,7 +75,7 @@ impl Object {
 
 fn minimal_base(mode: &str) -> ConfigObject {
     let ipam = match mode {
-        "crd" => r#""ipam_type": "crd", "#,
+        "crd" => r#""ipam_type": "crd", "security_groups": ["sg-xxx"], "#,
         "legacy" => "",
         other => panic!("base {other:?}: use crd, legacy or an object"),
     };
@@ -116,6 +120,15 @@ fn corpus() -> Vec<(String, Case)> {
     out
 }
 
+fn kubeadm(state: &str) -> Option<KubeadmServiceCidr> {
+    Some(match state {
+        "offline" => return None,
+        "absent" => KubeadmServiceCidr::Unusable("configmaps \"kubeadm-config\" not found".into()),
+        "no-subnet" => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
+        subnet => KubeadmServiceCidr::Usable(subnet.into()),
+    })
+}
+
 fn facts(inv: &StaticInventory, objects: &[&ConfigObject]) -> Facts {
     inv.snapshot(&terway_guard::inventory::query_for(objects.iter().copied()))
 }
@@ -154,7 +167,8 @@ fn the_corpus_agrees_with_terway() {
             .into_iter()
             .flatten()
             .collect();
-        let facts = facts(&inv, &objects);
+        let mut facts = facts(&inv, &objects);
+        facts.kubeadm = kubeadm(case.kubeadm.as_deref().unwrap_or("absent"));
         let settings = Settings {
             terway_version: case
                 .version

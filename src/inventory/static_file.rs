@@ -6,8 +6,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::{
-    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, NodeLimits, Query,
-    SnatEntryFact, VSwitchFact, VpcFact, VpcView,
+    Facts, FactsFuture, Inventory, KubeadmServiceCidr, Lookup, NatGatewayFact, NodeFact,
+    NodeLimits, Query, SnatEntryFact, VSwitchFact, VpcFact, VpcView,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,51 @@ struct File {
     nodes: Vec<NodeEntry>,
     #[serde(default)]
     nat_gateways: Vec<NatEntry>,
+    /// kube-system/kubeadm-config as the cluster has it (the daemon's
+    /// `service_cidr` fallback); unset: not known, as offline.
+    kubeadm_config: Option<KubeadmEntry>,
+}
+
+/// `absent`, or the ConfigMap with its `networking.serviceSubnet` (if any).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KubeadmEntry {
+    Absent(String),
+    Present(KubeadmPresent),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubeadmPresent {
+    service_subnet: Option<String>,
+}
+
+impl KubeadmEntry {
+    /// What the daemon's fallback would find (pkg/k8s/k8s.go
+    /// serviceCidrFromAPIServer parses the subnet with net.ParseCIDR).
+    fn fact(self) -> Result<KubeadmServiceCidr, String> {
+        Ok(match self {
+            KubeadmEntry::Absent(s) if s == "absent" => {
+                KubeadmServiceCidr::Unusable("it does not exist".into())
+            }
+            KubeadmEntry::Absent(s) => {
+                return Err(format!(
+                    "kubeadm_config: {s:?}; write `absent` or `{{service_subnet: 10.96.0.0/12}}`"
+                ));
+            }
+            KubeadmEntry::Present(KubeadmPresent {
+                service_subnet: None,
+            }) => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
+            KubeadmEntry::Present(KubeadmPresent {
+                service_subnet: Some(s),
+            }) => match crate::config::strconv::parse_cidr(&s) {
+                Some(_) => KubeadmServiceCidr::Usable(s),
+                None => KubeadmServiceCidr::Unusable(format!(
+                    "its serviceSubnet {s:?} is not a CIDR Go reads"
+                )),
+            },
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +226,7 @@ impl StaticInventory {
             .as_deref()
             .map(str::parse::<crate::config::Version>)
             .transpose()?;
+        let kubeadm = file.kubeadm_config.map(KubeadmEntry::fact).transpose()?;
         let nat_gateways = file
             .nat_gateways
             .into_iter()
@@ -218,8 +264,7 @@ impl StaticInventory {
                 vpcs,
                 vswitches,
                 nodes,
-                // A static file is offline: nothing says whether the cluster has one.
-                kubeadm: None,
+                kubeadm,
                 node_groups,
             },
         })
@@ -322,6 +367,39 @@ nodes:
         assert_eq!(facts.vswitch("vsw-zz"), Some(&Lookup::NotFound));
         assert_eq!(facts.nodes[0].max_pod_ips, Some(100));
         assert_eq!(facts.vpcs[0].cidrs.len(), 1);
+    }
+
+    #[test]
+    fn states_kubeadm_config() {
+        let cases: &[(&str, Option<KubeadmServiceCidr>)] = &[
+            ("", None),
+            (
+                "kubeadm_config: absent\n",
+                Some(KubeadmServiceCidr::Unusable("it does not exist".into())),
+            ),
+            (
+                "kubeadm_config: {}\n",
+                Some(KubeadmServiceCidr::Unusable(
+                    "it has no networking.serviceSubnet".into(),
+                )),
+            ),
+            (
+                "kubeadm_config: {service_subnet: 10.96.0.0/12}\n",
+                Some(KubeadmServiceCidr::Usable("10.96.0.0/12".into())),
+            ),
+            (
+                "kubeadm_config: {service_subnet: 10.096.0.0/12}\n",
+                Some(KubeadmServiceCidr::Unusable(
+                    "its serviceSubnet \"10.096.0.0/12\" is not a CIDR Go reads".into(),
+                )),
+            ),
+        ];
+        for (text, want) in cases {
+            let inv = StaticInventory::parse(text).unwrap();
+            assert_eq!(&inv.snapshot(&Query::default()).kubeadm, want, "{text}");
+        }
+        let err = StaticInventory::parse("kubeadm_config: gone\n").unwrap_err();
+        assert!(err.contains("absent"), "{err}");
     }
 
     #[test]

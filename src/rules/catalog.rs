@@ -40,14 +40,24 @@ pub mod id {
     pub const IPAM_TYPE: &str = "ipam-type";
     pub const PREFIX_MODE: &str = "prefix-mode";
     pub const VSWITCH_COUNT: &str = "vswitch-count";
+    pub const RATE_LIMIT: &str = "rate-limit";
+    pub const KUBE_CLIENT_BURST: &str = "kube-client-burst";
     /// Raised by the webhook, not the engine: it depends on who asks.
     pub const BYPASS_ANNOTATION: &str = "bypass-annotation";
 }
 
-/// terway-guard's own controls: they protect terway-guard and the cloud
-/// account, not a Terway code path.
+/// terway-guard's own controls: they deny although no Terway component fails
+/// (Terway source "—" with the reason). They protect terway-guard, the cloud
+/// account, or the operator from a value that does not do what it reads as.
 #[cfg(test)]
-const OWN_CONTROLS: &[&str] = &[id::VSWITCH_PREFIX, id::VSWITCH_COUNT, id::BYPASS_ANNOTATION];
+const OWN_CONTROLS: &[&str] = &[
+    id::DISABLE_NETWORK_POLICY,
+    id::IPAM_TYPE,
+    id::SERVICE_CIDR_CHANGE,
+    id::VSWITCH_PREFIX,
+    id::VSWITCH_COUNT,
+    id::BYPASS_ANNOTATION,
+];
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -97,7 +107,7 @@ pub const RULES: &[Rule] = &[
         "deny (reads as \"keep\") / warn",
         "`disable_network_policy` other than `\"true\"`/`\"false\"`; `\"no\"`, `\"off\"`, `\"False\"`, `\"false\\n\"` are denied",
         "terway-init keeps policy only for exactly `false`, `0` or empty and turns it off for anything else",
-        "cmd/terway-cli/common.go `getAllConfig`",
+        "— (own control: terway-init runs with any value, cmd/terway-cli/common.go `getAllConfig`, but turns policy off for one that reads as \"keep\")",
     ),
     r(
         id::FIELD_TYPE,
@@ -160,7 +170,7 @@ pub const RULES: &[Rule] = &[
         "deny",
         "more distinct vSwitch ids than `--max-vswitches` (100)",
         "nothing is looked up: one review must not fan out to the cloud",
-        "— (terway-guard's limit)",
+        "— (own control: terway-guard's limit on cloud lookups per review)",
     ),
     r(
         id::VSWITCH_LOOKUP,
@@ -195,21 +205,21 @@ pub const RULES: &[Rule] = &[
         "deny (added by UPDATE) / warn",
         "a vSwitch smaller than /19 (configurable)",
         "small pod vSwitches run dry again soon; existing ones are respected",
-        "—",
+        "— (own control: Terway uses a vSwitch of any size; a small one added now runs dry again soon)",
     ),
     r(
         id::SERVICE_CIDR,
         "deny / warn",
-        "`service_cidr` has no IPv4 block Go can parse (deny); parts with spaces are dropped, or it is unset (warn)",
+        "`service_cidr` is unset or has no IPv4 block Go's `net.ParseCIDR` reads (no spaces, no leading zeros: `172.016.0.0/16`): deny when the watched cluster's `kube-system/kubeadm-config` has no usable `serviceSubnet`, warn offline or when it has one; parts Go cannot parse are dropped (warn)",
         "the daemon falls back to `kubeadm-config`, absent on ACK, and does not start",
-        "pkg/k8s/k8s.go `NewK8S`, `setSvcCIDR`; types/types.go `SetIPNet`",
+        "pkg/k8s/k8s.go `NewK8S`, `setSvcCIDR`, `serviceCidrFromAPIServer`; types/types.go `SetIPNet`",
     ),
     r(
         id::SERVICE_CIDR_CHANGE,
         "deny",
-        "an UPDATE changes or removes `service_cidr`",
+        "an UPDATE changes or removes a block of `service_cidr` (adding the other family's block for dual stack is allowed)",
         "the cluster's service range cannot change under running pods",
-        "pkg/k8s/k8s.go `NewK8S` (read once at start)",
+        "— (own control: the daemon reads it once at start, pkg/k8s/k8s.go `NewK8S`, and runs with the new range after a restart)",
     ),
     r(
         id::POOL_SIZE,
@@ -242,9 +252,9 @@ pub const RULES: &[Rule] = &[
     r(
         id::SECURITY_GROUP,
         "deny",
-        "a security group is not `sg-…`; more than 10 in `security_groups` (5 before v1.13.7) or in the union with `security_group`",
-        "the daemon refuses the count and does not start; CRD nodes and the controlplane refuse the union; the cloud refuses bad ids",
-        "types/daemon/config.go `Validate`; types/daemon/dynamicconfig.go `ConfigFromConfigMap`",
+        "a security group is not `sg-…`; more than 10 in `security_groups` (5 before v1.13.7) or in the union with `security_group`; CRD IPAM with no security group at all",
+        "the daemon refuses the count and does not start; CRD nodes and the controlplane refuse the union; the cloud refuses bad ids; the Node CRD requires `spec.eni.securityGroupIDs`, filled only from `eni_conf` (legacy falls back to the primary ENI's groups)",
+        "types/daemon/config.go `Validate`; types/daemon/dynamicconfig.go `ConfigFromConfigMap`; pkg/eni/node_reconcile.go; pkg/apis/crds/network.alibabacloud.com_nodes.yaml",
     ),
     r(
         id::ENUM_VALUE,
@@ -263,9 +273,23 @@ pub const RULES: &[Rule] = &[
     r(
         id::JITTER_FACTOR,
         "deny (legacy) / warn",
-        "`idle_ip_reclaim_jitter_factor` is not a number to `strconv.ParseFloat` (no spaces, not `\"\"`), or not above 0",
+        "`idle_ip_reclaim_jitter_factor` is not a number to `strconv.ParseFloat` (no spaces, not `\"\"`, `,` is no decimal point, `1e400` overflows; `1_0`, `0x1p-3`, `Inf` are numbers), or not above 0",
         "the legacy daemon does not start; CRD mode and non-positive values fall back silently",
         "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
+    ),
+    r(
+        id::RATE_LIMIT,
+        "deny (legacy) / warn",
+        "a `rate_limit` value of 0 or less for `DescribeNetworkInterfaces`, `CreateNetworkInterface`, `AttachNetworkInterface`, `AssignPrivateIpAddresses`, `DescribeVSwitches` (and `AssignIpv6Addresses` in dual stack); other API names at 0 or less, and names Terway never waits on (warn)",
+        "the value is the burst of a `golang.org/x/time/rate` limiter, and a burst below 1 fails every call: the legacy daemon's start or every pod IP allocation fails; CRD mode does not read it",
+        "pkg/aliyun/client/ratelimit.go; daemon/builder.go `setupAliyunClient`, `setupENIManager`",
+    ),
+    r(
+        id::KUBE_CLIENT_BURST,
+        "deny",
+        "`kube_client_burst` below 0 while `kube_client_qps` is not below 0 (0 means client-go's defaults)",
+        "client-go's token bucket fails every request, so the daemon cannot read its Node and does not start",
+        "pkg/k8s/k8s.go `NewK8S` (client-go rest.RESTClientFor)",
     ),
     r(
         id::ENI_TAGS,
@@ -286,7 +310,7 @@ pub const RULES: &[Rule] = &[
         "deny (`CRD`) / warn",
         "`ipam_type` that reads as `crd` but is not exactly it, any other unknown value, or an UPDATE that switches the IPAM mode",
         "Terway runs the legacy IPAM for anything but `crd`",
-        "daemon/daemon.go `newNetworkService`",
+        "— (own control: Terway runs legacy IPAM for `\"CRD\"` or `\" crd\"`, daemon/daemon.go `newNetworkService` compares exactly, which is not what the value reads as)",
     ),
     r(
         id::PREFIX_MODE,
@@ -328,7 +352,7 @@ pub const RULES: &[Rule] = &[
         "deny",
         "a user outside `--bypass-groups` sets or changes `terway-guard.io/bypass`",
         "a bypass is honoured only from the request that sets it, by an allowed user; it cannot be planted for a later edit",
-        "— (terway-guard's control)",
+        "— (own control: who may bypass terway-guard)",
     ),
     r(
         id::INVENTORY_MISSING,
@@ -340,15 +364,24 @@ pub const RULES: &[Rule] = &[
 ];
 
 #[cfg(test)]
-/// The README's rule table, generated so the two cannot drift.
+/// The README's rule tables, generated so they cannot drift: the rules backed
+/// by a Terway failure or reinterpretation, then terway-guard's own controls.
 pub fn markdown_table() -> String {
-    let mut out =
-        String::from("| rule | severity | what | why | Terway source |\n|---|---|---|---|---|\n");
-    for r in RULES {
-        out.push_str(&format!(
+    const HEAD: &str = "| rule | severity | what | why | Terway source |\n|---|---|---|---|---|\n";
+    let row = |r: &Rule| {
+        format!(
             "| `{}` | {} | {} | {} | {} |\n",
             r.id, r.severity, r.what, r.why, r.source
-        ));
+        )
+    };
+    let mut out = String::from(HEAD);
+    for r in RULES.iter().filter(|r| !OWN_CONTROLS.contains(&r.id)) {
+        out.push_str(&row(r));
+    }
+    out.push_str("\n#### Own controls\n\nThese deny although no Terway component fails: terway-guard's own controls, each with its reason.\n\n");
+    out.push_str(HEAD);
+    for r in RULES.iter().filter(|r| OWN_CONTROLS.contains(&r.id)) {
+        out.push_str(&row(r));
     }
     out
 }
@@ -368,6 +401,14 @@ mod tests {
                 "deny rule {} names no Terway code path",
                 rule.id
             );
+            assert!(
+                !OWN_CONTROLS.contains(&rule.id) || (denies && rule.source.starts_with("— (")),
+                "own control {} must deny and give its reason after \"—\"",
+                rule.id
+            );
+        }
+        for own in OWN_CONTROLS {
+            assert!(RULES.iter().any(|r| r.id == *own), "{own} is not in RULES");
         }
         let readme = include_str!("../../README.md");
         let table = markdown_table();

@@ -146,3 +146,141 @@ pub(super) fn security_group_count(d: &Doc, out: &mut Vec<Finding>) {
         ));
     }
 }
+
+/// CRD mode: the daemon's node reconcile writes the Node CR's
+/// `spec.eni.securityGroupIDs` from eni_conf alone (pkg/eni/node_reconcile.go,
+/// `GetSecurityGroups`: `security_group` plus `security_groups`, as the daemon
+/// reads them: exact keys), the field is `omitempty`, and the Node CRD
+/// requires it (pkg/apis/crds/network.alibabacloud.com_nodes.yaml, no
+/// minItems): with none, the Node CR is refused and the node gets no pod IP.
+/// Legacy mode falls back to the primary ENI's groups (daemon/builder.go
+/// setupENIManager).
+pub(super) fn crd_needs_a_security_group(d: &Doc, out: &mut Vec<Finding>) {
+    if d.mode != Some(Mode::Crd) {
+        return;
+    }
+    let single = d.new.str("security_group").is_some_and(|s| !s.is_empty());
+    let list = d
+        .new
+        .get("security_groups")
+        .and_then(|e| e.value.as_array())
+        .is_some_and(|a| !a.is_empty());
+    if single || list {
+        return;
+    }
+    let path = d
+        .new
+        .get("security_groups")
+        .map_or_else(|| Path::root(ENI_CONF).key("security_groups"), |e| e.path());
+    out.push(
+        Finding::deny(
+            id::SECURITY_GROUP,
+            &path,
+            "CRD IPAM (ipam_type: crd) with no security group: the Node CR's spec.eni.securityGroupIDs is filled only from security_group/security_groups (pkg/eni/node_reconcile.go) and the Node CRD requires it (\"spec.eni.securityGroupIDs: Required value\", pkg/apis/crds/network.alibabacloud.com_nodes.yaml), so new nodes get no pod IPs. Set \"security_groups\" to the cluster's security group ids (only legacy IPAM falls back to the primary ENI's groups)",
+        )
+        .about("sg:none"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::ConfigObject;
+    use crate::rules::Operation;
+    use crate::rules::testing::*;
+
+    #[test]
+    fn crd_mode_needs_a_security_group() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"]}"#,
+                &[],
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_group": "sg-1"}"#,
+                &[],
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_group": "sg-1", "security_groups": []}"#,
+                &[],
+                &[],
+            ),
+            (r#"{"ipam_type": "crd"}"#, &["security-group"], &[]),
+            (
+                r#"{"ipam_type": "crd", "security_groups": []}"#,
+                &["security-group"],
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_groups": null}"#,
+                &["security-group"],
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_group": ""}"#,
+                &["security-group"],
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_group": null}"#,
+                &["security-group"],
+                &[],
+            ),
+            // The daemon matches keys exactly: a case variant is not read.
+            (
+                r#"{"ipam_type": "crd", "Security_Groups": ["sg-1"]}"#,
+                &["security-group"],
+                &["field-case"],
+            ),
+            // Legacy falls back to the primary ENI's groups.
+            (r#"{}"#, &[], &[]),
+            (r#"{"security_groups": []}"#, &[], &[]),
+        ];
+        assert_base_cases(cases);
+    }
+
+    #[test]
+    fn crd_without_a_security_group_is_this_edits_doing_or_not() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            // A switch to CRD of a config that has none.
+            (r#"{}"#, r#"{"ipam_type": "crd"}"#, &["security-group"]),
+            // Removing the only group.
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"]}"#,
+                r#"{"ipam_type": "crd", "security_groups": []}"#,
+                &["security-group"],
+            ),
+            // Already so: not this edit's doing.
+            (
+                r#"{"ipam_type": "crd"}"#,
+                r#"{"ipam_type": "crd", "max_pool_size": 5}"#,
+                &[],
+            ),
+        ];
+        for (old, new, want) in cases {
+            let f = run(
+                Operation::Update,
+                Some(&base(new)),
+                Some(&base(old)),
+                None,
+                None,
+            );
+            assert_denies(&f, want);
+        }
+        // A dynamic config is judged merged onto its base.
+        let with = base(r#"{"ipam_type": "crd", "security_groups": ["sg-1"]}"#);
+        let without = base(r#"{"ipam_type": "crd"}"#);
+        let cases: &[(&ConfigObject, &str, &[&str])] = &[
+            (&with, r#"{"max_pool_size": 5}"#, &[]),
+            (&with, r#"{"security_groups": null}"#, &["security-group"]),
+            (&without, r#"{"max_pool_size": 5}"#, &[]),
+            (&without, r#"{"security_groups": ["sg-2"]}"#, &[]),
+        ];
+        for (b, dyn_conf, want) in cases {
+            let d = dynamic("big-pool", dyn_conf);
+            let f = run(Operation::Create, Some(&d), None, Some(b), None);
+            assert_denies(&f, want);
+        }
+    }
+}

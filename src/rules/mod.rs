@@ -8,6 +8,7 @@ mod cni;
 mod eni_create;
 mod fields;
 mod lifecycle;
+mod limits;
 mod modes;
 mod pool;
 mod service_cidr;
@@ -186,7 +187,7 @@ pub fn version_of(settings: &Settings, facts: Option<&Facts>) -> Option<Version>
 /// Runs every rule that applies and returns the findings, denials first.
 ///
 /// An UPDATE is never denied for what it does not change: a denial that the
-/// old object earns as well becomes a warning.
+/// old object earns as well (as a denial, not a warning) becomes a warning.
 pub fn evaluate(input: &Input) -> Vec<Finding> {
     let mut out = evaluate_alone(input, Scope::All);
     if input.operation == Operation::Update
@@ -204,8 +205,12 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
         let denied: BTreeSet<&'static str> =
             out.iter().filter(|f| f.is_deny()).map(|f| f.rule).collect();
         let before = evaluate_alone(&as_created, Scope::Only(&denied));
+        // Only what the old object was itself denied for softens: a warning
+        // there (a value Terway reinterprets) says nothing about whether the
+        // new value breaks Terway.
         let had: HashSet<(&str, &str)> = before
             .iter()
+            .filter(|f| f.is_deny())
             .map(|f| (f.rule, f.subject.as_str()))
             .collect();
         #[cfg(debug_assertions)]
@@ -215,7 +220,9 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
             let whole = evaluate_alone(&as_created, Scope::All);
             for f in out.iter().filter(|f| f.is_deny()) {
                 let key = (f.rule, f.subject.as_str());
-                let in_whole = whole.iter().any(|w| (w.rule, w.subject.as_str()) == key);
+                let in_whole = whole
+                    .iter()
+                    .any(|w| w.is_deny() && (w.rule, w.subject.as_str()) == key);
                 assert_eq!(
                     had.contains(&key),
                     in_whole,
@@ -295,8 +302,9 @@ mod raises {
     pub const POOL: &[&str] = &[POOL_SIZE, POOL_ORDER, POOL_CAPACITY, ZONE_BUDGET];
     pub const VALUES: &[&str] = &[ENUM_VALUE, DURATION, JITTER_FACTOR];
     pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
-    pub const SECURITY_GROUP_COUNT: &[&str] = &[SECURITY_GROUP];
+    pub const SECURITY_GROUPS: &[&str] = &[SECURITY_GROUP];
     pub const SERVICE_CIDRS: &[&str] = &[SERVICE_CIDR, SERVICE_CIDR_CHANGE];
+    pub const LIMITS: &[&str] = &[RATE_LIMIT, KUBE_CLIENT_BURST];
 }
 
 fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
@@ -358,19 +366,29 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         scope.run(raises::POOL, out, |out| pool::check(&d, out));
         scope.run(raises::VALUES, out, |out| values::check(&d, out));
         scope.run(raises::MODES, out, |out| modes::check(&d, out));
-        scope.run(raises::SECURITY_GROUP_COUNT, out, |out| {
-            eni_create::security_group_count(&d, out)
+        scope.run(raises::SECURITY_GROUPS, out, |out| {
+            eni_create::security_group_count(&d, out);
+            eni_create::crd_needs_a_security_group(&d, out);
         });
         scope.run(raises::SERVICE_CIDRS, out, |out| {
             service_cidr::check(&d, out)
         });
+        scope.run(raises::LIMITS, out, |out| limits::check(&d, out));
     };
     match base {
         Some(base) => {
             // Judge the merge Terway will load, but only for what the dynamic
             // config brings: problems the base has alone are not this edit's.
             let merged_new = base.merged(&own);
-            let merged_old = own_old.as_ref().map(|o| base.merged(o));
+            // An old dynamic config with an empty (or unreadable) eni_conf
+            // gave the daemon the base alone (types/daemon/config.go
+            // MergeConfigAndUnmarshal skips an empty patch): what the edit
+            // adds is judged against that, as a CREATE of it would be.
+            let merged_old = match (&own_old, input.old) {
+                (Some(o), _) => Some(base.merged(o)),
+                (None, Some(_)) => Some((*base).clone()),
+                (None, None) => None,
+            };
             let mut merged = Vec::new();
             doc(&merged_new, merged_old.as_ref(), &mut merged);
             let mut base_alone = Vec::new();

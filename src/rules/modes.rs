@@ -194,22 +194,26 @@ mod tests {
     #[test]
     fn mode_rules() {
         let cases: &[(&str, &[&str], &[&str])] = &[
-            (r#"{"ipam_type": "crd"}"#, &[], &[]),
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"]}"#,
+                &[],
+                &[],
+            ),
             (r#"{"ipam_type": "CRD"}"#, &["ipam-type"], &[]),
             (r#"{"ipam_type": "vpc"}"#, &[], &["ipam-type"]),
             (
-                r#"{"ipam_type": "crd", "enable_ip_prefix": true, "ipv6_prefix_count": 2}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "ipv6_prefix_count": 2}"#,
                 &["prefix-mode"],
                 &[],
             ),
             (
-                r#"{"ipam_type": "crd", "enable_ip_prefix": true, "ipv6_prefix_count": 1}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "ipv6_prefix_count": 1}"#,
                 &[],
                 &[],
             ),
             (r#"{"enable_ip_prefix": true}"#, &[], &["prefix-mode"]),
             (
-                r#"{"ipam_type": "crd", "max_eni": 3}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "max_eni": 3}"#,
                 &[],
                 &["mode-ignored"],
             ),
@@ -220,7 +224,7 @@ mod tests {
 
     #[test]
     fn dynamic_configs_cannot_change_base_only_fields() {
-        let b = base(r#"{"ipam_type": "crd", "ip_stack": "ipv4"}"#);
+        let b = base(r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "ip_stack": "ipv4"}"#);
         let d = dynamic(
             "big-pool",
             r#"{"service_cidr": "10.0.0.0/16", "ip_stack": "dual", "max_pool_size": 10}"#,
@@ -236,9 +240,11 @@ mod tests {
 
     #[test]
     fn toggling_prefix_mode_warns_for_existing_nodes() {
-        let old = base(r#"{"ipam_type": "crd", "vswitches": {"cn-shanghai-f": ["vsw-f19"]}}"#);
+        let old = base(
+            r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "vswitches": {"cn-shanghai-f": ["vsw-f19"]}}"#,
+        );
         let new = base(
-            r#"{"ipam_type": "crd", "enable_ip_prefix": true, "vswitches": {"cn-shanghai-f": ["vsw-f19"]}}"#,
+            r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "vswitches": {"cn-shanghai-f": ["vsw-f19"]}}"#,
         );
         let f = update_with_facts(&old, &new);
         assert_warns(&f, &["prefix-mode"]);

@@ -208,11 +208,11 @@ mod tests {
             ),
             (r#"{"min_pool_size": -1}"#, &[]),
             (
-                r#"{"ipam_type": "crd", "min_pool_size": -1}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "min_pool_size": -1}"#,
                 &["pool-size"],
             ),
             (
-                r#"{"ipam_type": "crd", "ip_warm_up_size": -5}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "ip_warm_up_size": -5}"#,
                 &["pool-size"],
             ),
             (

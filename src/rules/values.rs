@@ -2,9 +2,9 @@
 //! stack, durations and the reclaim jitter.
 
 use super::{Doc, Finding, Mode, Severity, id};
-use crate::config::duration;
 use crate::config::fields::levenshtein;
 use crate::config::path::quote_short;
+use crate::config::{duration, strconv};
 
 /// (field, values Terway treats specially, what everything else means).
 /// daemon/config.go getENIConfig and pkg/eni/node_reconcile.go: only
@@ -128,59 +128,38 @@ fn durations(d: &Doc, out: &mut Vec<Finding>) {
     }
 }
 
-/// Go's `strconv.ParseFloat`: no surrounding spaces, decimal or hex, `Inf`
-/// and `NaN`; out of range is an error.
-pub fn go_parse_float(s: &str) -> Option<f64> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
-        return s.parse::<f64>().ok().or(Some(f64::NAN));
-    }
-    if let Some(hex) = lower.strip_prefix("0x") {
-        // Hex floats are rare here; accept their shape.
-        let ok = hex
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'p' | b'+' | b'-' | b'_'));
-        return (ok && !hex.is_empty()).then_some(0.0);
-    }
-    if !body
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|f| f.is_finite())
-}
-
 fn jitter(d: &Doc, out: &mut Vec<Finding>) {
     let Some(e) = d.new.get("idle_ip_reclaim_jitter_factor") else {
         return;
     };
     let Some(v) = e.value.as_str() else { return };
     let shown = quote_short(v, 40);
-    match go_parse_float(v) {
-        None => {
+    match strconv::parse_float(v) {
+        Err(err) => {
             // Legacy parses it at start (daemon/config.go getPoolConfig); CRD
             // mode hands it to the controlplane, which ignores a parse error
             // and uses 0.1 (pkg/controller/multi-ip/node/pool.go).
             let (severity, effect) = match d.mode {
-                Some(Mode::Crd) => (Severity::Warn, "CRD mode silently uses 0.1 instead"),
-                None => (Severity::Warn, "legacy-mode daemons fail to start on it; CRD mode uses 0.1"),
-                Some(Mode::Legacy) => (Severity::Deny, "the daemon fails to start on it (strconv.ParseFloat, daemon/config.go getPoolConfig)"),
+                // The controlplane keeps what ParseFloat returns beside the
+                // error: 0 for bad syntax (so 0.1), ±Inf on overflow.
+                Some(Mode::Crd) if err == strconv::FloatError::Range => (Severity::Warn, "CRD mode takes a positive overflow as an infinite jitter, a negative one as 0.1".to_string()),
+                Some(Mode::Crd) => (Severity::Warn, "CRD mode silently uses 0.1 instead".to_string()),
+                None => (Severity::Warn, "legacy-mode daemons fail to start on it; CRD mode uses 0.1".to_string()),
+                Some(Mode::Legacy) => (Severity::Deny, format!("the daemon fails to start on it (\"strconv.ParseFloat: parsing {}: {err}\", daemon/config.go getPoolConfig)", quote_short(v, 40))),
             };
             out.push(Finding::new(
                 id::JITTER_FACTOR,
                 severity,
                 &e.path(),
-                format!("idle_ip_reclaim_jitter_factor is {shown}, not a number Go reads (no spaces); {effect}. Write e.g. \"0.1\""),
+                format!("idle_ip_reclaim_jitter_factor is {shown}, not a number Go's strconv.ParseFloat reads (no spaces, \".\" as the decimal point, at most about 1.8e308); {effect}. Write e.g. \"0.1\""),
             ));
         }
-        Some(f) if f.is_nan() || f <= 0.0 => out.push(Finding::warn(
+        Ok(f) if f.is_nan() || f <= 0.0 => out.push(Finding::warn(
             id::JITTER_FACTOR,
             &e.path(),
             format!("idle_ip_reclaim_jitter_factor is {shown}; Terway replaces a factor that is not above 0 (1.0 in legacy mode, 0.1 in CRD mode). Write e.g. \"0.1\""),
         )),
-        Some(_) => {}
+        Ok(_) => {}
     }
 }
 
@@ -229,17 +208,17 @@ mod tests {
             (r#"{"idle_ip_reclaim_interval": "5"}"#, &["duration"], &[]),
             (r#"{"idle_ip_reclaim_interval": ""}"#, &["duration"], &[]),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_interval": ""}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_interval": ""}"#,
                 &[],
                 &[],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_interval": "5"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_interval": "5"}"#,
                 &[],
                 &["duration"],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_after": "1m", "idle_ip_reclaim_interval": "5"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_after": "1m", "idle_ip_reclaim_interval": "5"}"#,
                 &["duration"],
                 &[],
             ),
@@ -261,7 +240,7 @@ mod tests {
                 &[],
             ),
             (
-                r#"{"ipam_type": "crd", "idle_ip_reclaim_jitter_factor": "abc"}"#,
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "idle_ip_reclaim_jitter_factor": "abc"}"#,
                 &[],
                 &["jitter-factor"],
             ),
@@ -269,6 +248,35 @@ mod tests {
                 r#"{"idle_ip_reclaim_jitter_factor": "-0.5"}"#,
                 &[],
                 &["jitter-factor"],
+            ),
+            // strconv.ParseFloat: Go literal syntax, `_` between digits, hex, specials.
+            (r#"{"idle_ip_reclaim_jitter_factor": "1_0"}"#, &[], &[]),
+            (r#"{"idle_ip_reclaim_jitter_factor": "0x1p-3"}"#, &[], &[]),
+            (r#"{"idle_ip_reclaim_jitter_factor": "Inf"}"#, &[], &[]),
+            (
+                r#"{"idle_ip_reclaim_jitter_factor": "NaN"}"#,
+                &[],
+                &["jitter-factor"],
+            ),
+            (
+                r#"{"idle_ip_reclaim_jitter_factor": "0,1"}"#,
+                &["jitter-factor"],
+                &[],
+            ),
+            (
+                r#"{"idle_ip_reclaim_jitter_factor": "1e400"}"#,
+                &["jitter-factor"],
+                &[],
+            ),
+            (
+                r#"{"idle_ip_reclaim_jitter_factor": "1__0"}"#,
+                &["jitter-factor"],
+                &[],
+            ),
+            (
+                r#"{"idle_ip_reclaim_jitter_factor": "+nan"}"#,
+                &["jitter-factor"],
+                &[],
             ),
             (
                 r#"{"idle_ip_reclaim_jitter_factor": 0.1}"#,
@@ -280,15 +288,28 @@ mod tests {
     }
 
     #[test]
-    fn go_floats() {
-        use super::go_parse_float as p;
-        assert_eq!(p("0.1"), Some(0.1));
-        assert_eq!(p("1e-1"), Some(0.1));
-        assert_eq!(p(".5"), Some(0.5));
-        assert!(p("Inf").is_some());
-        assert!(p("0x1p-2").is_some());
-        for bad in ["", " 0.1", "0.1 ", "1e400", "abc", "1,5", "0.1f"] {
-            assert_eq!(p(bad), None, "{bad:?}");
+    fn only_an_old_denial_softens_a_new_one() {
+        use crate::rules::Operation;
+        let jitter = |v: &str| base(&format!(r#"{{"idle_ip_reclaim_jitter_factor": "{v}"}}"#));
+        // (old value, new value, denied, softened to a warning)
+        let cases: &[(&str, &str, &[&str], &[&str])] = &[
+            // The old value was only warned (Terway reinterprets it).
+            ("-0.1", "0,1", &["jitter-factor"], &[]),
+            ("NaN", "abc", &["jitter-factor"], &[]),
+            // The old value was denied as well: not this edit's doing.
+            ("0,1", "abc", &[], &["jitter-factor"]),
+            ("0.1", "0.2", &[], &[]),
+        ];
+        for (old, new, deny, warn) in cases {
+            let f = run(
+                Operation::Update,
+                Some(&jitter(new)),
+                Some(&jitter(old)),
+                None,
+                None,
+            );
+            assert_denies(&f, deny);
+            assert_warns(&f, warn);
         }
     }
 }

@@ -370,4 +370,43 @@ mod tests {
         assert_warns(&got, &["vswitch-lookup"]);
         assert_eq!(got.iter().filter(|f| f.rule == "vswitch-lookup").count(), 2);
     }
+
+    #[test]
+    fn a_dynamic_config_filled_in_adds_only_what_it_lists() {
+        // The base lists a /24 (vswitch-prefix denies one an UPDATE adds).
+        let b = base(
+            r#"{"service_cidr": "172.20.0.0/16", "vswitches": {"cn-shanghai-f": ["vsw-f24"]}}"#,
+        );
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("", r#"{"max_pool_size": 5}"#, &[]),
+            ("{}", r#"{"max_pool_size": 5}"#, &[]),
+            ("not json", r#"{"max_pool_size": 5}"#, &[]),
+            (
+                "",
+                r#"{"vswitches": {"cn-shanghai-f": ["vsw-f24", "vsw-f19"]}}"#,
+                &[],
+            ),
+            (
+                "",
+                r#"{"vswitches": {"cn-shanghai-g": ["vsw-g19", "vsw-f19"]}}"#,
+                &["vswitch-zone"],
+            ),
+        ];
+        for (old, new, want) in cases {
+            let old = dynamic("big-pool", old);
+            let new = dynamic("big-pool", new);
+            let facts = facts_for(&[&b, &old, &new]);
+            use crate::rules::Operation;
+            let update = run(
+                Operation::Update,
+                Some(&new),
+                Some(&old),
+                Some(&b),
+                Some(&facts),
+            );
+            let create = run(Operation::Create, Some(&new), None, Some(&b), Some(&facts));
+            assert_denies(&update, want);
+            assert_denies(&create, want);
+        }
+    }
 }
