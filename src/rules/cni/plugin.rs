@@ -1,0 +1,119 @@
+//! The terway CNI binary: on every ADD, DEL and CHECK it decodes its stdin
+//! (the terway plugin as written, with libcni's `name` and `cniVersion`)
+//! into `types.CNIConf` with `encoding/json` (plugin/terway/cni_linux.go
+//! getCmdArgs, "failed to parse network config"), and on ADD parses each
+//! `host_stack_cidrs` entry with `net.ParseCIDR` (plugin/terway/cni.go
+//! parseSetupConf). Sources at 89aadf8.
+
+use serde_json::Value;
+
+use crate::config::fields::{Kind, Member};
+
+use super::libcni::NET_CONF;
+use super::terway_cli::Plugin;
+use super::{Reader, Report, cidr, decode_as, folded, shown};
+
+const fn m(name: &'static str, kind: Kind) -> Member {
+    Member { name, kind }
+}
+
+const STRINGS: Kind = Kind::List(&Kind::String);
+
+/// plugin/terway/cni/runtime_config.go `RuntimeConfig`.
+const RUNTIME_CONFIG: Kind = Kind::Struct(&[
+    m(
+        "dns",
+        Kind::Struct(&[
+            m("servers", STRINGS),
+            m("searches", STRINGS),
+            m("options", STRINGS),
+        ]),
+    ),
+    m(
+        "portMappings",
+        Kind::List(&Kind::Struct(&[
+            m("hostPort", Kind::Int),
+            m("containerPort", Kind::Int),
+            m("protocol", Kind::String),
+            m("hostIP", Kind::String),
+        ])),
+    ),
+    m(
+        "bandwidth",
+        Kind::Struct(&[
+            m("ingressRate", Kind::Int),
+            m("ingressBurst", Kind::Int),
+            m("egressRate", Kind::Int),
+            m("egressBurst", Kind::Int),
+        ]),
+    ),
+]);
+
+/// plugin/driver/types/types.go `SymmetricRoutingConfig`.
+pub(super) const SYMMETRIC_ROUTING: Kind = Kind::Struct(&[
+    m("interface", Kind::String),
+    m("mark", Kind::Int),
+    m("mask", Kind::Int),
+    m("table_id", Kind::Int),
+    m("rule_priority", Kind::Int),
+    m("comment", Kind::String),
+    m("backend", Kind::String),
+]);
+
+/// plugin/driver/types/types.go `CNIConf`, without the embedded NetConf.
+const OWN: &[Member] = &[
+    m("veth_prefix", Kind::String),
+    m("eniip_virtual_type", Kind::String),
+    m("host_stack_cidrs", STRINGS),
+    m("disable_host_peer", Kind::Bool),
+    m("vlan_strip_type", Kind::String),
+    m("mtu", Kind::Int),
+    m("runtimeConfig", RUNTIME_CONFIG),
+    m("bandwidth_mode", Kind::String),
+    m("enable_network_priority", Kind::Bool),
+    m("debug", Kind::Bool),
+    m("symmetric_routing_config", SYMMETRIC_ROUTING),
+];
+
+const SOURCE: &str = "plugin/terway/cni_linux.go getCmdArgs, plugin/driver/types/types.go CNIConf";
+
+pub(super) fn check(p: &Plugin, report: &mut Report) {
+    let reader = Reader::Plugin;
+    // The embedded NetConf's fields are CNIConf's too: containerd's libcni
+    // has judged them already, and the first reader to fail is the one named.
+    let a = decode_as(
+        &p.conf,
+        Kind::Struct(NET_CONF),
+        &p.at,
+        reader,
+        "types.CNIConf",
+        SOURCE,
+        report,
+    );
+    let b = decode_as(
+        &p.conf,
+        Kind::Struct(OWN),
+        &p.at,
+        reader,
+        "types.CNIConf",
+        SOURCE,
+        report,
+    );
+    if !(a && b) {
+        return;
+    }
+    let Some((key, Value::Array(cidrs))) = folded(&p.conf, "host_stack_cidrs") else {
+        return;
+    };
+    for (i, v) in cidrs.iter().enumerate() {
+        // A null item decodes to "" (null into a string is a no-op).
+        let s = v.as_str().unwrap_or_default();
+        if let Err(e) = cidr::parse_cidr(s) {
+            report.deny(
+                p.at.key(key).index(i),
+                reader,
+                format!("host_stack_cidrs entry {} is not a CIDR to Go's net.ParseCIDR; {} fails every pod ADD with \"host_stack_cidrs({s}) is invaild: {e}\" (plugin/terway/cni.go parseSetupConf); {}. Write a block with its mask, e.g. \"169.254.20.10/32\"", shown(v), reader.name(), reader.impact()),
+            );
+        }
+    }
+}
