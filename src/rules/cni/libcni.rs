@@ -56,7 +56,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         Kind::Struct(NET_CONF),
         &p.at,
         reader,
-        "types.NetConf",
+        "NetConf",
         SOURCE,
         report,
     );
@@ -75,6 +75,90 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
             at,
             reader,
             format!("the plugin's type is empty; {} fails with \"error parsing configuration: missing 'type'\" ({SOURCE}); {}. Name the plugin binary, e.g. \"terway\"", reader.name(), reader.impact()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+
+    #[test]
+    fn libcni() {
+        table(
+            "10-terway.conflist",
+            &[
+                (
+                    r#"{"plugins":[{"type":"terway","capabilities":{"bandwidth":true}}]}"#,
+                    &[],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway","capabilities":{"bandwidth":"true"}}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].capabilities.bandwidth"#,
+                        "containerd (libcni)",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway","capabilities":["bandwidth"]}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].capabilities"#,
+                        "NetworkReady=false",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway"},{"type":"portmap","ipam":"host-local"}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[1].ipam"#,
+                        "NetConf.",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway","dns":[]}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].dns"#,
+                        "NetConf.",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway","prevResult":"x"}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].prevResult"#,
+                        "NetConf.",
+                    )],
+                ),
+                // Folded keys: encoding/json matches "Capabilities" too.
+                (
+                    r#"{"plugins":[{"type":"terway","Capabilities":{"bandwidth":1}}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].Capabilities.bandwidth"#,
+                        "libcni",
+                    )],
+                ),
+                // Exact name and cniVersion are dropped by terway-cli; "Name" is not.
+                (
+                    r#"{"plugins":[{"type":"terway","name":1,"cniVersion":2}]}"#,
+                    &[],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway","Name":1}]}"#,
+                    &[(D, r#"data["10-terway.conflist"].plugins[0].Name"#, "libcni")],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway"},{"type":""}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[1].type"#,
+                        "missing 'type'",
+                    )],
+                ),
+            ],
         );
     }
 }

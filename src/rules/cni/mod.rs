@@ -101,14 +101,16 @@ impl Report {
     }
 
     /// A Go type error as `encoding/json` raises it, with the reader's cost.
-    pub(super) fn mismatch(&mut self, m: &Mismatch, reader: Reader, into: &str, source: &str) {
+    /// `field` is the struct field it decodes into (`CNIConf.mtu`).
+    pub(super) fn mismatch(&mut self, m: &Mismatch, reader: Reader, field: &str, source: &str) {
         let text = format!(
-            "{} is {}; {} decodes it as {} into {into} ({source}) and fails with \"json: cannot unmarshal {} into Go struct field\"; {}. Write {}",
+            "{} is {}; {} decodes it as {} ({source}) and fails with \"json: cannot unmarshal {} into Go struct field {field} of type {}\"; {}. Write {}",
             m.path,
             shown(m.got),
             reader.name(),
             m.want.describe(),
             json_kind(m.got),
+            go_type(m.want, field),
             reader.impact(),
             m.want.describe(),
         );
@@ -256,7 +258,7 @@ pub(super) fn decode_as(
             continue;
         };
         if let Some(bad) = m.kind.mismatch(v, || at.key(k), Keys::Fold) {
-            report.mismatch(&bad, reader, into, source);
+            report.mismatch(&bad, reader, &format!("{into}.{}", m.name), source);
             ok = false;
         }
     }
@@ -289,14 +291,45 @@ pub(super) fn shown(v: &Value) -> String {
 }
 
 /// How Go's `UnmarshalTypeError` names a JSON value.
-fn json_kind(v: &Value) -> &'static str {
+pub(super) fn json_kind(v: &Value) -> String {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(_) => "string".into(),
+        Value::Array(_) => "array".into(),
+        Value::Object(_) => "object".into(),
+    }
+}
+
+/// The Go type Go names in a type error; structs by the field they fill.
+fn go_type(kind: Kind, field: &str) -> String {
+    const STRUCTS: &[(&str, &str)] = &[
+        ("NetConf.ipam", "types.IPAM"),
+        ("NetConf.dns", "types.DNS"),
+        ("CNIConf.ipam", "types.IPAM"),
+        ("CNIConf.dns", "types.DNS"),
+        ("CNIConf.runtimeConfig", "cni.RuntimeConfig"),
+        (
+            "CNIConf.symmetric_routing_config",
+            "types.SymmetricRoutingConfig",
+        ),
+        ("symmetric_routing_config", "types.SymmetricRoutingConfig"),
+    ];
+    match kind {
+        Kind::String => "string".into(),
+        Kind::Int => "int".into(),
+        Kind::Float => "float64".into(),
+        Kind::Float32 => "float32".into(),
+        Kind::Bool => "bool".into(),
+        Kind::List(k) => format!("[]{}", go_type(*k, "")),
+        Kind::Map(k) => format!("map[string]{}", go_type(*k, "")),
+        Kind::Struct([]) => "map[string]interface {}".into(),
+        Kind::Struct(_) => STRUCTS
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or("struct", |(_, t)| t)
+            .into(),
     }
 }
 

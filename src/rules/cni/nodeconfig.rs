@@ -9,11 +9,9 @@
 
 use serde_json::Value;
 
-use crate::config::fields::Keys;
-
 use super::plugin::SYMMETRIC_ROUTING;
 use super::terway_cli::Plugin;
-use super::{Reader, Report, shown};
+use super::{Reader, Report, decode_as, json_kind, shown};
 
 const SOURCE: &str = "cmd/terway-cli/node.go setSymmetricRouting";
 
@@ -22,16 +20,68 @@ pub(super) fn check(first: &Plugin, report: &mut Report) {
     let Some(v) = first.conf.get("symmetric_routing_config") else {
         return;
     };
-    let at = || first.at.key("symmetric_routing_config");
-    if let Some(bad) = SYMMETRIC_ROUTING.mismatch(v, at, Keys::Fold) {
-        if matches!(v, Value::Object(_)) {
-            report.mismatch(&bad, reader, "types.SymmetricRoutingConfig", SOURCE);
-        } else {
-            report.deny(
-                at(),
+    let at = first.at.key("symmetric_routing_config");
+    match v {
+        Value::Object(conf) => {
+            decode_as(
+                conf,
+                SYMMETRIC_ROUTING,
+                &at,
                 reader,
-                format!("symmetric_routing_config is {}; it must be an object: {} fails with \"failed to parse symmetric_routing_config\" ({SOURCE}), even with symmetric_routing off; {}", shown(v), reader.name(), reader.impact()),
+                "SymmetricRoutingConfig",
+                SOURCE,
+                report,
             );
         }
+        Value::Null => {}
+        other => report.deny(
+            at,
+            reader,
+            format!("symmetric_routing_config is {}; it must be an object: {} fails with \"failed to parse symmetric_routing_config: json: cannot unmarshal {} into Go value of type types.SymmetricRoutingConfig\" ({SOURCE}), even with symmetric_routing off; {}", shown(other), reader.name(), json_kind(other), reader.impact()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+
+    #[test]
+    fn nodeconfig() {
+        table(
+            "10-terway.conf",
+            &[
+                (
+                    r#"{"type":"terway","symmetric_routing_config":{"interface":"eth0","mark":16,"table_id":100}}"#,
+                    &[],
+                ),
+                (
+                    r#"{"type":"terway","symmetric_routing_config":"eth0"}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].symmetric_routing_config"#,
+                        "failed to parse symmetric_routing_config",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","symmetric_routing":false,"symmetric_routing_config":{"mark":"0x10"}}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].symmetric_routing_config.mark"#,
+                        "nodeconfig",
+                    )],
+                ),
+                (r#"{"type":"terway","symmetric_routing_config":null}"#, &[]),
+                // Only the binary reads a case variant.
+                (
+                    r#"{"type":"terway","Symmetric_Routing_Config":{"mark":"x"}}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].Symmetric_Routing_Config.mark"#,
+                        "terway CNI binary",
+                    )],
+                ),
+            ],
+        );
     }
 }

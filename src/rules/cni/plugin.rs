@@ -86,7 +86,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         Kind::Struct(NET_CONF),
         &p.at,
         reader,
-        "types.CNIConf",
+        "CNIConf",
         SOURCE,
         report,
     );
@@ -95,7 +95,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         Kind::Struct(OWN),
         &p.at,
         reader,
-        "types.CNIConf",
+        "CNIConf",
         SOURCE,
         report,
     );
@@ -115,5 +115,109 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
                 format!("host_stack_cidrs entry {} is not a CIDR to Go's net.ParseCIDR; {} fails every pod ADD with \"host_stack_cidrs({s}) is invaild: {e}\" (plugin/terway/cni.go parseSetupConf); {}. Write a block with its mask, e.g. \"169.254.20.10/32\"", shown(v), reader.name(), reader.impact()),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+
+    #[test]
+    fn terway_plugin() {
+        table(
+            "10-terway.conf",
+            &[
+                (
+                    r#"{"type":"terway","mtu":1500,"debug":true,"host_stack_cidrs":["169.254.20.10/32"]}"#,
+                    &[],
+                ),
+                // gabs writes 1500.0 back as 1500.
+                (r#"{"type":"terway","mtu":1500.0}"#, &[]),
+                (r#"{"type":"terway","mtu":1.5e3}"#, &[]),
+                (
+                    r#"{"type":"terway","mtu":"1500"}"#,
+                    &[(D, r#"data["10-terway.conf"].mtu"#, "terway CNI binary")],
+                ),
+                (
+                    r#"{"type":"terway","mtu":1500.5}"#,
+                    &[(D, r#"data["10-terway.conf"].mtu"#, "CNIConf.")],
+                ),
+                (
+                    r#"{"type":"terway","mtu":1e21}"#,
+                    &[(D, r#"data["10-terway.conf"].mtu"#, "CNIConf.")],
+                ),
+                (
+                    r#"{"type":"terway","MTU":"9000"}"#,
+                    &[(D, r#"data["10-terway.conf"].MTU"#, "CNIConf.")],
+                ),
+                (
+                    r#"{"type":"terway","debug":"true"}"#,
+                    &[(D, r#"data["10-terway.conf"].debug"#, "every pod sandbox")],
+                ),
+                (
+                    r#"{"type":"terway","disable_host_peer":1}"#,
+                    &[(D, r#"data["10-terway.conf"].disable_host_peer"#, "CNIConf")],
+                ),
+                (
+                    r#"{"type":"terway","enable_network_priority":"yes"}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].enable_network_priority"#,
+                        "CNIConf",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","veth_prefix":1}"#,
+                    &[(D, r#"data["10-terway.conf"].veth_prefix"#, "CNIConf")],
+                ),
+                (
+                    r#"{"type":"terway","vlan_strip_type":true}"#,
+                    &[(D, r#"data["10-terway.conf"].vlan_strip_type"#, "CNIConf")],
+                ),
+                (
+                    r#"{"type":"terway","runtimeConfig":[]}"#,
+                    &[(D, r#"data["10-terway.conf"].runtimeConfig"#, "CNIConf")],
+                ),
+                (
+                    r#"{"type":"terway","runtimeConfig":{"bandwidth":{"egressRate":"1M"}}}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].runtimeConfig.bandwidth.egressRate"#,
+                        "CNIConf",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","host_stack_cidrs":"169.254.20.10/32"}"#,
+                    &[(D, r#"data["10-terway.conf"].host_stack_cidrs"#, "CNIConf")],
+                ),
+                (
+                    r#"{"type":"terway","host_stack_cidrs":["169.254.20.10"]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
+                        "invalid CIDR address: 169.254.20.10",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","host_stack_cidrs":[null]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
+                        "net.ParseCIDR",
+                    )],
+                ),
+                // net.ParseCIDR takes a leading zero in the length; without the
+                // eBPF datapath nothing else reads it.
+                (
+                    r#"{"type":"terway","host_stack_cidrs":["10.0.0.0/08"]}"#,
+                    &[],
+                ),
+                // A plugin that is not terway's is not decoded by the terway binary.
+                (
+                    r#"{"plugins":[{"type":"terway"},{"type":"portmap","mtu":"x"}]}"#,
+                    &[],
+                ),
+            ],
+        );
     }
 }

@@ -72,3 +72,50 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+
+    #[test]
+    fn policy() {
+        table(
+            "10-terway.conf",
+            &[
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"datapathv2","cilium_args":"--foo"}"#,
+                    &[],
+                ),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"datapathv2","cilium_args":["--foo"]}"#,
+                    &[(D, r#"data["10-terway.conf"].cilium_args"#, "policy")],
+                ),
+                (
+                    r#"{"type":"terway","network_policy_provider":"ebpf","cilium_enable_hubble":true}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].cilium_enable_hubble"#,
+                        "CNIConfig",
+                    )],
+                ),
+                (r#"{"type":"terway","cilium_args":["--foo"]}"#, &[]),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"ipvlan","host_stack_cidrs":["10.0.0.0/08"]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
+                        "bad bits after slash",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"datapathv2","host_stack_cidrs":["169.254.20.10"]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
+                        "terway CNI binary fails on it too",
+                    )],
+                ),
+            ],
+        );
+    }
+}

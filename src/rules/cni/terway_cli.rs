@@ -207,3 +207,143 @@ pub(super) fn as_written(v: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::*;
+
+    #[test]
+    fn terway_cli_cni() {
+        table(
+            "10-terway.conf",
+            &[
+                (TERWAY, &[]),
+                (r#"{"type":"terway"}"#, &[]),
+                (
+                    r#"{"cniVersion":"0.4.0"}"#,
+                    &[(D, r#"data["10-terway.conf"].type"#, "type not found")],
+                ),
+                ("{\"type\":", &[(D, CONF, "not valid JSON")]),
+                ("[]", &[(D, CONF, "type not found")]),
+                (r#"{"type":"terway","eniip_virtual_type":"IPVlan"}"#, &[]),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"macvlan"}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].eniip_virtual_type"#,
+                        "invalid datapath",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":7}"#,
+                    &[(
+                        W,
+                        r#"data["10-terway.conf"].eniip_virtual_type"#,
+                        "as \"veth\"",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","network_policy_provider":1}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].network_policy_provider"#,
+                        "network_policy_provider type error",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","network_policy_provider":null}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conf"].network_policy_provider"#,
+                        "network_policy_provider type error",
+                    )],
+                ),
+                (
+                    r#"{"type":"terway","auto_mtu":"true"}"#,
+                    &[(W, r#"data["10-terway.conf"].auto_mtu"#, "ignores it")],
+                ),
+                // Exact comparison: these leave no terway plugin.
+                (
+                    r#"{"type":"Terway"}"#,
+                    &[(D, r#"data["10-terway.conf"].type"#, "compares it exactly")],
+                ),
+                (
+                    r#"{"type":" terway"}"#,
+                    &[(D, r#"data["10-terway.conf"].type"#, "compares it exactly")],
+                ),
+                (r#"{"type":"terwya"}"#, &[(D, CONF, "no Terway plugin")]),
+                // terway-cli's bandwidth_mode and datapath overwrite the user's.
+                (r#"{"type":"terway","bandwidth_mode":5}"#, &[]),
+            ],
+        );
+    }
+
+    const LIST: &str = r#"data["10-terway.conflist"]"#;
+
+    #[test]
+    fn terway_cli_plugins() {
+        table(
+            "10-terway.conflist",
+            &[
+                (
+                    r#"{"plugins":[{"type":"terway"},{"type":"portmap","capabilities":{"portMappings":true}}]}"#,
+                    &[],
+                ),
+                // gabs Children() takes an object's values.
+                (r#"{"plugins":{"main":{"type":"terway"}}}"#, &[]),
+                (
+                    r#"{"plugins":{"a":{"type":"terway"},"b":{"type":"portmap"}}}"#,
+                    &[(
+                        W,
+                        r#"data["10-terway.conflist"].plugins"#,
+                        "random map order",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins"#,
+                        "no plugins in list",
+                    )],
+                ),
+                (
+                    r#"{"plugins":"terway"}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins"#,
+                        "no plugins in list",
+                    )],
+                ),
+                (
+                    r#"{"plugins":null}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins"#,
+                        "no plugins in list",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"terway"},"portmap"]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[1]"#,
+                        "type not found",
+                    )],
+                ),
+                (
+                    r#"{"plugins":[{"type":"portmap"}]}"#,
+                    &[(D, LIST, "no Terway plugin")],
+                ),
+                (
+                    r#"{"plugins":[{"type":"TERWAY"},{"type":"portmap"}]}"#,
+                    &[(
+                        D,
+                        r#"data["10-terway.conflist"].plugins[0].type"#,
+                        "exactly",
+                    )],
+                ),
+            ],
+        );
+    }
+}
