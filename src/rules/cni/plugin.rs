@@ -77,12 +77,39 @@ const OWN: &[Member] = &[
 
 const SOURCE: &str = "plugin/terway/cni_linux.go getCmdArgs, plugin/driver/types/types.go CNIConf";
 
+/// Whether libcni replaces the plugin's own `runtimeConfig` on every call:
+/// it does when a capability the plugin declares is one containerd passes
+/// for every pod (port mappings, pod annotations), libcni/api.go
+/// injectRuntimeConfig; then a static `runtimeConfig` never reaches the
+/// binary. (Other keys that fold to it are not replaced.)
+fn runtime_config_injected(p: &Plugin) -> bool {
+    const ALWAYS: [&str; 2] = ["portMappings", "io.kubernetes.cri.pod-annotations"];
+    folded(&p.conf, "capabilities")
+        .and_then(|(_, v)| v.as_object())
+        .is_some_and(|caps| {
+            ALWAYS
+                .iter()
+                .any(|c| caps.get(*c).and_then(Value::as_bool) == Some(true))
+        })
+}
+
 pub(super) fn check(p: &Plugin, report: &mut Report) {
     let reader = Reader::Plugin;
     // The embedded NetConf's fields are CNIConf's too: containerd's libcni
     // has judged them already, and the first reader to fail is the one named.
+    let replaced;
+    let conf = if runtime_config_injected(p) {
+        replaced = {
+            let mut c = p.conf.clone();
+            c.shift_remove("runtimeConfig");
+            c
+        };
+        &replaced
+    } else {
+        &p.conf
+    };
     let a = decode_as(
-        &p.conf,
+        conf,
         Kind::Struct(NET_CONF),
         &p.at,
         reader,
@@ -91,7 +118,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         report,
     );
     let b = decode_as(
-        &p.conf,
+        conf,
         Kind::Struct(OWN),
         &p.at,
         reader,
@@ -173,6 +200,12 @@ mod tests {
                 (
                     r#"{"type":"terway","vlan_strip_type":true}"#,
                     &[(D, r#"data["10-terway.conf"].vlan_strip_type"#, "CNIConf")],
+                ),
+                // containerd passes port mappings for every pod: libcni
+                // replaces the static runtimeConfig before the binary sees it.
+                (
+                    r#"{"type":"terway","capabilities":{"portMappings":true},"runtimeConfig":[]}"#,
+                    &[],
                 ),
                 (
                     r#"{"type":"terway","runtimeConfig":[]}"#,
