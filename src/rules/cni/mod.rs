@@ -250,15 +250,19 @@ pub(super) fn decode_as(
     let Kind::Struct(members) = schema else {
         return true;
     };
-    // Each member checked on its own so that every bad key is reported, not
-    // only the first one Go would stop at.
+    // Each key checked on its own so that every bad key is reported, not
+    // only the first one Go stops at: a key the edit breaks must not hide
+    // behind one that was already broken. Which keys match a member is
+    // `Kind::mismatch`'s business (`Keys::Fold`), not repeated here.
     let mut ok = true;
     for (k, v) in conf {
-        let Some(m) = members.iter().find(|m| m.name.eq_ignore_ascii_case(k)) else {
-            continue;
-        };
-        if let Some(bad) = m.kind.mismatch(v, || at.key(k), Keys::Fold) {
-            report.mismatch(&bad, reader, &format!("{into}.{}", m.name), source);
+        let one = Value::Object(Map::from_iter([(k.clone(), v.clone())]));
+        if let Some(bad) = schema.mismatch(&one, || at.clone(), Keys::Fold) {
+            let name = members
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(k))
+                .map_or(k.as_str(), |m| m.name);
+            report.mismatch(&bad, reader, &format!("{into}.{name}"), source);
             ok = false;
         }
     }
