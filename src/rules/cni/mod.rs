@@ -237,7 +237,8 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
 }
 
 /// Checks `conf` against a Go struct as `encoding/json` decodes it (keys
-/// matched case-insensitively), reporting the first type error.
+/// matched case-insensitively), reporting every key with a type error;
+/// `false` if there was one.
 pub(super) fn decode_as(
     conf: &Map<String, Value>,
     schema: Kind,

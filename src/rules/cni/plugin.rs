@@ -78,19 +78,17 @@ const OWN: &[Member] = &[
 const SOURCE: &str = "plugin/terway/cni_linux.go getCmdArgs, plugin/driver/types/types.go CNIConf";
 
 /// Whether libcni replaces the plugin's own `runtimeConfig` on every call:
-/// it does when a capability the plugin declares is one containerd passes
-/// for every pod (port mappings, pod annotations), libcni/api.go
-/// injectRuntimeConfig; then a static `runtimeConfig` never reaches the
-/// binary. (Other keys that fold to it are not replaced.)
+/// it does for a declared capability the runtime passes (libcni/api.go
+/// injectRuntimeConfig), and containerd's CRI passes `portMappings` for
+/// every pod on setup and teardown (empty or not). A static
+/// `runtimeConfig` then never reaches the binary; other keys that fold to
+/// it are not replaced.
 fn runtime_config_injected(p: &Plugin) -> bool {
-    const ALWAYS: [&str; 2] = ["portMappings", "io.kubernetes.cri.pod-annotations"];
     folded(&p.conf, "capabilities")
         .and_then(|(_, v)| v.as_object())
-        .is_some_and(|caps| {
-            ALWAYS
-                .iter()
-                .any(|c| caps.get(*c).and_then(Value::as_bool) == Some(true))
-        })
+        .and_then(|caps| caps.get("portMappings"))
+        .and_then(Value::as_bool)
+        == Some(true)
 }
 
 pub(super) fn check(p: &Plugin, report: &mut Report) {

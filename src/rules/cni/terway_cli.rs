@@ -94,7 +94,7 @@ pub(super) fn write(doc: &Value, at: &Path, report: &mut Report) -> Option<Vec<P
             report.deny(
                 at.key("type"),
                 reader,
-                format!("type is {}, not exactly \"terway\": terway-cli compares it exactly ({SOURCE}), so this plugin is not set up as Terway's and the terway binary gets none of its datapath settings. Write \"terway\"", quote_short(kind, 30)),
+                format!("type is {}, not exactly \"terway\": terway-cli compares it exactly ({SOURCE}) and does not set it up as Terway's, and containerd then looks for a CNI binary of that name, which does not exist, so every pod sandbox on a new node fails. Write \"terway\"", quote_short(kind, 30)),
             );
         }
         plugins.push(Plugin {
