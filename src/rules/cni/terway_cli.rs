@@ -346,4 +346,26 @@ mod tests {
             ],
         );
     }
+
+    #[test]
+    fn numbers_come_back_as_go_writes_a_float64() {
+        use serde_json::json;
+        let cases = [
+            (json!(1500), json!(1500)),
+            (json!(1500.0), json!(1500)),
+            (json!(1.5e3), json!(1500)),
+            (json!(-0.0), json!(0)),
+            (json!(1500.5), json!(1500.5)),
+            // 2^63 and 1e21 are not Go ints once written.
+            (
+                json!(9_223_372_036_854_775_807i64),
+                json!(9.223_372_036_854_776e18),
+            ),
+            (json!(1e21), json!(1e21)),
+            (json!({"a": [1.0, "x"]}), json!({"a": [1, "x"]})),
+        ];
+        for (v, want) in cases {
+            assert_eq!(super::as_written(&v), want, "{v}");
+        }
+    }
 }
