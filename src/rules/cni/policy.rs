@@ -101,11 +101,18 @@ mod tests {
                 (r#"{"type":"terway","cilium_args":["--foo"]}"#, &[]),
                 (
                     r#"{"type":"terway","eniip_virtual_type":"ipvlan","host_stack_cidrs":["10.0.0.0/08"]}"#,
-                    &[(
-                        D,
-                        r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
-                        "bad bits after slash",
-                    )],
+                    &[
+                        (
+                            W,
+                            r#"data["10-terway.conf"].eniip_virtual_type"#,
+                            "datapathv2",
+                        ),
+                        (
+                            D,
+                            r#"data["10-terway.conf"].host_stack_cidrs[0]"#,
+                            "bad bits after slash",
+                        ),
+                    ],
                 ),
                 (
                     r#"{"type":"terway","eniip_virtual_type":"datapathv2","host_stack_cidrs":["169.254.20.10"]}"#,

@@ -143,7 +143,15 @@ fn terway_plugin(conf: &mut Map<String, Value>, at: &Path, report: &mut Report) 
     let datapath = match conf.get("eniip_virtual_type") {
         Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "" | "veth" => "veth",
-            "ipvlan" | "datapathv2" => "datapathv2",
+            "datapathv2" => "datapathv2",
+            "ipvlan" => {
+                report.warn(
+                    at.key("eniip_virtual_type"),
+                    reader,
+                    format!("eniip_virtual_type is {}: terway-cli runs ipvlan as datapathv2 (cilium) where it can, and fails with \"ipvlan is unsupported\" on a node that still has a cilium_net link from before without datapathv2 recorded, or with the AutoDataPathV2 gate off ({SOURCE}; cmd/terway-cli/cni_linux.go switchDataPathV2); write \"datapathv2\"", quote_short(s, 30)),
+                );
+                "datapathv2"
+            }
             _ => {
                 report.deny(
                     at.key("eniip_virtual_type"),
@@ -225,7 +233,14 @@ mod tests {
                 ),
                 ("{\"type\":", &[(D, CONF, "not valid JSON")]),
                 ("[]", &[(D, CONF, "type not found")]),
-                (r#"{"type":"terway","eniip_virtual_type":"IPVlan"}"#, &[]),
+                (
+                    r#"{"type":"terway","eniip_virtual_type":"IPVlan"}"#,
+                    &[(
+                        W,
+                        r#"data["10-terway.conf"].eniip_virtual_type"#,
+                        "ipvlan is unsupported",
+                    )],
+                ),
                 (
                     r#"{"type":"terway","eniip_virtual_type":"macvlan"}"#,
                     &[(
