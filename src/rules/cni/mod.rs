@@ -105,7 +105,7 @@ impl Report {
     pub(super) fn mismatch(&mut self, m: &Mismatch, reader: Reader, field: &str, source: &str) {
         let text = format!(
             "{} is {}; {} decodes it as {} ({source}) and fails with \"json: cannot unmarshal {} into Go struct field {field} of type {}\"; {}. Write {}",
-            m.path,
+            last_segment(m.path.as_str()),
             shown(m.got),
             reader.name(),
             m.want.describe(),
@@ -293,6 +293,17 @@ pub(super) fn shown(v: &Value) -> String {
             }
         }
     }
+}
+
+/// The last key or index of a path, to name the value in a message whose
+/// finding already carries the whole path.
+fn last_segment(path: &str) -> &str {
+    let at = if path.ends_with(']') {
+        path.rfind('[')
+    } else {
+        path.rfind('.').map(|i| i + 1)
+    };
+    at.map_or(path, |i| &path[i..])
 }
 
 /// How Go's `UnmarshalTypeError` names a JSON value.

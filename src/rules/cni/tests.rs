@@ -105,3 +105,19 @@ fn a_broken_plugin_the_edit_keeps_does_not_block_it() {
     assert_denies(&f, &["cni-conf"]);
     assert!(message(&f, "cni-conf").contains("libcni"));
 }
+
+#[test]
+fn messages_name_the_last_segment() {
+    let cases = [
+        ("data.x.mtu", "mtu"),
+        (r#"data["10-terway.conf"].plugins[1]"#, "[1]"),
+        (
+            r#"a.b["cni.dev/valid-attachments"]"#,
+            r#"["cni.dev/valid-attachments"]"#,
+        ),
+        ("plain", "plain"),
+    ];
+    for (path, want) in cases {
+        assert_eq!(super::last_segment(path), want, "{path}");
+    }
+}
