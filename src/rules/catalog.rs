@@ -97,10 +97,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::CNI_CONF,
-        "deny",
-        "`10-terway.conf` is missing; the parsed CNI conf (the `.conflist` when present) is not a JSON object, has a plugin without a string `type`, an empty `plugins`, a non-string `network_policy_provider` or an unknown `eniip_virtual_type`",
-        "terway-init fails on every new node",
-        "cmd/terway-cli/common.go `getAllConfig`; cmd/terway-cli/cni.go `processInput`, `mergeConfigList`",
+        "deny / warn (reinterpreted)",
+        "`10-terway.conf` is missing; the parsed CNI conf (the `.conflist` when present) fails one of its readers: terway-cli cni (not JSON, a plugin without a string `type`, no plugin typed exactly `terway`, no plugins, a non-string `network_policy_provider`, an unknown `eniip_virtual_type`), terway-cli nodeconfig (`symmetric_routing_config` types), containerd's libcni (`types.NetConf`: `capabilities`, `ipam`, `dns`, `prevResult` types, an empty `type`), terway-cli policy on datapathv2 (`cilium_*` strings, `host_stack_cidrs` by `netip.ParsePrefix`), the terway CNI binary (`types.CNIConf`: `mtu`, bools, strings, `runtimeConfig`, `host_stack_cidrs` by `net.ParseCIDR`). Warns where terway-cli reinterprets (`plugins` as an object of several, a non-string or `ipvlan` `eniip_virtual_type`, a non-boolean `auto_mtu`, the unused `.conf`)",
+        "terway-init fails on every node it starts on; containerd cannot load the CNI config (NetworkReady=false); the policy container fails; or every pod sandbox fails",
+        "cmd/terway-cli/common.go `getAllConfig`; cmd/terway-cli/cni.go `processInput`, `mergeConfigList`; cmd/terway-cli/node.go `setSymmetricRouting`; cmd/terway-cli/policy.go `policyConfig`; plugin/terway/cni_linux.go `getCmdArgs`, plugin/terway/cni.go `parseSetupConf`; containernetworking/cni libcni/conf.go `ConfListFromBytes`, `ConfFromBytes`",
     ),
     r(
         id::DISABLE_NETWORK_POLICY,
