@@ -112,11 +112,14 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
         let new = corpus::object(&old.name, e.data.clone());
         let update = bench.judge(Operation::Update, &new, Some(old), base, s.version);
         let create = bench.judge(Operation::Create, &new, None, base, s.version);
-        if let Some(v) = [&update, &create]
+        if let Some((v, p)) = [&update, &create]
             .into_iter()
-            .find(|v| v.findings.iter().any(|f| f.rule == PANIC))
+            .find_map(|v| Some((v, v.findings.iter().find(|f| f.rule == PANIC)?)))
         {
-            failures.push(fail("no panic on any input", PANIC, e.class, e, &new, &[v]));
+            // One class per place that panics.
+            let at = p.message.rsplit(" at ").next().unwrap_or_default();
+            let rule = format!("{PANIC} at {at}");
+            failures.push(fail("no panic on any input", &rule, e.class, e, &new, &[v]));
             continue;
         }
         let (u, c) = (denials(&update), denials(&create));

@@ -103,5 +103,26 @@ pub fn starts() -> Vec<Start> {
             });
         }
     }
+    out.extend(
+        out.iter()
+            .filter_map(with_small_base_vswitch)
+            .collect::<Vec<_>>(),
+    );
     out
+}
+
+/// A dynamic start whose base also lists `vsw-h24`, a /24 vSwitch of the
+/// inventory: a base Terway runs, whose state an edit of the dynamic
+/// config must not be blamed for (issue 21 A2).
+fn with_small_base_vswitch(s: &Start) -> Option<Start> {
+    let base = s.base.as_ref()?;
+    let text = base.eni_conf_text()?;
+    let more = terway_guard::config::edit::append_vswitch(text, "cn-hangzhou-h", "vsw-h24")?;
+    let mut data = base.data.clone();
+    data.insert("eni_conf".into(), more);
+    Some(Start {
+        name: format!("{} (the base also lists the /24 vsw-h24)", s.name),
+        base: Some(object(&base.name, data)),
+        ..s.clone()
+    })
 }

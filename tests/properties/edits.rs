@@ -340,6 +340,18 @@ fn data_edits(data: &BTreeMap<String, String>, out: &mut Vec<Edit>) {
         );
     }
     edit_key(data, "policy", "disable_network_policy", None, out);
+    // terway-init turns in-cluster load balancing on only for exactly "true"
+    // (cmd/terway-cli/common.go getAllConfig).
+    for v in ["true", "false", "True", "yes", ""] {
+        edit_key(
+            data,
+            "policy",
+            "in_cluster_loadbalance",
+            Some(v.to_string()),
+            out,
+        );
+    }
+    edit_key(data, "policy", "in_cluster_loadbalance", None, out);
 }
 
 fn edit_key(
