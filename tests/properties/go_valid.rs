@@ -17,10 +17,13 @@
 //!   an integer field parses with `strconv.ParseInt` (`-0` is 0), a float32
 //!   field with `strconv.ParseFloat(s, 32)` (`3.4028235e38` rounds to
 //!   MaxFloat32 without error); `\/` is `/`.
-//! - jq 1.7.1 src/jv_parse.c: "Exceeds depth limit for parsing" once 256
-//!   containers (and object keys) are open (`MAX_PARSING_DEPTH`); a high
-//!   surrogate not followed by a low one is "Invalid \uXXXX\uXXXX surrogate
-//!   pair escape"; a lone low surrogate is encoded as is, without error.
+//! - jq 1.7.1 src/jv_parse.c: "Exceeds depth limit for parsing" when a
+//!   container opens while 256 stack entries are in use (`MAX_PARSING_DEPTH`);
+//!   an object's pending key takes an entry too (`case ':'` pushes it), so
+//!   nested arrays fail from depth 256 but nested objects from about 129; a
+//!   high surrogate not followed by a low one is "Invalid \uXXXX\uXXXX
+//!   surrogate pair escape"; a lone low surrogate is encoded as is and the
+//!   invalid bytes become U+FFFD (src/jv.c `jv_string_sized`), no error.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +77,16 @@ fn cases() -> Vec<(&'static str, String, Readers)> {
         (
             "nesting depth 300",
             format!(r#""x_edge": {}"#, nest(300)),
+            JqFails,
+        ),
+        (
+            "120 nested objects",
+            format!(r#""x_edge": {}"#, objects(120)),
+            Run,
+        ),
+        (
+            "140 nested objects",
+            format!(r#""x_edge": {}"#, objects(140)),
             JqFails,
         ),
         ("-0 under an unknown key", r#""x_edge": -0"#.into(), Run),
@@ -156,6 +169,11 @@ fn cases() -> Vec<(&'static str, String, Readers)> {
             GoFails,
         ),
     ]
+}
+
+/// `depth` nested objects, each under the key `a`.
+fn objects(depth: usize) -> String {
+    format!("{}0{}", r#"{"a": "#.repeat(depth), "}".repeat(depth))
 }
 
 /// Whether a message says the document is not JSON at all.
