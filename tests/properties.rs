@@ -15,7 +15,8 @@
 //!
 //! Deterministic: the edits come from tables and a seeded generator. The
 //! default sample keeps a debug run well under 30 s; `PROPERTIES_EDITS=all`
-//! runs every edit of the table, `PROPERTIES_EDITS=N` N per config.
+//! runs every edit of the table, `PROPERTIES_EDITS=N` N more per config at
+//! random; `PROPERTIES_EXAMPLES=N` prints N examples of each failure class.
 
 #[path = "properties/about.rs"]
 mod about;
@@ -58,9 +59,27 @@ fn denials(v: &Verdict) -> BTreeSet<(String, String)> {
 /// by design (src/rules/catalog.rs): terway-guard's own controls on what an
 /// UPDATE adds or changes, and the zone budget, which is a cost relative to
 /// the old pool and unknowable without one.
-fn update_only(rule: &str, old: &ConfigObject, new: &ConfigObject) -> bool {
+fn update_only(rule: &str, path: &str, old: &ConfigObject, new: &ConfigObject) -> bool {
     match rule {
-        "vswitch-prefix" | "service-cidr-change" | "zone-budget" => true,
+        "service-cidr-change" | "zone-budget" => true,
+        // Only for a vSwitch this object's own `eni_conf` adds: a dynamic
+        // config is not answerable for the base's vSwitches (issue 21 A2).
+        "vswitch-prefix" => {
+            let ids = |o: &ConfigObject| -> Vec<(String, String)> {
+                o.eni_conf()
+                    .map(|c| {
+                        c.vswitches()
+                            .iter()
+                            .map(|l| (l.id.clone(), l.path().as_str().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let before = ids(old);
+            ids(new)
+                .iter()
+                .any(|(id, at)| at == path && !before.iter().any(|(b, _)| b == id))
+        }
         // Only the switch of mode; `"CRD"` is denied on CREATE as well.
         "ipam-type" => mode(old) != mode(new),
         _ => false,
@@ -72,127 +91,132 @@ fn mode(o: &ConfigObject) -> Option<String> {
         .map(|c| c.str("ipam_type").unwrap_or("").to_string())
 }
 
+/// What one pair (old, new) is judged on: the properties it holds to.
+struct Pair<'a> {
+    start: &'a Start,
+    old: &'a ConfigObject,
+    /// Denials of the CREATE of `old`.
+    before: &'a BTreeSet<(String, String)>,
+    /// Check (b) too (not for a whole new `eni_conf`).
+    about: bool,
+    /// Label for the failure's edit.
+    label: String,
+}
+
+/// Judges `old → E` as UPDATE and `E` as CREATE against (b) and (c).
+fn check_pair(bench: &Bench, p: &Pair, e: &Edit, failures: &mut Vec<Failure>) {
+    let (s, old, base) = (p.start, p.old, p.start.base.as_ref());
+    let new = corpus::object(&old.name, e.data.clone());
+    let update = bench.judge(Operation::Update, &new, Some(old), base, s.version);
+    let create = bench.judge(Operation::Create, &new, None, base, s.version);
+    let fail = |property, rule: &str, v: &[&Verdict]| Failure {
+        property,
+        rule: rule.to_string(),
+        class: e.class,
+        start: s.name.clone(),
+        old: shown_data(old),
+        edit: p.label.clone(),
+        new: shown_data(&new),
+        findings: v
+            .iter()
+            .zip(["UPDATE ", "CREATE E ", "CREATE S "])
+            .flat_map(|(v, op)| show(v).into_iter().map(move |l| format!("{op}{l}")))
+            .collect(),
+    };
+    if let Some((v, f)) = [&update, &create]
+        .into_iter()
+        .find_map(|v| Some((v, v.findings.iter().find(|f| f.rule == PANIC)?)))
+    {
+        // One class per place that panics.
+        let at = f.message.rsplit(" at ").next().unwrap_or_default();
+        failures.push(fail(
+            "no panic on any input",
+            &format!("{PANIC} at {at}"),
+            &[v],
+        ));
+        return;
+    }
+    let (u, c) = (denials(&update), denials(&create));
+    for (rule, path) in &u {
+        if p.about && !about::is_about(rule, path, e) {
+            failures.push(fail("(b) denial about the edit", rule, &[&update]));
+        }
+        if !c.contains(&(rule.clone(), path.clone())) && !update_only(rule, path, old, &new) {
+            failures.push(fail(
+                "(c) UPDATE denial also a CREATE denial",
+                rule,
+                &[&update, &create],
+            ));
+        }
+    }
+    for (rule, path) in c.difference(p.before) {
+        if !u.contains(&(rule.clone(), path.clone())) {
+            failures.push(fail(
+                "(c) what CREATE adds, UPDATE denies",
+                rule,
+                &[&update, &create],
+            ));
+        }
+    }
+}
+
 /// Judges one start config and its edits against (a), (b) and (c).
 fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failure>) {
     let base = s.base.as_ref();
     let old = &s.new;
-    let fail =
-        |property, rule: &str, class, e: &Edit, new: &ConfigObject, v: &[&Verdict]| Failure {
-            property,
-            rule: rule.to_string(),
-            class,
-            start: s.name.clone(),
-            old: shown_data(old),
-            edit: e.what.clone(),
-            new: shown_data(new),
-            findings: v
-                .iter()
-                .enumerate()
-                .flat_map(|(i, v)| {
-                    show(v)
-                        .into_iter()
-                        .map(move |l| format!("{}{l}", ["UPDATE ", "CREATE E ", "CREATE S "][i]))
-                })
-                .collect(),
-        };
     let same = bench.judge(Operation::Update, old, Some(old), base, s.version);
     if let Some(d) = same.denials().next() {
-        let e = Edit {
+        failures.push(Failure {
+            property: "(a) S → S allowed",
+            rule: d.rule.to_string(),
             class: "none",
-            field: String::new(),
-            keys: vec![],
-            what: "nothing (S → S)".into(),
-            data: old.data.clone(),
-        };
-        failures.push(fail("(a) S → S allowed", d.rule, "none", &e, old, &[&same]));
+            start: s.name.clone(),
+            old: shown_data(old),
+            edit: "nothing (S → S)".into(),
+            new: shown_data(old),
+            findings: show(&same),
+        });
     }
-    let created_s = bench.judge(Operation::Create, old, None, base, s.version);
-    let before = denials(&created_s);
+    let before = denials(&bench.judge(Operation::Create, old, None, base, s.version));
     for e in pick {
-        let new = corpus::object(&old.name, e.data.clone());
-        let update = bench.judge(Operation::Update, &new, Some(old), base, s.version);
-        let create = bench.judge(Operation::Create, &new, None, base, s.version);
-        if let Some((v, p)) = [&update, &create]
-            .into_iter()
-            .find_map(|v| Some((v, v.findings.iter().find(|f| f.rule == PANIC)?)))
-        {
-            // One class per place that panics.
-            let at = p.message.rsplit(" at ").next().unwrap_or_default();
-            let rule = format!("{PANIC} at {at}");
-            failures.push(fail("no panic on any input", &rule, e.class, e, &new, &[v]));
-            continue;
-        }
-        let (u, c) = (denials(&update), denials(&create));
-        for (rule, path) in &u {
-            if !about::is_about(rule, path, e) {
-                failures.push(fail(
-                    "(b) denial about the edit",
-                    rule,
-                    e.class,
-                    e,
-                    &new,
-                    &[&update],
-                ));
-            }
-            if !c.contains(&(rule.clone(), path.clone())) && !update_only(rule, old, &new) {
-                failures.push(fail(
-                    "(c) UPDATE denial also a CREATE denial",
-                    rule,
-                    e.class,
-                    e,
-                    &new,
-                    &[&update, &create],
-                ));
-            }
-        }
-        for (rule, path) in c.difference(&before) {
-            if !u.contains(&(rule.clone(), path.clone())) {
-                failures.push(fail(
-                    "(c) what CREATE adds, UPDATE denies",
-                    rule,
-                    e.class,
-                    e,
-                    &new,
-                    &[&update, &create, &created_s],
-                ));
-            }
-        }
+        let pair = Pair {
+            start: s,
+            old,
+            before: &before,
+            about: true,
+            label: e.what.clone(),
+        };
+        check_pair(bench, &pair, e, failures);
     }
     // A dynamic config given content where it had `eni_conf: ""` ("no
     // dynamic config"): the UPDATE adds exactly what the CREATE would.
     if old.role() == Role::Dynamic && old.eni_conf_text().is_some_and(|t| !t.is_empty()) {
-        let mut empty = old.clone();
-        empty.data.insert("eni_conf".into(), String::new());
-        let empty = corpus::object(&old.name, empty.data);
+        let mut data = old.data.clone();
+        data.insert("eni_conf".into(), String::new());
+        let empty = corpus::object(&old.name, data);
+        let before = denials(&bench.judge(Operation::Create, &empty, None, base, s.version));
         let content = Edit {
+            base: false,
             class: "from-empty",
             field: "eni_conf".into(),
-            keys: vec![],
-            what: "eni_conf \"\" → S".into(),
+            keys: vec!["eni_conf".into()],
+            what: "S".into(),
             data: old.data.clone(),
         };
         for e in std::iter::once(&content).chain(pick.iter().filter(|e| e.on_eni_conf())) {
-            let new = corpus::object(&old.name, e.data.clone());
-            let update = bench.judge(Operation::Update, &new, Some(&empty), base, s.version);
-            let create = bench.judge(Operation::Create, &new, None, base, s.version);
-            if denials(&update) != denials(&create) {
-                let rule = denials(&update)
-                    .symmetric_difference(&denials(&create))
-                    .next()
-                    .map(|d| d.0.clone())
-                    .unwrap_or_default();
-                let mut f = fail(
-                    "(c) \"\" → content: UPDATE = CREATE",
-                    &rule,
-                    "from-empty",
-                    e,
-                    &new,
-                    &[&update, &create],
-                );
-                f.old = shown_data(&empty);
-                f.edit = format!("eni_conf \"\" → E(S) where E: {}", e.what);
-                failures.push(f);
-            }
+            let e = Edit {
+                class: "from-empty",
+                ..e.clone()
+            };
+            let label = format!("eni_conf \"\" → E(S) where E: {}", e.what);
+            let pair = Pair {
+                start: s,
+                old: &empty,
+                before: &before,
+                about: false,
+                label,
+            };
+            check_pair(bench, &pair, &e, failures);
         }
     }
 }

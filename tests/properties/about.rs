@@ -9,9 +9,15 @@
 //! 2. its rule reads the edited field (the table below, from each rule's
 //!    "what" in src/rules/catalog.rs): a rule reports at one place but
 //!    compares several fields (`pool-order` sits on `min_pool_size` but an
-//!    edit of `max_pool_size` can raise it). `ipam_type` chooses the IPAM
-//!    mode, so every rule whose verdict depends on the mode reads it; or
-//! 3. it names a reason of the whole document: the document does not load
+//!    edit of `max_pool_size` can raise it); or
+//! 3. the edit is of the base's `ipam_type`: it chooses which Terway code
+//!    reads every other field (the legacy pool, daemon/builder.go
+//!    setupENIManager, or the CRD IPAM, PostInitForCRDV2), so a field that
+//!    was fine in one mode and fails in the other fails because of the edit.
+//!    In a dynamic config `ipam_type` is not read (daemon/builder.go
+//!    LoadGlobalConfig reads it from the base), so there it is about nothing
+//!    but its own path; or
+//! 4. it names a reason of the whole document: the document does not load
 //!    at all (`eni-conf-json`).
 //!
 //! Nothing else: a denial elsewhere blames the edit for state it did not
@@ -21,75 +27,54 @@ use terway_guard::config::Path;
 
 use crate::edits::Edit;
 
-/// Rules whose inputs include fields other than the one at their path.
-const READS: &[(&str, &[&str])] = &[
-    (
-        "pool-order",
-        &["min_pool_size", "max_pool_size", "min_eni", "ipam_type"],
-    ),
-    (
-        "pool-size",
-        &[
-            "min_pool_size",
-            "max_pool_size",
-            "ip_warm_up_size",
-            "ipam_type",
-        ],
-    ),
-    (
-        "pool-capacity",
-        &[
-            "max_pool_size",
-            "max_eni",
-            "eni_cap_ratio",
-            "eni_cap_shift",
-            "enable_erdma",
-            "enable_ip_prefix",
-            "ipam_type",
-        ],
-    ),
-    (
-        "zone-budget",
-        &[
-            "min_pool_size",
-            "max_pool_size",
-            "ip_warm_up_size",
-            "min_eni",
-            "max_eni",
-            "vswitches",
-            "ipam_type",
-            "enable_ip_prefix",
-        ],
-    ),
-    ("vswitch-overlap", &["vswitches", "service_cidr"]),
-    (
-        "security-group",
-        &["security_group", "security_groups", "ipam_type"],
-    ),
-    (
-        "duration",
-        &[
-            "idle_ip_reclaim_after",
-            "idle_ip_reclaim_interval",
-            "ip_pool_sync_period",
-            "ipam_type",
-        ],
-    ),
-    (
-        "jitter-factor",
-        &["idle_ip_reclaim_jitter_factor", "ipam_type"],
-    ),
-    (
-        "prefix-mode",
-        &[
-            "enable_ip_prefix",
-            "ipv4_prefix_count",
-            "ipv6_prefix_count",
-            "ipam_type",
-        ],
-    ),
-    ("ipam-type", &["ipam_type"]),
+/// What a node's pod-IP capacity depends on (src/capacity.rs, after
+/// daemon/config.go getPoolConfig): rules that clamp to it read these too.
+const CAPACITY: [&str; 5] = [
+    "max_eni",
+    "eni_cap_ratio",
+    "eni_cap_shift",
+    "enable_erdma",
+    "enable_ip_prefix",
 ];
+
+/// Rules whose inputs include fields other than the one at their path.
+fn reads(rule: &str) -> Vec<&'static str> {
+    let (own, capacity): (&[&str], bool) = match rule {
+        "pool-order" => (&["min_pool_size", "max_pool_size", "min_eni"], false),
+        "pool-size" => (
+            &["min_pool_size", "max_pool_size", "ip_warm_up_size"],
+            false,
+        ),
+        "pool-capacity" => (&["max_pool_size"], true),
+        "zone-budget" => (
+            &[
+                "min_pool_size",
+                "max_pool_size",
+                "ip_warm_up_size",
+                "min_eni",
+                "vswitches",
+            ],
+            true,
+        ),
+        "vswitch-overlap" => (&["vswitches", "service_cidr"], false),
+        "security-group" => (&["security_group", "security_groups"], false),
+        "duration" => (
+            &[
+                "idle_ip_reclaim_after",
+                "idle_ip_reclaim_interval",
+                "ip_pool_sync_period",
+            ],
+            false,
+        ),
+        "prefix-mode" => (
+            &["enable_ip_prefix", "ipv4_prefix_count", "ipv6_prefix_count"],
+            false,
+        ),
+        _ => (&[], false),
+    };
+    let extra: &[&str] = if capacity { &CAPACITY } else { &[] };
+    own.iter().chain(extra).copied().collect()
+}
 
 /// Reasons that concern the document as a whole.
 pub const WHOLE_DOCUMENT: &[&str] = &["eni-conf-json"];
@@ -119,15 +104,14 @@ pub fn is_about(rule: &str, path: &str, edit: &Edit) -> bool {
         return true;
     }
     edit.on_eni_conf()
-        && READS
-            .iter()
-            .any(|(r, fields)| *r == rule && fields.contains(&edit.field.as_str()))
+        && ((edit.base && edit.field == "ipam_type") || reads(rule).contains(&edit.field.as_str()))
 }
 
 #[test]
 fn about_is_neither_too_wide_nor_too_narrow() {
     let edit = |field: &str, keys: &[&str]| Edit {
         class: "set",
+        base: true,
         field: field.into(),
         keys: keys.iter().map(|k| k.to_string()).collect(),
         what: String::new(),
@@ -175,6 +159,27 @@ fn about_is_neither_too_wide_nor_too_narrow() {
             "eni_conf.service_cidr",
             edit("version", &["version"]),
             false,
+        ),
+        (
+            "jitter-factor",
+            "eni_conf.idle_ip_reclaim_jitter_factor",
+            edit("ipam_type", &["ipam_type"]),
+            true,
+        ),
+        (
+            "jitter-factor",
+            "eni_conf.idle_ip_reclaim_jitter_factor",
+            Edit {
+                base: false,
+                ..edit("ipam_type", &["ipam_type"])
+            },
+            false,
+        ),
+        (
+            "zone-budget",
+            "eni_conf.min_pool_size",
+            edit("eni_cap_ratio", &["eni_cap_ratio"]),
+            true,
         ),
     ];
     for (rule, path, e, want) in cases {

@@ -160,6 +160,11 @@ pub fn shown_data(o: &ConfigObject) -> String {
 /// Failures grouped by (property, rule, edit class), the smallest examples
 /// of each first, a few per group: enough to see the cause, not a flood.
 pub fn report(failures: &[Failure]) -> String {
+    // `PROPERTIES_EXAMPLES=N` shows more of each class.
+    let examples = std::env::var("PROPERTIES_EXAMPLES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
     let mut groups: BTreeMap<_, Vec<&Failure>> = BTreeMap::new();
     for f in failures {
         groups.entry(f.key()).or_default().push(f);
@@ -185,7 +190,7 @@ pub fn report(failures: &[Failure]) -> String {
             list.len(),
             fields
         ));
-        for f in list.iter().take(3) {
+        for f in list.iter().take(examples) {
             out.push_str(&format!(
                 "  - start {:?}\n    S:{}\n    E: {}\n    E(S):{}\n    findings:\n      {}\n",
                 f.start,

@@ -40,6 +40,8 @@ pub struct Edit {
     pub class: &'static str,
     /// The `eni_conf` field or the data key the edit is about.
     pub field: String,
+    /// Whether the edited object is the base `eni-config` (not a dynamic config).
+    pub base: bool,
     /// Every key the edit writes or removes, as written (a rename names both).
     pub keys: Vec<String>,
     /// Human summary, e.g. `max_pool_size = -0`.
@@ -76,7 +78,7 @@ pub fn render(entries: &[(String, String)]) -> String {
 pub fn all_edits(data: &BTreeMap<String, String>, base_role: bool) -> Vec<Edit> {
     let mut out = Vec::new();
     if let Some(doc) = data.get("eni_conf").and_then(|t| entries(t)) {
-        eni_conf_edits(data, &doc, &mut out);
+        eni_conf_edits(data, &doc, base_role, &mut out);
     }
     if base_role {
         data_edits(data, &mut out);
@@ -84,7 +86,12 @@ pub fn all_edits(data: &BTreeMap<String, String>, base_role: bool) -> Vec<Edit> 
     out
 }
 
-fn eni_conf_edits(data: &BTreeMap<String, String>, doc: &[(String, String)], out: &mut Vec<Edit>) {
+fn eni_conf_edits(
+    data: &BTreeMap<String, String>,
+    doc: &[(String, String)],
+    base: bool,
+    out: &mut Vec<Edit>,
+) {
     let with = |class: &'static str,
                 field: &str,
                 keys: Vec<String>,
@@ -94,6 +101,7 @@ fn eni_conf_edits(data: &BTreeMap<String, String>, doc: &[(String, String)], out
         data.insert("eni_conf".into(), render(&doc));
         Edit {
             class,
+            base,
             field: field.to_string(),
             keys,
             what,
@@ -377,6 +385,7 @@ fn edit_key(
     };
     out.push(Edit {
         class,
+        base: true,
         field: key.to_string(),
         keys: vec![key.to_string()],
         what,
