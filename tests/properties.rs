@@ -117,6 +117,7 @@ fn check_pair(bench: &Bench, p: &Pair, e: &Edit, failures: &mut Vec<Failure>) {
         old: shown_data(old),
         edit: p.label.clone(),
         new: shown_data(&new),
+        field: e.field.clone(),
         findings: v
             .iter()
             .zip(["UPDATE ", "CREATE E ", "CREATE S "])
@@ -135,6 +136,16 @@ fn check_pair(bench: &Bench, p: &Pair, e: &Edit, failures: &mut Vec<Failure>) {
             &[v],
         ));
         return;
+    }
+    // DESIGN.md: inline credentials never reach a message.
+    if let Some(f) = [&update, &create]
+        .into_iter()
+        .flat_map(|v| &v.findings)
+        .find(|f| {
+            f.message.contains(values::SECRET_MARKER) || f.path.contains(values::SECRET_MARKER)
+        })
+    {
+        failures.push(fail("secrets never echoed", f.rule, &[&update, &create]));
     }
     let (u, c) = (denials(&update), denials(&create));
     for (rule, path) in &u {
@@ -175,6 +186,7 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
             edit: "nothing (S → S)".into(),
             new: shown_data(old),
             findings: show(&same),
+            field: String::new(),
         });
     }
     let before = denials(&bench.judge(Operation::Create, old, None, base, s.version));

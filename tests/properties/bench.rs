@@ -112,6 +112,8 @@ pub struct Failure {
     pub edit: String,
     pub new: String,
     pub findings: Vec<String>,
+    /// The field or data key edited.
+    pub field: String,
 }
 
 impl Failure {
@@ -176,17 +178,9 @@ pub fn report(failures: &[Failure]) -> String {
     );
     for ((property, rule, class), mut list) in groups {
         list.sort_by_key(|f| f.new.len() + f.old.len());
-        let fields: BTreeSet<&str> = list
-            .iter()
-            .map(|f| {
-                f.edit
-                    .split([' ', '='])
-                    .find(|w| !w.is_empty())
-                    .unwrap_or("")
-            })
-            .collect();
+        let fields: BTreeSet<&str> = list.iter().map(|f| f.field.as_str()).collect();
         out.push_str(&format!(
-            "\n== property {property}, rule {rule}, {class} edits: {} (first words: {:?})\n",
+            "\n== property {property}, rule {rule}, {class} edits: {} (fields: {:?})\n",
             list.len(),
             fields
         ));

@@ -248,6 +248,7 @@ fn eni_conf_edits(
         ("x_unknown", nest(300).as_str()),
         ("", "1"),
         ("max_pool_sise", "5"),
+        ("acess_secret", r#""LTAI5tSECRETmarker""#),
         ("enable_eip_pool", "true"),
         ("\u{212a}ube_client_burst", "1"),
     ] {

@@ -52,6 +52,9 @@ pub const RETYPES: &[&str] = &[
     r#"{"x": 1}"#,
 ];
 
+/// Part of the value written for a secret field in edits.
+pub const SECRET_MARKER: &str = "SECRETmarker";
+
 /// Values worth trying for a field: what Go reads, near misses, and values the
 /// rules single out.
 pub fn values_for(name: &str, kind: Kind) -> Vec<&'static str> {
@@ -97,6 +100,8 @@ pub fn values_for(name: &str, kind: Kind) -> Vec<&'static str> {
             r#""NaN""#,
             r#""inf""#,
         ],
+        // A marker that must never reach a message (property: secrets).
+        "access_key" | "access_secret" => &[r#""LTAI5tSECRETmarker""#, r#""LTAI5tSECRETmarker\n""#],
         "security_group" => &[r#""sg-abc""#, r#""sg-1,sg-2""#, r#""abc""#],
         "security_groups" => &[
             r#"["sg-1"]"#,
