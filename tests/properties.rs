@@ -271,3 +271,41 @@ fn edits_of_configs_terway_runs_keep_the_properties() {
     );
     assert!(failures.is_empty(), "{}", report(&failures));
 }
+
+#[test]
+fn update_only_exempts_only_what_the_update_itself_adds() {
+    let obj = |name: &str, eni_conf: &str| {
+        corpus::object(
+            name,
+            [("eni_conf".to_string(), eni_conf.to_string())].into(),
+        )
+    };
+    let h24 = r#"eni_conf.vswitches["cn-hangzhou-h"][0]"#;
+    let empty = obj("eni-config-node1", "");
+    let own = obj(
+        "eni-config-node1",
+        r#"{"vswitches": {"cn-hangzhou-h": ["vsw-h24"]}}"#,
+    );
+    let other = obj("eni-config-node1", r#"{"max_pool_size": 5}"#);
+    let crd = obj("eni-config", r#"{"ipam_type": "crd"}"#);
+    let legacy = obj("eni-config", "{}");
+    let cases = [
+        ("vswitch-prefix", h24, &empty, &own, true),
+        // The base's vSwitch, at the same path of the merged document.
+        ("vswitch-prefix", h24, &empty, &other, false),
+        ("vswitch-prefix", h24, &own, &own, false),
+        ("ipam-type", "eni_conf.ipam_type", &legacy, &crd, true),
+        ("ipam-type", "eni_conf.ipam_type", &crd, &crd, false),
+        (
+            "service-cidr-change",
+            "eni_conf.service_cidr",
+            &legacy,
+            &crd,
+            true,
+        ),
+        ("pool-order", "eni_conf.min_pool_size", &legacy, &crd, false),
+    ];
+    for (rule, path, old, new, want) in cases {
+        assert_eq!(update_only(rule, path, old, new), want, "{rule} {path}");
+    }
+}
