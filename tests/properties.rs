@@ -2,7 +2,10 @@
 //! Terway runs (tests/terway/*.yaml) and many generated single-field edits
 //! E(S) (tests/properties/edits.rs):
 //!
-//! (a) `S → S` (an UPDATE that changes nothing) is allowed;
+//! (a) `S → S` (an UPDATE that changes nothing) is allowed, and so is `S`
+//!     written another way Go reads the same (compact, pretty, keys
+//!     reordered, `\/`, `\uXXXX` escapes), whose CREATE denies what the
+//!     CREATE of `S` denies;
 //! (b) every denial of `S → E(S)` is about the edited field or names a reason
 //!     of the whole document (tests/properties/about.rs defines "about");
 //! (c) CREATE and UPDATE agree on what the edit adds: a denial of the UPDATE
@@ -11,7 +14,9 @@
 //!     CREATE of `S` does not is raised by the UPDATE too; the same for a
 //!     dynamic config going from `eni_conf: ""` to content;
 //! (d) no finding calls a document Go's `encoding/json` accepts "not valid
-//!     JSON" (tests/properties/go_valid.rs).
+//!     JSON" (tests/properties/go_valid.rs);
+//! and on every judged edit: nothing panics, and no finding echoes a value
+//! written to a secret key (DESIGN.md).
 //!
 //! Deterministic: the edits come from tables and a seeded generator. The
 //! default sample keeps a debug run well under 30 s; `PROPERTIES_EDITS=all`
@@ -190,6 +195,40 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
         });
     }
     let before = denials(&bench.judge(Operation::Create, old, None, base, s.version));
+    // (a) holds for S written any way Go reads the same: the UPDATE is
+    // allowed and the CREATE denies exactly what the CREATE of S denies.
+    for (how, data) in edits::reencodings(&old.data) {
+        let same = corpus::object(&old.name, data);
+        let update = bench.judge(Operation::Update, &same, Some(old), base, s.version);
+        let create = bench.judge(Operation::Create, &same, None, base, s.version);
+        let created = denials(&create);
+        let broken = update
+            .denials()
+            .next()
+            .map(|d| d.rule.to_string())
+            .or_else(|| {
+                created
+                    .symmetric_difference(&before)
+                    .next()
+                    .map(|d| d.0.clone())
+            });
+        if let Some(rule) = broken {
+            failures.push(Failure {
+                property: "(a) S → S re-encoded allowed, CREATE unchanged",
+                rule,
+                class: "re-encode",
+                start: s.name.clone(),
+                old: shown_data(old),
+                edit: format!("eni_conf re-encoded: {how}"),
+                new: shown_data(&same),
+                findings: [("UPDATE ", &update), ("CREATE E ", &create)]
+                    .into_iter()
+                    .flat_map(|(op, v)| show(v).into_iter().map(move |l| format!("{op}{l}")))
+                    .collect(),
+                field: "eni_conf".into(),
+            });
+        }
+    }
     for e in pick {
         let pair = Pair {
             start: s,
