@@ -142,6 +142,20 @@ fn check_pair(bench: &Bench, p: &Pair, e: &Edit, failures: &mut Vec<Failure>) {
         ));
         return;
     }
+    // Every generated eni_conf is well-formed JSON (RFC 8259) no deeper than
+    // Go's 10000 levels, so Go's scanner accepts it: (d) on every edit.
+    if e.on_eni_conf()
+        && let Some(f) = [&update, &create]
+            .into_iter()
+            .flat_map(|v| &v.findings)
+            .find(|f| f.path.starts_with("eni_conf") && go_valid::calls_invalid_json(&f.message))
+    {
+        failures.push(fail(
+            "(d) Go-valid eni_conf called invalid JSON",
+            f.rule,
+            &[&update, &create],
+        ));
+    }
     // DESIGN.md: inline credentials never reach a message.
     if let Some(f) = [&update, &create]
         .into_iter()

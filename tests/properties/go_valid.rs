@@ -177,7 +177,7 @@ fn objects(depth: usize) -> String {
 }
 
 /// Whether a message says the document is not JSON at all.
-fn calls_invalid_json(message: &str) -> bool {
+pub fn calls_invalid_json(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
         "not valid json",
