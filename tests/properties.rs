@@ -100,8 +100,8 @@ fn mode(o: &ConfigObject) -> Option<String> {
 struct Pair<'a> {
     start: &'a Start,
     old: &'a ConfigObject,
-    /// Denials of the CREATE of `old`.
-    before: &'a BTreeSet<(String, String)>,
+    /// The CREATE of `old`.
+    before: &'a Verdict,
     /// Check (b) too (not for a whole new `eni_conf`).
     about: bool,
     /// Label for the failure's edit.
@@ -179,12 +179,12 @@ fn check_pair(bench: &Bench, p: &Pair, e: &Edit, failures: &mut Vec<Failure>) {
             ));
         }
     }
-    for (rule, path) in c.difference(p.before) {
+    for (rule, path) in c.difference(&denials(p.before)) {
         if !u.contains(&(rule.clone(), path.clone())) {
             failures.push(fail(
                 "(c) what CREATE adds, UPDATE denies",
                 rule,
-                &[&update, &create],
+                &[&update, &create, p.before],
             ));
         }
     }
@@ -208,7 +208,8 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
             field: String::new(),
         });
     }
-    let before = denials(&bench.judge(Operation::Create, old, None, base, s.version));
+    let created_s = bench.judge(Operation::Create, old, None, base, s.version);
+    let before = denials(&created_s);
     // (a) holds for S written any way Go reads the same: the UPDATE is
     // allowed and the CREATE denies exactly what the CREATE of S denies.
     for (how, data) in edits::reencodings(&old.data) {
@@ -247,7 +248,7 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
         let pair = Pair {
             start: s,
             old,
-            before: &before,
+            before: &created_s,
             about: true,
             label: e.what.clone(),
         };
@@ -259,7 +260,7 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
         let mut data = old.data.clone();
         data.insert("eni_conf".into(), String::new());
         let empty = corpus::object(&old.name, data);
-        let before = denials(&bench.judge(Operation::Create, &empty, None, base, s.version));
+        let before = bench.judge(Operation::Create, &empty, None, base, s.version);
         let content = Edit {
             base: false,
             class: "from-empty",
