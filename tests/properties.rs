@@ -33,6 +33,8 @@ mod corpus;
 mod edits;
 #[path = "properties/go_valid.rs"]
 mod go_valid;
+#[path = "properties/reencode.rs"]
+mod reencode;
 #[path = "properties/values.rs"]
 mod values;
 
@@ -212,7 +214,7 @@ fn check_start(bench: &Bench, s: &Start, pick: &[Edit], failures: &mut Vec<Failu
     let before = denials(&created_s);
     // (a) holds for S written any way Go reads the same: the UPDATE is
     // allowed and the CREATE denies exactly what the CREATE of S denies.
-    for (how, data) in edits::reencodings(&old.data) {
+    for (how, data) in reencode::reencodings(&old.data) {
         let same = corpus::object(&old.name, data);
         let update = bench.judge(Operation::Update, &same, Some(old), base, s.version);
         let create = bench.judge(Operation::Create, &same, None, base, s.version);
