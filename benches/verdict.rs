@@ -108,5 +108,17 @@ fn rules(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, review_roundtrip, rules);
+/// The Go-faithful decoder of `eni_conf` against serde_json on a typical
+/// document: it is on every review's path, once per object.
+fn decoding(c: &mut Criterion) {
+    let text = r#"{"version": "1", "max_pool_size": 5, "min_pool_size": 0, "credential_path": "/var/addon/token-config", "vswitches": {"cn-hangzhou-g": ["vsw-aaaaaaaaaaaaaaaaaaaaa", "vsw-bbbbbbbbbbbbbbbbbbbbbb"], "cn-hangzhou-h": ["vsw-ccccccccccccccccccccc"]}, "eni_tags": {"team": "net\u00e9"}, "service_cidr": "172.16.0.0/16", "security_groups": ["sg-aaaaaaaaaaaaaaa", "sg-bbbbbbbbbbbbbbbbb"], "ipam_type": "crd", "eni_cap_ratio": 0.5, "kube_client_qps": 20.5, "kube_client_burst": 30, "backoff_override": {"x": {"Duration": 1000000, "Factor": 1.5, "Steps": 3}}}"#;
+    c.bench_function("eni_conf: go_json::decode", |b| {
+        b.iter(|| terway_guard::config::go_json::decode(black_box(text)).is_ok())
+    });
+    c.bench_function("eni_conf: serde_json::from_str", |b| {
+        b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(text)).is_ok())
+    });
+}
+
+criterion_group!(benches, review_roundtrip, rules, decoding);
 criterion_main!(benches);

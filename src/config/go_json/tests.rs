@@ -319,24 +319,6 @@ fn folds_as_go_folds_names() {
     }
 }
 
-#[test]
-#[ignore = "timing, run by hand"]
-fn timing_against_serde_json() {
-    let text = r#"{"version": "1", "max_pool_size": 5, "min_pool_size": 0, "credential_path": "/var/addon/token-config", "vswitches": {"cn-hangzhou-g": ["vsw-aaaaaaaaaaaaaaaaaaaaa", "vsw-bbbbbbbbbbbbbbbbbbbbbb"], "cn-hangzhou-h": ["vsw-ccccccccccccccccccccc"]}, "eni_tags": {"team": "net\u00e9"}, "service_cidr": "172.16.0.0/16", "security_groups": ["sg-aaaaaaaaaaaaaaa", "sg-bbbbbbbbbbbbbbbbb"], "ipam_type": "crd", "eni_cap_ratio": 0.5, "kube_client_qps": 20.5, "kube_client_burst": 30, "backoff_override": {"x": {"Duration": 1000000, "Factor": 1.5, "Steps": 3}}}"#;
-    let n = 20_000;
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(decode(std::hint::black_box(text)).unwrap());
-    }
-    let ours = t.elapsed();
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(serde_json::from_str::<Value>(std::hint::black_box(text)).unwrap());
-    }
-    let serde = t.elapsed();
-    eprintln!("go_json {ours:?}, serde_json {serde:?}");
-}
-
 /// Where serde_json and Go agree (no `-0`, no lone surrogate, shallow), the
 /// value is serde_json's; byte mutations of valid texts are refused by both
 /// or accepted by both with the same value.
