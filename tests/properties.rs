@@ -298,6 +298,10 @@ fn pick(all: Vec<Edit>, i: usize, rng: &mut Rng) -> Vec<Edit> {
         Ok(n) => n.parse().unwrap_or(PER_START),
         Err(_) => PER_START,
     };
+    if all.is_empty() {
+        // A start whose eni_conf is not an object (`null`) has no fields to edit.
+        return all;
+    }
     let mut chosen: BTreeSet<usize> = (i % STRIDE..all.len()).step_by(STRIDE).collect();
     for _ in 0..budget {
         chosen.insert(rng.below(all.len()));

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use terway_guard::config::fields::FIELDS;
 
 use crate::values::{RETYPES, edge_values, nest, renames, values_for};
@@ -62,7 +62,11 @@ pub fn entries(text: &str) -> Option<Vec<(String, String)>> {
     if text.trim().is_empty() || text.trim() == "null" {
         return Some(Vec::new());
     }
-    let map: Map<String, Value> = serde_json::from_str(text).ok()?;
+    // Read as Go reads it (`-0` is the integer 0; serde_json would make it
+    // -0.0, which Go refuses for an int, and blame the edit for it).
+    let Value::Object(map) = terway_guard::config::go_json::decode(text).ok()?.value else {
+        return None;
+    };
     Some(map.into_iter().map(|(k, v)| (k, v.to_string())).collect())
 }
 

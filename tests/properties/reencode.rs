@@ -16,7 +16,10 @@ pub fn reencodings(
     let Some(text) = data.get("eni_conf") else {
         return Vec::new();
     };
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+    let Some(Value::Object(map)) = terway_guard::config::go_json::decode(text)
+        .ok()
+        .map(|d| d.value)
+    else {
         return Vec::new();
     };
     let compact = Value::Object(map.clone()).to_string();
