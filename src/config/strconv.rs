@@ -193,6 +193,33 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
     }
 }
 
+/// `netip.ParsePrefix(s)` (net/netip; terway-cli policy reads
+/// `host_stack_cidrs` with it): the address as [`parse_cidr`] takes it, split
+/// at the last `/`, and a prefix length without a leading zero or sign (`/08`
+/// is "bad bits after slash", which `net.ParseCIDR` accepts). The error is
+/// Go's text after the quoted input.
+pub fn parse_prefix(s: &str) -> Result<(), String> {
+    let Some((addr, bits)) = s.rsplit_once('/') else {
+        return Err("no '/'".into());
+    };
+    let max = match parse_addr(addr) {
+        Some(IpAddr::V4(_)) => 32,
+        Some(IpAddr::V6(_)) => 128,
+        None => return Err(format!("ParseAddr({addr:?}): unable to parse IP")),
+    };
+    let bad_bits = || Err(format!("bad bits after slash: {bits:?}"));
+    if bits.is_empty()
+        || !bits.bytes().all(|b| b.is_ascii_digit())
+        || (bits.len() > 1 && bits.starts_with('0'))
+    {
+        return bad_bits();
+    }
+    match bits.parse::<u32>() {
+        Ok(n) if n <= max => Ok(()),
+        _ => Err("prefix length out of range".into()),
+    }
+}
+
 /// `netip.ParseAddr` without zones: dotted IPv4 with no leading zeros, or
 /// IPv6 whose embedded IPv4 (if any) follows the same rule.
 fn parse_addr(s: &str) -> Option<IpAddr> {
@@ -311,5 +338,40 @@ mod tests {
         for s in bad {
             assert_eq!(parse_cidr(s), None, "{s:?}");
         }
+    }
+    #[test]
+    fn go_cidr_and_prefix_parsers() {
+        // (input, net.ParseCIDR accepts, netip.ParsePrefix accepts)
+        let cases = [
+            ("169.254.20.10/32", true, true),
+            ("169.254.20.10", false, false),
+            ("10.0.0.0/08", true, false),
+            ("10.0.0.0/0", true, true),
+            ("10.0.0.0/00", true, false),
+            ("10.0.0.0/+8", false, false),
+            ("10.0.0.0/33", false, false),
+            ("10.0.0.0/", false, false),
+            ("010.0.0.0/8", false, false),
+            ("10.0.0.0 /8", false, false),
+            ("fd00::/8", true, true),
+            ("fd00::/129", false, false),
+            ("::ffff:10.0.0.0/104", true, true),
+            ("fe80::1%eth0/64", false, false),
+            ("10.0.0.0/8/8", false, false),
+            ("", false, false),
+            ("10.0.0.0/99999999999", false, false),
+        ];
+        for (s, cidr, prefix) in cases {
+            assert_eq!(parse_cidr(s).is_some(), cidr, "ParseCIDR {s:?}");
+            assert_eq!(parse_prefix(s).is_ok(), prefix, "ParsePrefix {s:?}");
+        }
+        assert_eq!(
+            parse_prefix("10.0.0.0/08").unwrap_err(),
+            "bad bits after slash: \"08\""
+        );
+        assert_eq!(
+            parse_prefix("10.0.0.0/33").unwrap_err(),
+            "prefix length out of range"
+        );
     }
 }

@@ -15,7 +15,6 @@
 //! Sources: AliyunContainerService/terway at commit 89aadf8, and
 //! containernetworking/cni v1.1.2 (Terway's go.mod) for libcni.
 
-mod cidr;
 mod libcni;
 mod nodeconfig;
 mod plugin;
@@ -26,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::{Finding, id};
 use crate::config::fields::{Keys, Kind, Mismatch};
+use crate::config::go_json::{self, Hidden};
 use crate::config::path::quote_short;
 use crate::config::{ConfigObject, Path};
 
@@ -156,21 +156,29 @@ impl Report {
 }
 
 /// Why the CNI text does not decode.
-pub(super) struct Undecodable {
-    line: usize,
-    column: usize,
-    message: String,
+pub(super) enum Undecodable {
+    /// Not JSON to Go's scanner.
+    Syntax(go_json::SyntaxError),
+    /// A number beyond float64 range, as written.
+    Overflow(String),
 }
 
-/// The one place the CNI text is decoded (terway-cli's `gabs.ParseJSON`,
-/// i.e. `encoding/json` into `interface{}`): switch it to the Go-faithful
-/// decoder in `crate::config` when that lands.
+/// The one place the CNI text is decoded: terway-cli's `gabs.ParseJSON`,
+/// i.e. `encoding/json` into `interface{}` (Go's syntax, `crate::config::go_json`).
+/// Into `interface{}` every number is a float64, so one beyond its range fails
+/// the decode (`UnmarshalTypeError`); earlier copies of a repeated key are
+/// dropped there and never reach libcni or the binary, which read the file
+/// terway-cli writes.
 fn decode(text: &str) -> Result<Value, Undecodable> {
-    serde_json::from_str::<Value>(text).map_err(|e| Undecodable {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })
+    let decoded = go_json::decode(text).map_err(Undecodable::Syntax)?;
+    let overflow = decoded.notes.into_iter().find_map(|n| match n.what {
+        Hidden::Overflow { literal, .. } => Some(literal),
+        Hidden::Earlier(_) => None,
+    });
+    match overflow {
+        Some(literal) => Err(Undecodable::Overflow(literal)),
+        None => Ok(decoded.value),
+    }
 }
 
 pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec<Finding>) {
@@ -211,10 +219,16 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
             out.push(Finding::deny(
                 id::CNI_CONF,
                 &at,
-                format!(
-                    "{key} is not valid JSON at line {} column {}: {}; terway-init (terway-cli cni, gabs.ParseJSON) fails to parse it on every node. Fix the JSON",
-                    e.line, e.column, e.message
-                ),
+                match e {
+                    Undecodable::Syntax(e) => format!(
+                        "{key} is not valid JSON at line {} column {}: {}; terway-init (terway-cli cni, gabs.ParseJSON) fails to parse it on every node. Fix the JSON",
+                        e.line, e.column, e.message
+                    ),
+                    Undecodable::Overflow(literal) => format!(
+                        "{key} holds the number {}, beyond float64 range; terway-init (terway-cli cni, gabs.ParseJSON into interface{{}}) fails with \"cannot unmarshal number into Go value of type float64\" on every node. Write a smaller number",
+                        quote_short(&literal, 30)
+                    ),
+                },
             ));
             return;
         }
@@ -261,7 +275,7 @@ pub(super) fn decode_as(
         if let Some(bad) = schema.mismatch(&one, || at.clone(), Keys::Fold) {
             let name = members
                 .iter()
-                .find(|m| m.name.eq_ignore_ascii_case(k))
+                .find(|m| go_json::fold_eq(m.name, k))
                 .map_or(k.as_str(), |m| m.name);
             report.mismatch(&bad, reader, &format!("{into}.{name}"), source);
             ok = false;
@@ -275,7 +289,7 @@ pub(super) fn decode_as(
 /// keys are sorted (Go's `json.Marshal` of a map), so "last" is the greatest.
 pub(super) fn folded<'a>(conf: &'a Map<String, Value>, name: &str) -> Option<(&'a str, &'a Value)> {
     conf.iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .filter(|(k, _)| go_json::fold_eq(k, name))
         .max_by(|a, b| a.0.cmp(b.0))
         .map(|(k, v)| (k.as_str(), v))
 }

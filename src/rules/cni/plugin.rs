@@ -11,7 +11,7 @@ use crate::config::fields::{Kind, Member};
 
 use super::libcni::NET_CONF;
 use super::terway_cli::Plugin;
-use super::{Reader, Report, cidr, decode_as, folded, shown};
+use super::{Reader, Report, decode_as, folded, shown};
 
 const fn m(name: &'static str, kind: Kind) -> Member {
     Member { name, kind }
@@ -133,7 +133,8 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
     for (i, v) in cidrs.iter().enumerate() {
         // A null item decodes to "" (null into a string is a no-op).
         let s = v.as_str().unwrap_or_default();
-        if let Err(e) = cidr::parse_cidr(s) {
+        if crate::config::strconv::parse_cidr(s).is_none() {
+            let e = format!("invalid CIDR address: {s}");
             report.deny(
                 p.at.key(key).index(i),
                 reader,

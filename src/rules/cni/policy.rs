@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::config::fields::{Kind, Member};
 
 use super::terway_cli::Plugin;
-use super::{Reader, Report, cidr, decode_as, folded, shown};
+use super::{Reader, Report, decode_as, folded, shown};
 
 const fn m(name: &'static str, kind: Kind) -> Member {
     Member { name, kind }
@@ -63,7 +63,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
     };
     for (i, v) in cidrs.iter().enumerate() {
         let s = v.as_str().unwrap_or_default();
-        if let Err(e) = cidr::parse_prefix(s) {
+        if let Err(e) = crate::config::strconv::parse_prefix(s) {
             report.deny(
                 p.at.key(key).index(i),
                 reader,

@@ -121,3 +121,24 @@ fn messages_name_the_last_segment() {
         assert_eq!(super::last_segment(path), want, "{path}");
     }
 }
+
+#[test]
+fn the_cni_text_is_decoded_as_go_decodes_it() {
+    // gabs.ParseJSON is encoding/json into interface{}: Go's syntax, a lone
+    // surrogate read as U+FFFD, every number a float64.
+    table(
+        "10-terway.conf",
+        &[
+            (r#"{"type":"terway","name":"\ud800x"}"#, &[]),
+            (r#"{"type":"terway","mtu":-0}"#, &[]),
+            (
+                r#"{"type":"terway","x_unused":1e400}"#,
+                &[(D, CONF, "beyond float64 range")],
+            ),
+            (
+                r#"{"type":"terway",}"#,
+                &[(D, CONF, "is not valid JSON at line 1")],
+            ),
+        ],
+    );
+}
