@@ -11,20 +11,22 @@ use std::time::{Duration, Instant};
 use ::kube::api::Api;
 use ::kube::api::PartialObjectMeta;
 use ::kube::runtime::reflector::{self, Store};
-use ::kube::runtime::utils::Backoff;
 use ::kube::runtime::{WatchStreamExt, watcher};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Node};
 use tokio::sync::Notify;
 
+use super::health::{self, Reason, WatchHealth};
+use super::kubeadm;
 use super::narrow::{narrow_event, narrow_node_meta, narrow_terway_node};
 use super::nodes;
 use super::terway_node::TerwayNode;
+use super::watch::{self, Retry};
 use crate::cloud::client::ApiClient;
 use crate::cloud::ecs::InstanceLimits;
 use crate::config::{BASE_NAME, ConfigObject, Version};
-use crate::inventory::CloudInventory;
+use crate::inventory::{CloudInventory, KubeadmServiceCidr};
 
 /// Facts are recomputed at most this often, and at least this rarely.
 const RECOMPUTE_AT_MOST: Duration = Duration::from_secs(2);
@@ -84,60 +86,29 @@ impl EventStore {
 
     /// Watches Events of each of Terway's reasons (a field selector each).
     pub fn spawn(client: ::kube::Client) -> Self {
+        let health = health::process();
         let stores = crate::events::TERWAY_REASONS
             .iter()
             .map(|reason| {
-                let (store, w) = reflector::store::<Event>();
                 let cfg = watcher::Config::default()
                     .fields(&format!("reason={reason}"))
                     .page_size(PAGE);
-                drive(
-                    "events",
-                    watcher(Api::<Event>::all(client.clone()), cfg)
-                        .default_backoff()
-                        .modify(narrow_event)
-                        .reflect(w)
-                        .touched_objects(),
+                watch_store(
+                    Api::<Event>::all(client.clone()),
+                    cfg,
+                    EVENTS,
+                    &health,
+                    narrow_event,
                     None,
-                );
-                store
+                )
             })
             .collect();
         EventStore { stores }
     }
 }
 
-/// Exponential back-off capped at `cap`: an absent CRD is asked again every
-/// few minutes, not every second.
-struct CappedBackoff {
-    next: Duration,
-    cap: Duration,
-}
-
-impl CappedBackoff {
-    fn new(cap: Duration) -> Self {
-        CappedBackoff {
-            next: Duration::from_secs(1),
-            cap,
-        }
-    }
-}
-
-impl Iterator for CappedBackoff {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
-        let now = self.next;
-        self.next = (self.next * 2).min(self.cap);
-        Some(now)
-    }
-}
-
-impl Backoff for CappedBackoff {
-    fn reset(&mut self) {
-        self.next = Duration::from_secs(1);
-    }
-}
-
+/// Drives a watch's stream; `changed` hears of every item (the recompute
+/// loop debounces them).
 fn drive<S, T, E>(name: &'static str, stream: S, changed: Option<Arc<Notify>>)
 where
     S: futures::Stream<Item = Result<T, E>> + Send + 'static,
@@ -147,18 +118,130 @@ where
     tokio::spawn(async move {
         futures::pin_mut!(stream);
         while let Some(item) = stream.next().await {
-            match item {
-                Ok(_) => {
-                    if let Some(n) = &changed {
-                        n.notify_one();
-                    }
-                }
-                Err(e) => tracing::debug!(watch = name, error = %e, "watch error; backing off"),
+            // Failures are logged and counted by the back-off (super::watch).
+            if item.is_ok()
+                && let Some(n) = &changed
+            {
+                n.notify_one();
             }
         }
         tracing::warn!(watch = name, "watch stream ended");
     });
 }
+
+/// A narrowed store of `api`'s objects, kept by a watch that backs off while
+/// it fails ([`watch::backoff`]) and reports to `health` as `resource`.
+pub fn watch_store<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+    resource: &'static str,
+    health: &Arc<WatchHealth>,
+    narrow: impl FnMut(&mut K) + Send + 'static,
+    changed: Option<Arc<Notify>>,
+) -> Store<K>
+where
+    K: ::kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (store, w) = reflector::store::<K>();
+    drive(
+        resource,
+        watch::backoff(watcher(api, cfg), resource, health.clone())
+            .modify(narrow)
+            .reflect(w)
+            .touched_objects(),
+        changed,
+    );
+    store
+}
+
+/// Terway's Node CRs (`spec.nodeCap` only). An absent CRD (older Terway,
+/// legacy mode) leaves the store empty and is listed again with back-off.
+pub fn watch_terway_nodes(
+    client: ::kube::Client,
+    health: &Arc<WatchHealth>,
+    changed: Option<Arc<Notify>>,
+) -> Store<TerwayNode> {
+    watch_store(
+        Api::<TerwayNode>::all(client),
+        watcher::Config::default().page_size(PAGE),
+        TERWAY_NODES,
+        health,
+        narrow_terway_node,
+        changed,
+    )
+}
+
+/// Nodes, metadata only (name and labels are all that is read), so the
+/// apiserver never sends their status.
+pub fn watch_nodes(
+    client: ::kube::Client,
+    health: &Arc<WatchHealth>,
+    changed: Option<Arc<Notify>>,
+) -> Store<PartialObjectMeta<Node>> {
+    watch_store(
+        Api::<PartialObjectMeta<Node>>::all(client),
+        watcher::Config::default().page_size(PAGE),
+        NODES,
+        health,
+        |n: &mut PartialObjectMeta<Node>| narrow_node_meta(&mut n.metadata),
+        changed,
+    )
+}
+
+/// `kube-system/kubeadm-config` alone (a field selector: RBAC may name it).
+pub fn watch_kubeadm(
+    client: ::kube::Client,
+    health: &Arc<WatchHealth>,
+    changed: Option<Arc<Notify>>,
+) -> Store<ConfigMap> {
+    watch_store(
+        Api::<ConfigMap>::namespaced(client, kubeadm::NAMESPACE),
+        watcher::Config::default().fields(&format!("metadata.name={}", kubeadm::NAME)),
+        KUBEADM,
+        health,
+        |cm: &mut ConfigMap| {
+            cm.metadata.managed_fields = None;
+            cm.binary_data = None;
+        },
+        changed,
+    )
+}
+
+/// The kubeadm fallback as the daemon would find it; `None` while unknown
+/// (not listed yet, or RBAC forbids the read: the daemon's own RBAC may
+/// differ from ours).
+pub fn kubeadm_fact(
+    store: &Store<ConfigMap>,
+    health: &WatchHealth,
+) -> Option<KubeadmServiceCidr> {
+    let failing = health.failing(KUBEADM).map(|f| f.reason);
+    if matches!(failing, Some(Reason::Forbidden | Reason::Unauthorized))
+        || !health.was_listed(KUBEADM)
+    {
+        return None;
+    }
+    let cms = store.state();
+    Some(kubeadm::service_cidr_fact(
+        cms.iter()
+            .map(|c| &**c)
+            .find(|c| c.metadata.name.as_deref() == Some(kubeadm::NAME)),
+    ))
+}
+
+/// Names of the watched resources (log field, metric label, `/readyz`).
+pub const NODES: &str = "nodes";
+pub const TERWAY_NODES: &str = "terway-nodes";
+pub const ENI_CONFIG: &str = "eni-config";
+pub const KUBEADM: &str = "kubeadm-config";
+pub const EVENTS: &str = "events";
+pub const DAEMONSET: &str = "daemonset";
 
 /// Starts the watchers and the loop that feeds `inventory`.
 pub fn spawn(
@@ -168,53 +251,20 @@ pub fn spawn(
     ecs: Option<Arc<ApiClient>>,
 ) {
     inventory.expect_cluster();
+    let health = health::process();
     let changed = Arc::new(Notify::new());
     let namespace = terway.namespace.as_str();
     let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
 
-    // Nodes: metadata only (name and labels are all that is read), so the
-    // apiserver never sends their status.
-    let (node_store, w) = reflector::store::<PartialObjectMeta<Node>>();
-    drive(
-        "nodes",
-        watcher(
-            Api::<PartialObjectMeta<Node>>::all(client.clone()),
-            watcher::Config::default().page_size(PAGE),
-        )
-        .default_backoff()
-        .modify(|n: &mut PartialObjectMeta<Node>| narrow_node_meta(&mut n.metadata))
-        .reflect(w)
-        .touched_objects(),
-        Some(changed.clone()),
-    );
-
-    let (terway_store, w) = reflector::store::<TerwayNode>();
-    // Absent CRD (older Terway): asked again every few minutes; the store
-    // stays empty meanwhile.
-    drive(
-        "terway nodes",
-        watcher(
-            Api::<TerwayNode>::all(client.clone()),
-            watcher::Config::default().page_size(PAGE),
-        )
-        .backoff(CappedBackoff::new(Duration::from_secs(300)))
-        .modify(narrow_terway_node)
-        .reflect(w)
-        .touched_objects(),
-        Some(changed.clone()),
-    );
-
-    let (cm_store, w) = reflector::store::<ConfigMap>();
-    let cms = Api::<ConfigMap>::namespaced(client, namespace);
-    drive(
-        "eni-config",
-        watcher(
-            cms,
-            watcher::Config::default().fields(&format!("metadata.name={BASE_NAME}")),
-        )
-        .default_backoff()
-        .reflect(w)
-        .touched_objects(),
+    let node_store = watch_nodes(client.clone(), &health, Some(changed.clone()));
+    let terway_store = watch_terway_nodes(client.clone(), &health, Some(changed.clone()));
+    let kubeadm_store = watch_kubeadm(client.clone(), &health, Some(changed.clone()));
+    let cm_store = watch_store(
+        Api::<ConfigMap>::namespaced(client, namespace),
+        watcher::Config::default().fields(&format!("metadata.name={BASE_NAME}")),
+        ENI_CONFIG,
+        &health,
+        |_: &mut ConfigMap| {},
         Some(changed.clone()),
     );
 
@@ -222,14 +272,30 @@ pub fn spawn(
         let _ = tokio::time::timeout(Duration::from_secs(60), node_store.wait_until_ready()).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), cm_store.wait_until_ready()).await;
         let mut limits = Limits::default();
+        let mut daemonset = Retry::default();
         loop {
             // One small GET: the version changes only with a Terway upgrade.
-            match daemonsets.get_opt(&terway.daemonset).await {
-                Ok(ds) => inventory.set_terway_version(ds.as_ref().and_then(version_of)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot read Terway's DaemonSet; Terway version unknown")
+            // Failing (or absent) it is asked again with back-off.
+            if daemonset.due() {
+                match daemonsets.get_opt(&terway.daemonset).await {
+                    Ok(Some(ds)) => {
+                        daemonset.succeeded();
+                        health.listed(DAEMONSET);
+                        inventory.set_terway_version(version_of(&ds));
+                    }
+                    Ok(None) => {
+                        daemonset.failed();
+                        let why = format!("no DaemonSet {namespace}/{}", terway.daemonset, namespace = terway.namespace);
+                        health.failed(DAEMONSET, Reason::NotFound, &why);
+                        inventory.set_terway_version(None);
+                    }
+                    Err(e) => {
+                        daemonset.failed();
+                        health.failed(DAEMONSET, Reason::of_kube(&e), &e);
+                    }
                 }
             }
+            inventory.set_kubeadm(kubeadm_fact(&kubeadm_store, &health));
             recompute(
                 &node_store,
                 &terway_store,
@@ -361,15 +427,5 @@ mod tests {
         for (containers, want) in cases {
             assert_eq!(version_of(&ds(containers.clone())), want, "{containers}");
         }
-    }
-
-    #[test]
-    fn an_absent_crd_is_asked_again_every_few_minutes() {
-        let mut b = CappedBackoff::new(Duration::from_secs(300));
-        let waits: Vec<u64> = (&mut b).take(12).map(|d| d.as_secs()).collect();
-        assert_eq!(waits[..4], [1, 2, 4, 8]);
-        assert_eq!(*waits.last().unwrap(), 300);
-        b.reset();
-        assert_eq!(b.next(), Some(Duration::from_secs(1)));
     }
 }
