@@ -25,7 +25,8 @@ pub struct Store {
     pub objects: HashMap<String, Value>,
     /// Every write, as "METHOD path".
     pub writes: Vec<String>,
-    /// Every read, as "GET path?query" (LISTs and WATCHes included).
+    /// Every read, as "GET path?query" (LISTs and WATCHes included), with
+    /// " (metadata)" after a metadata-only one.
     pub reads: Vec<String>,
     /// Paths of objects deleted, in order.
     pub deleted: Vec<String>,
@@ -307,7 +308,8 @@ async fn handle(
     let mut s = store.lock().unwrap();
     if method == Method::GET {
         let query = uri.query().unwrap_or("");
-        s.reads.push(format!("GET {path}?{query}"));
+        let meta = if meta_only { " (metadata)" } else { "" };
+        s.reads.push(format!("GET {path}?{query}{meta}"));
         if let Some(&code) = s.refused.get(&path) {
             let reason = match code {
                 403 => "Forbidden",
