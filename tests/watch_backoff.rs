@@ -23,9 +23,11 @@ const TEN_MINUTES: Duration = Duration::from_secs(600);
 
 fn terway_nodes(n: usize) -> serde_json::Value {
     let items: Vec<_> = (0..n)
-        .map(|i| json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node",
+        .map(|i| {
+            json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "Node",
             "metadata": {"name": format!("node-{i}"), "resourceVersion": "1"},
-            "spec": {"nodeCap": {"adapters": 4, "ipv4PerAdapter": 15}}}))
+            "spec": {"nodeCap": {"adapters": 4, "ipv4PerAdapter": 15}}})
+        })
         .collect();
     json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList",
            "metadata": {"resourceVersion": "1"}, "items": items})
@@ -33,9 +35,11 @@ fn terway_nodes(n: usize) -> serde_json::Value {
 
 fn nodes(n: usize) -> serde_json::Value {
     let items: Vec<_> = (0..n)
-        .map(|i| json!({"apiVersion": "v1", "kind": "Node",
+        .map(|i| {
+            json!({"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": format!("node-{i}"), "resourceVersion": "1",
-                         "labels": {"topology.kubernetes.io/zone": "cn-shanghai-f"}}}))
+                         "labels": {"topology.kubernetes.io/zone": "cn-shanghai-f"}}})
+        })
         .collect();
     json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": items})
 }
@@ -133,7 +137,10 @@ async fn the_kubeadm_fallback_as_the_watch_finds_it() {
     let store = cluster::watch_kubeadm(kube.client(), &health, None);
     // Unknown until listed.
     assert_eq!(cluster::kubeadm_fact(&store, &health), None);
-    until(Duration::from_secs(5), || health.was_listed(cluster::KUBEADM)).await;
+    until(Duration::from_secs(5), || {
+        health.was_listed(cluster::KUBEADM)
+    })
+    .await;
     assert_eq!(
         cluster::kubeadm_fact(&store, &health),
         Some(KubeadmServiceCidr::Unusable(
@@ -150,7 +157,10 @@ async fn the_kubeadm_fallback_as_the_watch_finds_it() {
     );
     let health = Arc::new(WatchHealth::default());
     let store = cluster::watch_kubeadm(kube.client(), &health, None);
-    until(Duration::from_secs(5), || health.was_listed(cluster::KUBEADM)).await;
+    until(Duration::from_secs(5), || {
+        health.was_listed(cluster::KUBEADM)
+    })
+    .await;
     assert_eq!(
         cluster::kubeadm_fact(&store, &health),
         Some(KubeadmServiceCidr::Usable("10.96.0.0/12".into()))

@@ -217,10 +217,7 @@ pub fn watch_kubeadm(
 /// The kubeadm fallback as the daemon would find it; `None` while unknown
 /// (not listed yet, or RBAC forbids the read: the daemon's own RBAC may
 /// differ from ours).
-pub fn kubeadm_fact(
-    store: &Store<ConfigMap>,
-    health: &WatchHealth,
-) -> Option<KubeadmServiceCidr> {
+pub fn kubeadm_fact(store: &Store<ConfigMap>, health: &WatchHealth) -> Option<KubeadmServiceCidr> {
     let failing = health.failing(KUBEADM).map(|f| f.reason);
     if matches!(failing, Some(Reason::Forbidden | Reason::Unauthorized))
         || !health.was_listed(KUBEADM)
@@ -285,7 +282,11 @@ pub fn spawn(
                     }
                     Ok(None) => {
                         daemonset.failed();
-                        let why = format!("no DaemonSet {namespace}/{}", terway.daemonset, namespace = terway.namespace);
+                        let why = format!(
+                            "no DaemonSet {namespace}/{}",
+                            terway.daemonset,
+                            namespace = terway.namespace
+                        );
                         health.failed(DAEMONSET, Reason::NotFound, &why);
                         inventory.set_terway_version(None);
                     }

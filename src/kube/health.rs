@@ -287,7 +287,11 @@ mod tests {
             detail.starts_with("kubeadm-config: cannot read (forbidden, 1 tries since "),
             "{detail}"
         );
-        assert_eq!(detail.lines().count(), 1, "an absent CRD is not news: {detail}");
+        assert_eq!(
+            detail.lines().count(),
+            1,
+            "an absent CRD is not news: {detail}"
+        );
         h.listed("kubeadm-config");
         h.listed("terway-nodes");
         h.failed("daemonset", Reason::Connection, &"refused");

@@ -114,7 +114,10 @@ mod tests {
         let cases: &[(&[(&str, &str)], Option<KubeadmServiceCidr>)] = &[
             // Terway's own test: MasterConfiguration with a block.
             (
-                &[("MasterConfiguration", "networking:\n  serviceSubnet: 10.96.0.0/12")],
+                &[(
+                    "MasterConfiguration",
+                    "networking:\n  serviceSubnet: 10.96.0.0/12",
+                )],
                 Some(usable("10.96.0.0/12")),
             ),
             (
@@ -128,7 +131,10 @@ mod tests {
             (
                 &[
                     ("MasterConfiguration", ""),
-                    ("ClusterConfiguration", "networking:\n  serviceSubnet: 10.96.0.0/12"),
+                    (
+                        "ClusterConfiguration",
+                        "networking:\n  serviceSubnet: 10.96.0.0/12",
+                    ),
                 ],
                 None,
             ),
@@ -136,9 +142,21 @@ mod tests {
             (&[], None),
             (&[("MasterConfiguration", "invalid-yaml")], None),
             (&[("MasterConfiguration", "networking: {}")], None),
-            (&[("ClusterConfiguration", "networking: 10.96.0.0/12")], None),
-            (&[("ClusterConfiguration", "networking:\n  serviceSubnet: 12")], None),
-            (&[("ClusterConfiguration", "networking:\n  serviceSubnet: 10.96.0.0")], None),
+            (
+                &[("ClusterConfiguration", "networking: 10.96.0.0/12")],
+                None,
+            ),
+            (
+                &[("ClusterConfiguration", "networking:\n  serviceSubnet: 12")],
+                None,
+            ),
+            (
+                &[(
+                    "ClusterConfiguration",
+                    "networking:\n  serviceSubnet: 10.96.0.0",
+                )],
+                None,
+            ),
             // Dual stack is one string to Go: not a CIDR.
             (
                 &[(
@@ -149,7 +167,10 @@ mod tests {
             ),
             // IPv6 only: Terway takes it as its "IPv4" block.
             (
-                &[("ClusterConfiguration", "networking:\n  serviceSubnet: fd00::/108")],
+                &[(
+                    "ClusterConfiguration",
+                    "networking:\n  serviceSubnet: fd00::/108",
+                )],
                 Some(usable("fd00::/108")),
             ),
         ];

@@ -119,7 +119,9 @@ where
                 Err(e) => {
                     match Reason::of_watcher(e) {
                         Some(reason) => health.failed(resource, reason, e),
-                        None => tracing::debug!(watch = resource, error = %e, "watch expired; relisting"),
+                        None => {
+                            tracing::debug!(watch = resource, error = %e, "watch expired; relisting")
+                        }
                     }
                     d.retrying = true;
                     d.wait = Some(d.backoff.next_wait());
@@ -184,7 +186,9 @@ mod tests {
                 ..Default::default()
             })))
         };
-        (0..tries).flat_map(|_| [Ok(Event::Init), Err(err())]).collect()
+        (0..tries)
+            .flat_map(|_| [Ok(Event::Init), Err(err())])
+            .collect()
     }
 
     #[tokio::test(start_paused = true)]
