@@ -111,7 +111,12 @@ mod tests {
     #[test]
     fn the_fallback_as_terway_reads_it() {
         let usable = |s: &str| KubeadmServiceCidr::Usable(s.into());
-        let cases: &[(&[(&str, &str)], Option<KubeadmServiceCidr>)] = &[
+        // (ConfigMap data, the fallback's block; None: unusable)
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            Option<KubeadmServiceCidr>,
+        );
+        let cases: &[Case] = &[
             // Terway's own test: MasterConfiguration with a block.
             (
                 &[(
