@@ -4,5 +4,6 @@ pub mod kubeadm;
 pub mod narrow;
 pub mod nodes;
 pub mod snapshot;
+pub mod stores;
 pub mod terway_node;
 pub mod watch;
