@@ -4,9 +4,13 @@
 //! serves the cloud. The release binary runs as a user runs it, and the bench
 //! reports, for `serve` (with and without cluster facts) and `controller`:
 //! RSS peak, CPU, admission latency seen by the client over a window spanning
-//! several fact recomputes, and how often nodes were LISTed.
+//! several fact recomputes, and how often nodes were LISTed; for `status` (a
+//! one-shot read of the same cluster), RSS peak and CPU.
 //!
 //! Run: `cargo bench --bench scale` (SCALE_NODES=5000, SCALE_SECONDS=40).
+//! SCALE_CRD=0: no Terway Node CRD (legacy clusters, older Terway); the
+//! table then counts how often each process LISTed the absent CRD (issue 22:
+//! at most 8 times in the window).
 //! Not a timed test: it prints numbers, asserting only that the work was done.
 
 #[path = "../tests/common/mod.rs"]
@@ -102,6 +106,14 @@ fn terway_node(i: usize) -> Value {
 }
 
 async fn cluster(n: usize) -> FakeKube {
+    let kube = cluster_without_crd(n).await;
+    if env_num("SCALE_CRD", 1) != 0 {
+        kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(terway_node).collect::<Vec<_>>()}));
+    }
+    kube
+}
+
+async fn cluster_without_crd(n: usize) -> FakeKube {
     let kube = FakeKube::start().await;
     kube.put(CM, common::example_cm("eni-config.yaml"));
     kube.put(DS, json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
@@ -109,7 +121,6 @@ async fn cluster(n: usize) -> FakeKube {
         "status": {"desiredNumberScheduled": n, "updatedNumberScheduled": n, "numberAvailable": n, "observedGeneration": 1}}));
     kube.put("/api/v1/events", json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": []}));
     kube.put("/api/v1/nodes", json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(node).collect::<Vec<_>>()}));
-    kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(terway_node).collect::<Vec<_>>()}));
     kube
 }
 
@@ -124,6 +135,10 @@ struct Run {
     reviews: usize,
     dropped: usize,
     node_lists: usize,
+    /// LISTs of Terway's Node CRs (absent with SCALE_CRD=0).
+    crd_lists: usize,
+    /// How long the process ran (the window, or `status` to its exit).
+    secs: f64,
 }
 
 /// (RSS peak MiB, RSS now MiB, CPU seconds)
@@ -156,18 +171,11 @@ fn proc_stats(pid: u32) -> (f64, f64, f64) {
 }
 
 fn node_lists(kube: &FakeKube) -> usize {
-    kube.store
-        .lock()
-        .unwrap()
-        .reads
-        .iter()
-        // A LIST is its first page; watches are not LISTs.
-        .filter(|r| {
-            r.starts_with("GET /api/v1/nodes?")
-                && !r.contains("watch=true")
-                && !r.contains("continue=")
-        })
-        .count()
+    kube.lists("/api/v1/nodes")
+}
+
+fn crd_lists(kube: &FakeKube) -> usize {
+    kube.lists("/apis/network.alibabacloud.com/v1beta1/nodes")
 }
 
 fn stop(mut child: Child) {
@@ -306,6 +314,8 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
     let (mut took, dropped) = admissions(addr, &ca, window).await;
     let (rss, rss_end, cpu) = proc_stats(pid);
     let lists = node_lists(&kube);
+    let crd = crd_lists(&kube);
+    let secs = started.elapsed().as_secs_f64();
     stop(child);
     took.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -322,6 +332,8 @@ async fn serve(n: usize, cluster_on: bool, window: Duration) -> Run {
         reviews: took.len(),
         dropped,
         node_lists: lists,
+        crd_lists: crd,
+        secs,
     }
 }
 
@@ -351,6 +363,7 @@ async fn controller(n: usize, window: Duration) -> Run {
     tokio::time::sleep(window).await;
     let (rss, rss_end, cpu) = proc_stats(pid);
     let lists = node_lists(&kube);
+    let crd = crd_lists(&kube);
     let leases = kube
         .store
         .lock()
@@ -372,6 +385,64 @@ async fn controller(n: usize, window: Duration) -> Run {
         reviews: 0,
         dropped: 0,
         node_lists: lists,
+        crd_lists: crd,
+        secs: window.as_secs_f64(),
+    }
+}
+
+/// `status` once, as a user runs it against the cluster: its RSS peak is
+/// read from /proc while it runs (VmHWM only grows), until it exits.
+async fn status(n: usize) -> Run {
+    let fake = common::fake_vpc::Fake::like_examples().await;
+    let kube = cluster(n).await;
+    let dir = common::temp_dir("scale-status");
+    let started = Instant::now();
+    let mut child = binary()
+        .args([
+            "status",
+            "-o",
+            "json",
+            "--inventory",
+            "aliyun",
+            "--region",
+            "cn-shanghai",
+        ])
+        .args(["--vpc-endpoint", &fake.url(), "--ecs-endpoint", &fake.url()])
+        .fake_env(kube.kubeconfig(&dir))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut last = (0.0, 0.0, 0.0);
+    let code = loop {
+        let now = proc_stats(pid);
+        if now.0 > 0.0 {
+            last = now;
+        }
+        if let Some(code) = child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "status never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert!(code.success(), "status failed: {code}");
+    Run {
+        what: "status (one-shot)".into(),
+        rss_peak_mib: last.0,
+        rss_end_mib: last.1,
+        cpu_secs: last.2,
+        p50_ms: None,
+        p99_ms: None,
+        max_ms: None,
+        reviews: 0,
+        dropped: 0,
+        node_lists: node_lists(&kube),
+        crd_lists: crd_lists(&kube),
+        secs: started.elapsed().as_secs_f64(),
     }
 }
 
@@ -384,8 +455,8 @@ fn main() {
         .build()
         .expect("runtime");
     let _ = rustls::crypto::ring::default_provider().install_default();
-    // SCALE_RUNS picks some of: off (serve --cluster off), on, controller.
-    let pick = std::env::var("SCALE_RUNS").unwrap_or_else(|_| "off,on,controller".into());
+    // SCALE_RUNS picks some of: off (serve --cluster off), on, controller, status.
+    let pick = std::env::var("SCALE_RUNS").unwrap_or_else(|_| "off,on,controller,status".into());
     let picked = |name: &str| pick.split(',').any(|p| p.trim() == name);
     let runs = rt.block_on(async {
         let mut runs = Vec::new();
@@ -398,22 +469,31 @@ fn main() {
         if picked("controller") {
             runs.push(controller(n, window).await);
         }
+        if picked("status") {
+            runs.push(status(n).await);
+        }
         runs
     });
     let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
     println!(
-        "\n{n} nodes (~{} KiB each as JSON), {} s window, release binary, fakes on 127.0.0.1\n",
+        "\n{n} nodes (~{} KiB each as JSON), {} s window, {}, release binary, fakes on 127.0.0.1\n",
         serde_json::to_vec(&node(1)).unwrap().len() / 1024,
-        window.as_secs()
+        window.as_secs(),
+        if env_num("SCALE_CRD", 1) != 0 {
+            "as many Terway Node CRs"
+        } else {
+            "no Terway Node CRD"
+        }
     );
     println!(
-        "| process | RSS peak MiB | RSS at end MiB | CPU s | reviews (dropped) | p50 ms | p99 ms | max ms | node LISTs |"
+        "| process | s | RSS peak MiB | RSS at end MiB | CPU s | reviews (dropped) | p50 ms | p99 ms | max ms | node LISTs | CRD LISTs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in runs {
         println!(
-            "| {} | {:.1} | {:.1} | {:.2} | {} ({}) | {} | {} | {} | {} |",
+            "| {} | {:.0} | {:.1} | {:.1} | {:.2} | {} ({}) | {} | {} | {} | {} | {} |",
             r.what,
+            r.secs,
             r.rss_peak_mib,
             r.rss_end_mib,
             r.cpu_secs,
@@ -422,7 +502,8 @@ fn main() {
             opt(r.p50_ms),
             opt(r.p99_ms),
             opt(r.max_ms),
-            r.node_lists
+            r.node_lists,
+            r.crd_lists
         );
     }
 }

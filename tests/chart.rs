@@ -239,6 +239,24 @@ fn defaults_render_what_an_operator_installs() {
         };
         assert_eq!(r["verbs"], want, "{r}");
     }
+    // kube-system/kubeadm-config (the daemon's service_cidr fallback): read
+    // by name only, by both, in kube-system whatever Terway's namespace.
+    for who in ["webhook", "controller"] {
+        let role = find(&objs, "Role", &format!("{who}-kubeadm-config"));
+        assert_eq!(role["metadata"]["namespace"], "kube-system");
+        assert_eq!(
+            role["rules"],
+            serde_json::json!([{"apiGroups": [""], "resources": ["configmaps"],
+                "resourceNames": ["kubeadm-config"], "verbs": ["get", "list", "watch"]}])
+        );
+        let binding = find(&objs, "RoleBinding", &format!("{who}-kubeadm-config"));
+        assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+        assert!(
+            binding["subjects"][0]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(who))
+        );
+    }
     let sa = find(&objs, "ServiceAccount", "controller");
     assert_eq!(
         sa["metadata"]["annotations"]["pod-identity.alibabacloud.com/role-name"],

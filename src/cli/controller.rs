@@ -92,6 +92,9 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
                         text.push_str(&crate::server::metrics::render_free_ips(
                             &m.inventory.known(),
                         ));
+                        text.push_str(&crate::server::metrics::render_watch_errors(
+                            &crate::kube::health::process(),
+                        ));
                         text
                     }
                 }),

@@ -373,6 +373,8 @@ pub struct CertsArgs {
 /// lines are written out before the process exits.
 #[must_use = "dropping the sink writes each later line directly"]
 pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) -> log_sink::Sink {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let sink = log_sink::Sink::stderr();
     tracing_subscriber::fmt()
         .log_internal_errors(false)
@@ -380,6 +382,23 @@ pub(crate) fn init_logging(level: tracing_subscriber::filter::LevelFilter) -> lo
         .event_format(log_line::JsonLine)
         .with_max_level(level)
         .with_writer(sink.lines())
+        .finish()
+        // kube-runtime warns of a 403 on every retry of a watch, and
+        // kube-client's request tracing logs every failed request as an
+        // error: the watches say each failure once per change
+        // (src/kube/health.rs), one-shot commands return theirs.
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::TRACE)
+                .with_target(
+                    "kube_runtime",
+                    tracing_subscriber::filter::LevelFilter::ERROR,
+                )
+                .with_target(
+                    "kube_client::client::builder",
+                    tracing_subscriber::filter::LevelFilter::OFF,
+                ),
+        )
         .init();
     sink
 }

@@ -65,6 +65,7 @@ struct Inner {
     vpcs: Mutex<Vec<VpcFact>>,
     nodes: Mutex<SharedNodes>,
     terway_version: Mutex<Option<crate::config::Version>>,
+    kubeadm: Mutex<Option<super::KubeadmServiceCidr>>,
     base: Mutex<Option<ConfigObject>>,
     /// The cluster's VPC: configured, or learnt from the base config.
     vpc_id: Mutex<Option<String>>,
@@ -96,6 +97,7 @@ impl CloudInventory {
                 vpcs: Mutex::new(Vec::new()),
                 nodes: Mutex::new((Arc::new(Vec::new()), Arc::new(Vec::new()))),
                 terway_version: Mutex::new(None),
+                kubeadm: Mutex::new(None),
                 base: Mutex::new(None),
                 vpc_id: Mutex::new(cfg_vpc),
                 ready: AtomicBool::new(false),
@@ -119,6 +121,12 @@ impl CloudInventory {
     /// The Terway release the cluster runs, read from its DaemonSet.
     pub fn set_terway_version(&self, version: Option<crate::config::Version>) {
         *lock(&self.inner.terway_version) = version;
+    }
+
+    /// What the daemon's `service_cidr` fallback (kube-system/kubeadm-config)
+    /// yields, as the cluster watch reads it; `None` while unknown.
+    pub fn set_kubeadm(&self, fact: Option<super::KubeadmServiceCidr>) {
+        *lock(&self.inner.kubeadm) = fact;
     }
 
     /// Readiness will wait for [`cluster_synced`](Self::cluster_synced).
@@ -394,7 +402,7 @@ impl CloudInventory {
             nodes: nodes.0,
             node_groups: nodes.1,
             // Fed by the cluster watch (src/kube), when there is one.
-            kubeadm: None,
+            kubeadm: lock(&self.inner.kubeadm).clone(),
         }
     }
 }

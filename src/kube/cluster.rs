@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 
 use ::kube::api::Api;
 use ::kube::api::PartialObjectMeta;
-use ::kube::runtime::reflector::{self, Store};
-use ::kube::runtime::utils::Backoff;
-use ::kube::runtime::{WatchStreamExt, watcher};
-use futures::StreamExt;
+use ::kube::runtime::reflector::Store;
+use ::kube::runtime::watcher;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Node};
 use tokio::sync::Notify;
 
-use super::narrow::{narrow_event, narrow_node_meta, narrow_terway_node};
+use super::health::{self, Reason};
+use super::narrow::narrow_event;
 use super::nodes;
 use super::terway_node::TerwayNode;
+use super::watch::Retry;
 use crate::cloud::client::ApiClient;
 use crate::cloud::ecs::InstanceLimits;
 use crate::config::{BASE_NAME, ConfigObject, Version};
@@ -65,8 +65,10 @@ pub fn version_of(ds: &DaemonSet) -> Option<Version> {
         .and_then(Version::from_image)
 }
 
-/// Lists in pages this small, so no response holds thousands of objects.
-const PAGE: u32 = 50;
+pub use super::stores::{
+    DAEMONSET, ENI_CONFIG, EVENTS, KUBEADM, NODES, PAGE, TERWAY_NODES, kubeadm_fact, watch_kubeadm,
+    watch_nodes, watch_store, watch_terway_nodes,
+};
 
 /// Terway's events (ConfigError, AllocIPFailed, CreateENIFailed) as watches keep them.
 #[derive(Clone)]
@@ -84,80 +86,25 @@ impl EventStore {
 
     /// Watches Events of each of Terway's reasons (a field selector each).
     pub fn spawn(client: ::kube::Client) -> Self {
+        let health = health::process();
         let stores = crate::events::TERWAY_REASONS
             .iter()
             .map(|reason| {
-                let (store, w) = reflector::store::<Event>();
                 let cfg = watcher::Config::default()
                     .fields(&format!("reason={reason}"))
                     .page_size(PAGE);
-                drive(
-                    "events",
-                    watcher(Api::<Event>::all(client.clone()), cfg)
-                        .default_backoff()
-                        .modify(narrow_event)
-                        .reflect(w)
-                        .touched_objects(),
+                watch_store(
+                    Api::<Event>::all(client.clone()),
+                    cfg,
+                    EVENTS,
+                    &health,
+                    narrow_event,
                     None,
-                );
-                store
+                )
             })
             .collect();
         EventStore { stores }
     }
-}
-
-/// Exponential back-off capped at `cap`: an absent CRD is asked again every
-/// few minutes, not every second.
-struct CappedBackoff {
-    next: Duration,
-    cap: Duration,
-}
-
-impl CappedBackoff {
-    fn new(cap: Duration) -> Self {
-        CappedBackoff {
-            next: Duration::from_secs(1),
-            cap,
-        }
-    }
-}
-
-impl Iterator for CappedBackoff {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
-        let now = self.next;
-        self.next = (self.next * 2).min(self.cap);
-        Some(now)
-    }
-}
-
-impl Backoff for CappedBackoff {
-    fn reset(&mut self) {
-        self.next = Duration::from_secs(1);
-    }
-}
-
-fn drive<S, T, E>(name: &'static str, stream: S, changed: Option<Arc<Notify>>)
-where
-    S: futures::Stream<Item = Result<T, E>> + Send + 'static,
-    T: Send,
-    E: std::fmt::Display + Send,
-{
-    tokio::spawn(async move {
-        futures::pin_mut!(stream);
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(_) => {
-                    if let Some(n) = &changed {
-                        n.notify_one();
-                    }
-                }
-                Err(e) => tracing::debug!(watch = name, error = %e, "watch error; backing off"),
-            }
-        }
-        tracing::warn!(watch = name, "watch stream ended");
-    });
 }
 
 /// Starts the watchers and the loop that feeds `inventory`.
@@ -168,53 +115,20 @@ pub fn spawn(
     ecs: Option<Arc<ApiClient>>,
 ) {
     inventory.expect_cluster();
+    let health = health::process();
     let changed = Arc::new(Notify::new());
     let namespace = terway.namespace.as_str();
     let daemonsets = Api::<DaemonSet>::namespaced(client.clone(), namespace);
 
-    // Nodes: metadata only (name and labels are all that is read), so the
-    // apiserver never sends their status.
-    let (node_store, w) = reflector::store::<PartialObjectMeta<Node>>();
-    drive(
-        "nodes",
-        watcher(
-            Api::<PartialObjectMeta<Node>>::all(client.clone()),
-            watcher::Config::default().page_size(PAGE),
-        )
-        .default_backoff()
-        .modify(|n: &mut PartialObjectMeta<Node>| narrow_node_meta(&mut n.metadata))
-        .reflect(w)
-        .touched_objects(),
-        Some(changed.clone()),
-    );
-
-    let (terway_store, w) = reflector::store::<TerwayNode>();
-    // Absent CRD (older Terway): asked again every few minutes; the store
-    // stays empty meanwhile.
-    drive(
-        "terway nodes",
-        watcher(
-            Api::<TerwayNode>::all(client.clone()),
-            watcher::Config::default().page_size(PAGE),
-        )
-        .backoff(CappedBackoff::new(Duration::from_secs(300)))
-        .modify(narrow_terway_node)
-        .reflect(w)
-        .touched_objects(),
-        Some(changed.clone()),
-    );
-
-    let (cm_store, w) = reflector::store::<ConfigMap>();
-    let cms = Api::<ConfigMap>::namespaced(client, namespace);
-    drive(
-        "eni-config",
-        watcher(
-            cms,
-            watcher::Config::default().fields(&format!("metadata.name={BASE_NAME}")),
-        )
-        .default_backoff()
-        .reflect(w)
-        .touched_objects(),
+    let node_store = watch_nodes(client.clone(), &health, Some(changed.clone()));
+    let terway_store = watch_terway_nodes(client.clone(), &health, Some(changed.clone()));
+    let kubeadm_store = watch_kubeadm(client.clone(), &health, Some(changed.clone()));
+    let cm_store = watch_store(
+        Api::<ConfigMap>::namespaced(client, namespace),
+        watcher::Config::default().fields(&format!("metadata.name={BASE_NAME}")),
+        ENI_CONFIG,
+        &health,
+        |_: &mut ConfigMap| {},
         Some(changed.clone()),
     );
 
@@ -222,14 +136,34 @@ pub fn spawn(
         let _ = tokio::time::timeout(Duration::from_secs(60), node_store.wait_until_ready()).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), cm_store.wait_until_ready()).await;
         let mut limits = Limits::default();
+        let mut daemonset = Retry::default();
         loop {
             // One small GET: the version changes only with a Terway upgrade.
-            match daemonsets.get_opt(&terway.daemonset).await {
-                Ok(ds) => inventory.set_terway_version(ds.as_ref().and_then(version_of)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot read Terway's DaemonSet; Terway version unknown")
+            // Failing (or absent) it is asked again with back-off.
+            if daemonset.due() {
+                match daemonsets.get_opt(&terway.daemonset).await {
+                    Ok(Some(ds)) => {
+                        daemonset.succeeded();
+                        health.listed(DAEMONSET);
+                        inventory.set_terway_version(version_of(&ds));
+                    }
+                    Ok(None) => {
+                        daemonset.failed();
+                        let why = format!(
+                            "no DaemonSet {namespace}/{}",
+                            terway.daemonset,
+                            namespace = terway.namespace
+                        );
+                        health.failed(DAEMONSET, Reason::NotFound, &why);
+                        inventory.set_terway_version(None);
+                    }
+                    Err(e) => {
+                        daemonset.failed();
+                        health.failed(DAEMONSET, Reason::of_kube(&e), &e);
+                    }
                 }
             }
+            inventory.set_kubeadm(kubeadm_fact(&kubeadm_store, &health));
             recompute(
                 &node_store,
                 &terway_store,
@@ -361,15 +295,5 @@ mod tests {
         for (containers, want) in cases {
             assert_eq!(version_of(&ds(containers.clone())), want, "{containers}");
         }
-    }
-
-    #[test]
-    fn an_absent_crd_is_asked_again_every_few_minutes() {
-        let mut b = CappedBackoff::new(Duration::from_secs(300));
-        let waits: Vec<u64> = (&mut b).take(12).map(|d| d.as_secs()).collect();
-        assert_eq!(waits[..4], [1, 2, 4, 8]);
-        assert_eq!(*waits.last().unwrap(), 300);
-        b.reset();
-        assert_eq!(b.next(), Some(Duration::from_secs(1)));
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use ::kube::api::{Api, ListParams};
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 
+use super::narrow::{narrow_node_meta, narrow_terway_node};
 use super::nodes;
 use super::terway_node::TerwayNode;
 use crate::cloud::client::ApiClient;
@@ -91,28 +92,71 @@ pub async fn pod_nodes(
     Ok(out)
 }
 
+/// Pages as small as the watchers' ([`super::cluster`]): no response holds
+/// thousands of objects.
+const PAGE: u32 = 50;
+
+/// Every node's metadata as the node watch keeps it: listed metadata-only,
+/// in pages, each page narrowed before the next is asked for.
+pub async fn node_metas(
+    client: &::kube::Client,
+) -> Result<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, ::kube::Error> {
+    let api: Api<Node> = Api::all(client.clone());
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut lp = ListParams::default().limit(PAGE);
+        lp.continue_token = token.take();
+        let page = api.list_metadata(&lp).await?;
+        out.extend(page.items.into_iter().map(|mut n| {
+            narrow_node_meta(&mut n.metadata);
+            n.metadata
+        }));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => token = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Terway's Node CRs, in pages, each decoded straight into the narrow
+/// [`TerwayNode`] (`spec.nodeCap` only).
+pub async fn terway_nodes(client: &::kube::Client) -> Result<Vec<TerwayNode>, ::kube::Error> {
+    let api: Api<TerwayNode> = Api::all(client.clone());
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut lp = ListParams::default().limit(PAGE);
+        lp.continue_token = token.take();
+        let page = api.list(&lp).await?;
+        out.extend(page.items.into_iter().map(|mut t| {
+            narrow_terway_node(&mut t);
+            t
+        }));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => token = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Every node's facts; capacities from Terway's Node resources where the
 /// CRD exists, else from the instance types via ECS (when a client is given).
+/// Listed as the watchers list ([`node_metas`], [`terway_nodes`]), once.
 pub async fn node_facts(
     client: &::kube::Client,
     ecs: Option<&ApiClient>,
 ) -> Result<Vec<NodeFact>, ::kube::Error> {
-    let list: Vec<Node> = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await?
-        .items;
+    let list = node_metas(client).await?;
     // Older Terway versions have no such CRD; that only means no capacities from it.
-    let terway: Vec<TerwayNode> = match Api::<TerwayNode>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(l) => l.items,
+    let terway = match terway_nodes(client).await {
+        Ok(t) => t,
         Err(e) => {
             tracing::debug!(error = %e, "no Terway Node resources");
             Vec::new()
         }
     };
-    let metas = || list.iter().map(|n| &n.metadata);
+    let metas = || list.iter();
     let mut limits = std::collections::HashMap::new();
     let missing = nodes::missing_instance_types(metas(), &terway, &limits);
     if let (Some(ecs), false) = (ecs, missing.is_empty()) {

@@ -195,6 +195,21 @@ pub fn render_free_ips(known: &[crate::inventory::VSwitchFact]) -> String {
     out
 }
 
+/// Failed lists, watches and GETs of the cluster, by resource and class.
+pub fn render_watch_errors(health: &crate::kube::health::WatchHealth) -> String {
+    let mut out = String::from(
+        "# HELP terway_guard_watch_errors_total Failed lists, watches and GETs of the cluster, by resource and reason (each retried with back-off).\n# TYPE terway_guard_watch_errors_total counter\n",
+    );
+    for (resource, reason, n) in health.errors() {
+        let _ = writeln!(
+            out,
+            "terway_guard_watch_errors_total{{resource=\"{}\",reason=\"{reason}\"}} {n}",
+            label(resource)
+        );
+    }
+    out
+}
+
 fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -229,6 +244,24 @@ mod tests {
         assert!(text.contains("le=\"0.005\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
         assert!(text.contains("terway_guard_admission_bad_requests_total{endpoint=\"mutate\"} 1"));
+    }
+
+    #[test]
+    fn watch_errors_by_resource_and_reason() {
+        use crate::kube::health::{Reason, WatchHealth};
+        let h = WatchHealth::default();
+        assert!(!render_watch_errors(&h).contains("_total{"));
+        h.failed("terway-nodes", Reason::NotFound, &"404");
+        h.failed("terway-nodes", Reason::NotFound, &"404");
+        h.failed("nodes", Reason::Forbidden, &"403");
+        let text = render_watch_errors(&h);
+        for line in [
+            "# TYPE terway_guard_watch_errors_total counter",
+            "terway_guard_watch_errors_total{resource=\"terway-nodes\",reason=\"not_found\"} 2",
+            "terway_guard_watch_errors_total{resource=\"nodes\",reason=\"forbidden\"} 1",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
     }
 
     #[test]

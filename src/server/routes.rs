@@ -179,18 +179,28 @@ pub fn metrics_router(app: Arc<App>) -> Router {
                 if let Some(inv) = &app.inventory {
                     text.push_str(&super::metrics::render_free_ips(&inv.known()));
                 }
+                text.push_str(&super::metrics::render_watch_errors(
+                    &crate::kube::health::process(),
+                ));
                 ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
             }),
         )
         .with_state(app)
 }
 
+/// Ready once the inventory has synced. A cluster read failing since then
+/// (RBAC, an apiserver away) does not take the webhook out of service: the
+/// body says what is stale, one line each.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let stale = crate::kube::health::process().detail();
     match &app.inventory {
-        Some(inv) if !inv.ready() => {
-            (StatusCode::SERVICE_UNAVAILABLE, "inventory not synced").into_response()
-        }
-        _ => "ok".into_response(),
+        Some(inv) if !inv.ready() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("inventory not synced\n{stale}"),
+        )
+            .into_response(),
+        _ if stale.is_empty() => "ok".into_response(),
+        _ => format!("ok\n{stale}").into_response(),
     }
 }
 

@@ -25,10 +25,13 @@ pub struct Store {
     pub objects: HashMap<String, Value>,
     /// Every write, as "METHOD path".
     pub writes: Vec<String>,
-    /// Every read, as "GET path?query" (LISTs and WATCHes included).
+    /// Every read, as "GET path?query" (LISTs and WATCHes included), with
+    /// " (metadata)" after a metadata-only one.
     pub reads: Vec<String>,
     /// Paths of objects deleted, in order.
     pub deleted: Vec<String>,
+    /// Path → status code every GET of it answers (an absent CRD, RBAC).
+    pub refused: HashMap<String, u16>,
     next_rv: u64,
 }
 
@@ -44,15 +47,56 @@ impl FakeKube {
             next_rv: 100,
             ..Default::default()
         }));
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(store.clone());
+        let app = app(store.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         FakeKube { addr, store }
+    }
+
+    /// The same fake without a socket: a client whose requests go straight
+    /// to the handler, so tests in virtual time see no real I/O.
+    pub fn in_process() -> FakeKube {
+        let store = Arc::new(Mutex::new(Store {
+            next_rv: 100,
+            ..Default::default()
+        }));
+        FakeKube {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store,
+        }
+    }
+
+    /// A client of this fake that needs no socket (see [`in_process`](Self::in_process)).
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(app(self.store.clone()), "default")
+    }
+
+    /// GETs of `path` (lists and watches) answer `code` from now on; `None`
+    /// serves it again.
+    pub fn refuse(&self, path: &str, code: Option<u16>) {
+        let mut s = self.store.lock().unwrap();
+        match code {
+            Some(c) => s.refused.insert(path.to_string(), c),
+            None => s.refused.remove(path),
+        };
+    }
+
+    /// LISTs of `path` so far (first pages only: a paged list is one LIST;
+    /// watches are not LISTs).
+    pub fn lists(&self, path: &str) -> usize {
+        let prefix = format!("GET {path}?");
+        self.store
+            .lock()
+            .unwrap()
+            .reads
+            .iter()
+            .filter(|r| {
+                r.starts_with(&prefix) && !r.contains("watch=true") && !r.contains("continue=")
+            })
+            .count()
     }
 
     pub fn put(&self, path: &str, mut body: Value) {
@@ -94,6 +138,10 @@ impl FakeKube {
         std::fs::write(&path, text).unwrap();
         path
     }
+}
+
+fn app(store: Arc<Mutex<Store>>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(store)
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Response {
@@ -260,7 +308,16 @@ async fn handle(
     let mut s = store.lock().unwrap();
     if method == Method::GET {
         let query = uri.query().unwrap_or("");
-        s.reads.push(format!("GET {path}?{query}"));
+        let meta = if meta_only { " (metadata)" } else { "" };
+        s.reads.push(format!("GET {path}?{query}{meta}"));
+        if let Some(&code) = s.refused.get(&path) {
+            let reason = match code {
+                403 => "Forbidden",
+                404 => "NotFound",
+                _ => "InternalError",
+            };
+            return status(code, reason, &format!("GET {path}: {reason}"));
+        }
         // A watch: held open and quiet until its timeout, as the apiserver
         // does when nothing changes.
         if query
