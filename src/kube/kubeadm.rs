@@ -6,9 +6,6 @@
 //! with a string `serviceSubnet`, parsed by Go's `net.ParseCIDR`. The daemon
 //! takes whatever block that is as its IPv4 service CIDR.
 
-use std::net::IpAddr;
-
-use ipnet::IpNet;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Deserialize;
 
@@ -65,32 +62,13 @@ pub fn service_cidr_fact(cm: Option<&ConfigMap>) -> KubeadmServiceCidr {
         None => KubeadmServiceCidr::Unusable(format!(
             "{NAMESPACE}/{NAME} {key} has no networking.serviceSubnet string"
         )),
-        Some(s) => match go_parse_cidr(s) {
+        Some(s) => match crate::config::strconv::parse_cidr(s) {
             Some(_) => KubeadmServiceCidr::Usable(s.to_string()),
             None => KubeadmServiceCidr::Unusable(format!(
                 "{NAMESPACE}/{NAME} {key} networking.serviceSubnet {s:?} is not a CIDR to Go's net.ParseCIDR"
             )),
         },
     }
-}
-
-/// Go's `net.ParseCIDR`: an address without a zone (IPv4 octets without
-/// leading zeros, as Rust's parser also requires), `/`, decimal digits
-/// (leading zeros allowed) no more than the address's bits.
-pub fn go_parse_cidr(s: &str) -> Option<IpNet> {
-    let (addr, bits) = s.split_once('/')?;
-    let addr: IpAddr = addr.parse().ok()?;
-    if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let bits = bits.trim_start_matches('0');
-    let n: u8 = if bits.is_empty() {
-        0
-    } else {
-        bits.parse().ok().filter(|n| *n <= max)?
-    };
-    IpNet::new(addr, n).ok().map(|n| n.trunc())
 }
 
 #[cfg(test)]
@@ -211,7 +189,9 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(
-                go_parse_cidr(s).map(|n| n.to_string()).as_deref(),
+                crate::config::strconv::parse_cidr(s)
+                    .map(|n| n.to_string())
+                    .as_deref(),
                 want,
                 "{s}"
             );
