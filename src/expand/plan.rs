@@ -145,7 +145,11 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
 
     let new_text = edit::append_vswitch(text, r.zone, &id)
         .ok_or_else(|| bad("its vswitches cannot be edited"))?;
-    let eni_conf: Value = serde_json::from_str(&new_text).map_err(|e| bad(&e.to_string()))?;
+    // Read as Terway reads it: serde_json refuses what Go accepts (lone
+    // surrogates, nesting past 128, `1e400` under an unknown key).
+    let eni_conf: Value = crate::config::go_json::decode(&new_text)
+        .map_err(|e| bad(&e.message))?
+        .value;
     let plan = Plan {
         zone: r.zone.to_string(),
         vswitch,
