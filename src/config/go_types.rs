@@ -236,6 +236,28 @@ enum Seg<'a> {
     Index(usize),
 }
 
+/// Whether what a note hides still reaches a typed decode after the text has
+/// been through Go maps, which keep only the last of repeated keys: a
+/// dynamic config goes through json-patch's MergePatch (evanphx/json-patch
+/// v5.6.0 merge.go, `map[string]*lazyNode`) before the daemon decodes it.
+/// An earlier occurrence never does; an out-of-range number does when it is
+/// in the last occurrence, i.e. when its stand-in is still at its place in
+/// `v` (the value the note's `steps` are relative to). A last occurrence
+/// written as exactly ±MaxFloat64 over an earlier overflow reads as
+/// surviving too: a denial that is still right about the earlier text.
+pub fn survives_map_decode(v: &Value, steps: &[Step], what: &Hidden) -> bool {
+    match what {
+        Hidden::Earlier(_) => false,
+        Hidden::Overflow { standin, .. } => steps
+            .iter()
+            .try_fold(v, |v, step| match step {
+                Step::Key(k) => v.get(k.as_str()),
+                Step::Index(i) => v.get(*i),
+            })
+            .is_some_and(|there| there == standin),
+    }
+}
+
 /// The notes under `prefix` (steps from the document's root), with their
 /// paths relative to it: for a sub-document, such as one CNI plugin's entry.
 pub fn notes_below<'a>(
@@ -259,4 +281,63 @@ pub fn notes_under<'a>(
             Some((Step::Key(k), rest)) if k == key => Some((rest, &n.what)),
             _ => None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_last_occurrence_survives_go_maps() {
+        let standin = json!(f64::MAX);
+        let overflow = Hidden::Overflow {
+            literal: "1e400".into(),
+            standin: standin.clone(),
+        };
+        let key = |k: &str| Step::Key(k.into());
+        let cases = [
+            // (value the steps start from, steps, note, survives)
+            (standin.clone(), vec![], overflow.clone(), true),
+            (json!(1), vec![], overflow.clone(), false),
+            (
+                json!({"x": {"Factor": f64::MAX}}),
+                vec![key("x"), key("Factor")],
+                overflow.clone(),
+                true,
+            ),
+            (
+                json!({"x": {"Factor": 2}}),
+                vec![key("x"), key("Factor")],
+                overflow.clone(),
+                false,
+            ),
+            (
+                json!({}),
+                vec![key("x"), key("Factor")],
+                overflow.clone(),
+                false,
+            ),
+            (
+                json!([1, f64::MAX]),
+                vec![Step::Index(1)],
+                overflow.clone(),
+                true,
+            ),
+            (
+                json!([f64::MAX]),
+                vec![Step::Index(1)],
+                overflow.clone(),
+                false,
+            ),
+            (json!("5"), vec![], Hidden::Earlier(json!(5)), false),
+        ];
+        for (v, steps, what, want) in cases {
+            assert_eq!(
+                survives_map_decode(&v, &steps, &what),
+                want,
+                "{v} {steps:?}"
+            );
+        }
+    }
 }

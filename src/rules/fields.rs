@@ -46,10 +46,11 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
         let secret = || fields::looks_secret(key);
         // Earlier repeats fail the base's decoders; in a dynamic config
         // json-patch's MergePatch keeps only the last one before the daemon's
-        // typed decode (evanphx/json-patch v5.6.0 merge.go, into Go maps).
+        // typed decode (evanphx/json-patch v5.6.0 merge.go, into Go maps), so
+        // only what the last occurrence holds (an overflow) reaches it.
         let hidden = || {
-            conf.hidden_under(key).filter(move |(_, h)| {
-                role == Role::Base || matches!(h, fields::Hidden::Overflow { .. })
+            conf.hidden_under(key).filter(move |(steps, h)| {
+                role == Role::Base || fields::survives_map_decode(value, steps, h)
             })
         };
         if let Some(field) = exact {
@@ -330,6 +331,36 @@ mod tests {
         let f = create(&dynamic("x", r#"{"eni_cap_ratio": 1e400}"#));
         assert_denies(&f, &["field-type"]);
         assert!(message(&f, "field-type").contains("1e400"), "{f:#?}");
+        // An overflow reaches the daemon only from the occurrence MergePatch
+        // keeps, the last one, at any depth.
+        let cases: &[(&str, &[&str])] = &[
+            (r#"{"eni_cap_ratio": 1e400, "eni_cap_ratio": 1}"#, &[]),
+            (
+                r#"{"eni_cap_ratio": 1, "eni_cap_ratio": 1e400}"#,
+                &["field-type"],
+            ),
+            (
+                r#"{"eni_cap_ratio": 1e400, "eni_cap_ratio": 2e400}"#,
+                &["field-type"],
+            ),
+            (
+                r#"{"backoff_override": {"x": {"Factor": 1e400, "Factor": 2}}}"#,
+                &[],
+            ),
+            (
+                r#"{"backoff_override": {"x": {"Factor": 1e400}}, "backoff_override": {}}"#,
+                &[],
+            ),
+            (
+                r#"{"backoff_override": {"x": {"Factor": 2, "Factor": 1e400}}}"#,
+                &["field-type"],
+            ),
+        ];
+        for (conf, deny) in cases {
+            assert_denies(&create(&dynamic("x", conf)), deny);
+            // The base's own decoders read every occurrence.
+            assert_denies(&create(&base(conf)), &["field-type"]);
+        }
     }
 
     #[test]
