@@ -204,6 +204,97 @@ mod tests {
     }
 
     #[test]
+    fn the_table_is_terways_config_struct() {
+        // The json tags of types/daemon/config.go `Config` at 89aadf8, in
+        // struct order: every one is typed here, and nothing else is.
+        const GO_TAGS: [&str; 43] = [
+            "version",
+            "access_key",
+            "access_secret",
+            "region_id",
+            "credential_path",
+            "service_cidr",
+            "vswitches",
+            "eni_tags",
+            "max_pool_size",
+            "min_pool_size",
+            "ip_warm_up_size",
+            "idle_ip_reclaim_after",
+            "idle_ip_reclaim_batch_size",
+            "idle_ip_reclaim_interval",
+            "idle_ip_reclaim_jitter_factor",
+            "min_eni",
+            "max_eni",
+            "prefix",
+            "security_group",
+            "security_groups",
+            "eni_cap_ratio",
+            "eni_cap_shift",
+            "vswitch_selection_policy",
+            "eni_selection_policy",
+            "ip_stack",
+            "enable_eni_trunking",
+            "enable_erdma",
+            "custom_stateful_workload_kinds",
+            "ipam_type",
+            "backoff_override",
+            "extra_routes",
+            "disable_device_plugin",
+            "eni_tag_filter",
+            "eni_tag_block_list",
+            "kube_client_qps",
+            "kube_client_burst",
+            "resource_group_id",
+            "rate_limit",
+            "enable_patch_pod_ips",
+            "ip_pool_sync_period",
+            "enable_ip_prefix",
+            "ipv4_prefix_count",
+            "ipv6_prefix_count",
+        ];
+        let mut ours: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        let mut go = GO_TAGS.to_vec();
+        ours.sort_unstable();
+        go.sort_unstable();
+        assert_eq!(ours, go);
+        // Named and pointer types decode as their underlying type: no
+        // UnmarshalJSON on secret.Secret, types.IPAMType, time.Duration; a
+        // pointer only adds that null leaves it nil, which every kind allows.
+        let cases = [
+            ("access_key", Kind::String),            // secret.Secret
+            ("ipam_type", Kind::String),             // types.IPAMType
+            ("ip_warm_up_size", Kind::Int),          // *int
+            ("idle_ip_reclaim_after", Kind::String), // *string
+            ("enable_patch_pod_ips", Kind::Bool),    // *bool
+            ("kube_client_qps", Kind::Float32),      // float32
+            ("eni_cap_ratio", Kind::Float),          // float64
+            ("rate_limit", Kind::Map(&Kind::Int)),   // map[string]int
+        ];
+        for (name, kind) in cases {
+            assert_eq!(lookup(name).map(|f| f.kind), Some(kind), "{name}");
+        }
+        let Some(Kind::Map(Kind::Struct(backoff))) = lookup("backoff_override").map(|f| f.kind)
+        else {
+            panic!("backoff_override is map[string]backoff.ExtendedBackoff");
+        };
+        // InitialDelay, then wait.Backoff's promoted fields (no json tags);
+        // the embedded type's own name is not a key.
+        let names: Vec<&str> = backoff.iter().map(|m| m.name).collect();
+        assert_eq!(
+            names,
+            [
+                "InitialDelay",
+                "Duration",
+                "Factor",
+                "Jitter",
+                "Steps",
+                "Cap"
+            ]
+        );
+        assert!(!names.contains(&"Backoff"));
+    }
+
+    #[test]
     fn lookups() {
         assert!(lookup("Max_Pool_Size").is_none());
         assert_eq!(
