@@ -42,6 +42,7 @@ pub mod id {
     pub const VSWITCH_COUNT: &str = "vswitch-count";
     pub const RATE_LIMIT: &str = "rate-limit";
     pub const KUBE_CLIENT_BURST: &str = "kube-client-burst";
+    pub const BACKOFF_OVERRIDE: &str = "backoff-override";
     /// Raised by the webhook, not the engine: it depends on who asks.
     pub const BYPASS_ANNOTATION: &str = "bypass-annotation";
 }
@@ -57,6 +58,7 @@ const OWN_CONTROLS: &[&str] = &[
     id::VSWITCH_PREFIX,
     id::VSWITCH_COUNT,
     id::BYPASS_ANNOTATION,
+    id::POOL_ORDER,
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -230,10 +232,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::POOL_ORDER,
-        "deny / warn (`min_eni`)",
+        "deny (CRD) / warn",
         "`min_pool_size` is above `max_pool_size` (unset = 0); `min_eni` beside `min_pool_size`",
-        "legacy clamps the minimum silently, CRD mode allocates and releases in a loop; `min_eni` replaces `min_pool_size`",
-        "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
+        "legacy clamps the minimum silently (warn); CRD mode keeps running but allocates and releases in a loop, spending cloud API quota; `min_eni` replaces `min_pool_size`",
+        "— (own control in CRD mode: Terway runs; the churn is pkg/controller/multi-ip/node/pool.go, the legacy clamp daemon/config.go `getPoolConfig`)",
     ),
     r(
         id::POOL_CAPACITY,
@@ -290,6 +292,13 @@ pub const RULES: &[Rule] = &[
         "`kube_client_burst` below 0 while `kube_client_qps` is not below 0 (0 means client-go's defaults)",
         "client-go's token bucket fails every request, so the daemon cannot read its Node and does not start",
         "pkg/k8s/k8s.go `NewK8S` (client-go rest.RESTClientFor)",
+    ),
+    r(
+        id::BACKOFF_OVERRIDE,
+        "deny (legacy) / warn",
+        "a `backoff_override` entry for `eni_create`, `eni_ops` or `eni_ip_ops` whose `Steps` is below 1 (missing, lower-case `steps` or a null entry: 0); `eni_delete_confirm`, `wait_podeni_status` (warn)",
+        "an entry replaces the key's whole backoff and a wait with Steps below 1 gives up before its first try: the legacy daemon creates no ENI and assigns no IP; CRD mode does not read it",
+        "pkg/backoff/backoff.go `OverrideBackoff`; daemon/builder.go `PostInitForLegacyMode`; pkg/factory/aliyun/aliyun.go",
     ),
     r(
         id::ENI_TAGS,
