@@ -232,10 +232,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::POOL_ORDER,
-        "deny (CRD) / warn",
+        "deny / warn (`min_eni`)",
         "`min_pool_size` is above `max_pool_size` (unset = 0); `min_eni` beside `min_pool_size`",
-        "legacy clamps the minimum silently (warn); CRD mode keeps running but allocates and releases in a loop, spending cloud API quota; `min_eni` replaces `min_pool_size`",
-        "— (own control in CRD mode: Terway runs; the churn is pkg/controller/multi-ip/node/pool.go, the legacy clamp daemon/config.go `getPoolConfig`)",
+        "legacy clamps the minimum silently, CRD mode allocates and releases in a loop; `min_eni` replaces `min_pool_size`",
+        "— (own control: Terway runs, but not with the minimum the edit reads as: the legacy pool clamps it, daemon/config.go `getPoolConfig`; CRD mode churns IPs and cloud API calls, pkg/controller/multi-ip/node/pool.go)",
     ),
     r(
         id::POOL_CAPACITY,

@@ -58,27 +58,18 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         } else {
             ""
         };
-        // Legacy clamps the minimum to the maximum and runs (daemon/config.go
-        // getPoolConfig): a warning. CRD mode runs too, but the controlplane
-        // allocates and releases in a loop, which costs cloud API quota:
-        // denied as terway-guard's own control (catalog OWN_CONTROLS).
-        let (severity, effect) = match d.mode {
-            Some(Mode::Crd) => (
-                Severity::Deny,
-                format!(
-                    "in CRD mode Terway allocates up to {min} idle IPs and then releases down to {max}, over and over (pkg/controller/multi-ip/node/pool.go); Terway keeps running, terway-guard refuses the churn"
-                ),
+        // Terway runs either way, so this is terway-guard's own control
+        // (catalog OWN_CONTROLS): the edit does not get what it reads as.
+        let effect = match d.mode {
+            Some(Mode::Crd) => format!(
+                "in CRD mode Terway allocates up to {min} idle IPs and then releases down to {max}, over and over (pkg/controller/multi-ip/node/pool.go)"
             ),
-            _ => (
-                Severity::Warn,
-                format!(
-                    "the legacy pool silently uses {max} as the minimum (daemon/config.go getPoolConfig); in CRD mode it would churn IPs"
-                ),
+            _ => format!(
+                "the legacy pool silently uses {max} as the minimum (daemon/config.go getPoolConfig); in CRD mode it would churn IPs"
             ),
         };
-        out.push(Finding::new(
+        out.push(Finding::deny(
             id::POOL_ORDER,
-            severity,
             &path,
             format!("min_pool_size ({min}) is above max_pool_size ({max}){unset}: {effect}. Set min_pool_size ≤ max_pool_size"),
         ));
@@ -238,9 +229,12 @@ mod tests {
                 r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "ip_warm_up_size": -5}"#,
                 &["pool-size"],
             ),
-            // Legacy clamps min to max and runs; CRD mode churns (own control).
-            (r#"{"min_pool_size": 20, "max_pool_size": 10}"#, &[]),
-            (r#"{"min_pool_size": 5}"#, &[]),
+            // Terway runs (legacy clamps, CRD churns): own control.
+            (
+                r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
+                &["pool-order"],
+            ),
+            (r#"{"min_pool_size": 5}"#, &["pool-order"]),
             (
                 r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "min_pool_size": 20, "max_pool_size": 10}"#,
                 &["pool-order"],
@@ -268,10 +262,6 @@ mod tests {
             assert_denies(&create(&base(conf)), want);
         }
         assert_warns(&create(&base(r#"{"ip_warm_up_size": -5}"#)), &["pool-size"]);
-        assert_warns(
-            &create(&base(r#"{"min_pool_size": 20, "max_pool_size": 10}"#)),
-            &["pool-order"],
-        );
     }
 
     fn crd_pools(min: i64, max: i64) -> crate::config::ConfigObject {
@@ -289,10 +279,8 @@ mod tests {
         assert!(message(&got, "pool-order").contains("already so before this edit"));
         let got = update_with_facts(&crd_pools(5, 10), &crd_pools(50, 10));
         assert_denies(&got, &["pool-order"]);
-        // Legacy clamps and runs: only a warning.
         let got = update_with_facts(&pools(5, 10), &pools(50, 10));
-        assert_denies(&got, &[]);
-        assert_warns(&got, &["pool-order"]);
+        assert_denies(&got, &["pool-order"]);
     }
 
     #[test]
