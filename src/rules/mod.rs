@@ -3,6 +3,7 @@
 //! No I/O, no clock, no globals. The webhook, `check` and the planner all call
 //! [`evaluate`]; every rule lives in exactly one function below.
 
+mod backoff;
 mod catalog;
 mod cni;
 mod eni_create;
