@@ -282,9 +282,9 @@ pub const RULES: &[Rule] = &[
     r(
         id::RATE_LIMIT,
         "deny (legacy) / warn",
-        "a `rate_limit` value of 0 or less for `DescribeNetworkInterfaces`, `CreateNetworkInterface`, `AttachNetworkInterface`, `AssignPrivateIpAddresses`, `DescribeVSwitches` (and `AssignIpv6Addresses` in dual stack); other API names at 0 or less, and names Terway never waits on (warn)",
+        "a `rate_limit` value of 0 or less for `DescribeNetworkInterfaces`, `CreateNetworkInterface`, `AttachNetworkInterface`, `AssignPrivateIpAddresses`, `DescribeVSwitches`, `DescribeInstanceTypes` (and `AssignIpv6Addresses` in dual stack); other API names at 0 or less, and names Terway never waits on (warn)",
         "the value is the burst of a `golang.org/x/time/rate` limiter, and a burst below 1 fails every call: the legacy daemon's start or every pod IP allocation fails; CRD mode does not read it",
-        "pkg/aliyun/client/ratelimit.go; daemon/builder.go `setupAliyunClient`, `setupENIManager`",
+        "pkg/aliyun/client/ratelimit.go; daemon/builder.go `setupAliyunClient`, `initInstanceLimit`, `setupENIManager`",
     ),
     r(
         id::KUBE_CLIENT_BURST,
