@@ -141,10 +141,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::VSWITCH_ID,
-        "deny",
-        "a zone key is empty or a vSwitch id is not `vsw-[0-9a-z]+`",
-        "its lookup fails and Terway skips it, so the listing adds no IPs",
-        "pkg/vswitch/vswitch.go `GetOne`",
+        "deny / warn (empty zone key)",
+        "a vSwitch id is not `vsw-[0-9a-z]+`; a zone key is empty (warn)",
+        "its lookup fails and Terway skips it, so the listing adds no IPs; no node is in zone \"\", so nodes fall back to their own vSwitch",
+        "pkg/vswitch/vswitch.go `GetOne`; daemon/config.go `getENIConfig`, pkg/eni/node_reconcile.go",
     ),
     r(
         id::VSWITCH_ZONES,
