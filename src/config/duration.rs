@@ -1,5 +1,8 @@
 //! Go's `time.ParseDuration` syntax, which Terway uses for reclaim timings.
 
+/// The magnitude Go's `time.ParseDuration` accumulates up to (1<<63).
+const GO_LIMIT: i128 = 1 << 63;
+
 /// Parses a Go duration into nanoseconds, or says why Go would refuse it.
 pub fn parse(s: &str) -> Result<i128, String> {
     let orig = s;
@@ -50,7 +53,7 @@ pub fn parse(s: &str) -> Result<i128, String> {
             int_part
                 .parse::<i128>()
                 .ok()
-                .filter(|v| *v <= i64::MAX as i128)
+                .filter(|v| *v <= GO_LIMIT)
                 .ok_or_else(|| format!("invalid duration {orig:?}"))?
         };
         let mut frac_ns: i128 = 0;
@@ -60,9 +63,15 @@ pub fn parse(s: &str) -> Result<i128, String> {
             div *= 10;
         }
         total += int * scale + frac_ns * scale / div;
-        if total > i64::MAX as i128 {
+        if total > GO_LIMIT {
             return Err(format!("invalid duration {orig:?}"));
         }
+    }
+    // Go sums in a uint64 up to 1<<63, so only a negative duration may
+    // reach it: "-9223372036854775808ns" is the minimum, its positive twin
+    // overflows.
+    if !neg && total > i64::MAX as i128 {
+        return Err(format!("invalid duration {orig:?}"));
     }
     Ok(if neg { -total } else { total })
 }
@@ -85,6 +94,8 @@ mod tests {
             ("1µs", 1_000),
             ("300ns", 300),
             ("2562047h", 9_223_369_200_000_000_000),
+            ("-9223372036854775808ns", -(1 << 63)),
+            ("9223372036854775807ns", i64::MAX as i128),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text), Ok(want), "{text}");
@@ -103,6 +114,9 @@ mod tests {
             "10 m",
             "-",
             "3000000h",
+            "9223372036854775808ns",
+            "-9223372036854775809ns",
+            "-2562048h",
             "1h 2m",
             "ten minutes",
         ] {

@@ -42,6 +42,7 @@ pub mod id {
     pub const VSWITCH_COUNT: &str = "vswitch-count";
     pub const RATE_LIMIT: &str = "rate-limit";
     pub const KUBE_CLIENT_BURST: &str = "kube-client-burst";
+    pub const BACKOFF_OVERRIDE: &str = "backoff-override";
     /// Raised by the webhook, not the engine: it depends on who asks.
     pub const BYPASS_ANNOTATION: &str = "bypass-annotation";
 }
@@ -57,6 +58,7 @@ const OWN_CONTROLS: &[&str] = &[
     id::VSWITCH_PREFIX,
     id::VSWITCH_COUNT,
     id::BYPASS_ANNOTATION,
+    id::POOL_ORDER,
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -139,10 +141,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::VSWITCH_ID,
-        "deny",
-        "a zone key is empty or a vSwitch id is not `vsw-[0-9a-z]+`",
-        "its lookup fails and Terway skips it, so the listing adds no IPs",
-        "pkg/vswitch/vswitch.go `GetOne`",
+        "deny / warn (empty zone key)",
+        "a vSwitch id is not `vsw-[0-9a-z]+`; a zone key is empty (warn)",
+        "its lookup fails and Terway skips it, so the listing adds no IPs; no node is in zone \"\", so nodes fall back to their own vSwitch",
+        "pkg/vswitch/vswitch.go `GetOne`; daemon/config.go `getENIConfig`, pkg/eni/node_reconcile.go",
     ),
     r(
         id::VSWITCH_ZONES,
@@ -233,7 +235,7 @@ pub const RULES: &[Rule] = &[
         "deny / warn (`min_eni`)",
         "`min_pool_size` is above `max_pool_size` (unset = 0); `min_eni` beside `min_pool_size`",
         "legacy clamps the minimum silently, CRD mode allocates and releases in a loop; `min_eni` replaces `min_pool_size`",
-        "daemon/config.go `getPoolConfig`; pkg/controller/multi-ip/node/pool.go",
+        "— (own control: Terway runs, but not with the minimum the edit reads as: the legacy pool clamps it, daemon/config.go `getPoolConfig`; CRD mode churns IPs and cloud API calls, pkg/controller/multi-ip/node/pool.go)",
     ),
     r(
         id::POOL_CAPACITY,
@@ -280,9 +282,9 @@ pub const RULES: &[Rule] = &[
     r(
         id::RATE_LIMIT,
         "deny (legacy) / warn",
-        "a `rate_limit` value of 0 or less for `DescribeNetworkInterfaces`, `CreateNetworkInterface`, `AttachNetworkInterface`, `AssignPrivateIpAddresses`, `DescribeVSwitches` (and `AssignIpv6Addresses` in dual stack); other API names at 0 or less, and names Terway never waits on (warn)",
+        "a `rate_limit` value of 0 or less for `DescribeNetworkInterfaces`, `CreateNetworkInterface`, `AttachNetworkInterface`, `AssignPrivateIpAddresses`, `DescribeVSwitches`, `DescribeInstanceTypes` (and `AssignIpv6Addresses` in dual stack); other API names at 0 or less, and names Terway never waits on (warn)",
         "the value is the burst of a `golang.org/x/time/rate` limiter, and a burst below 1 fails every call: the legacy daemon's start or every pod IP allocation fails; CRD mode does not read it",
-        "pkg/aliyun/client/ratelimit.go; daemon/builder.go `setupAliyunClient`, `setupENIManager`",
+        "pkg/aliyun/client/ratelimit.go; daemon/builder.go `setupAliyunClient`, `initInstanceLimit`, `setupENIManager`",
     ),
     r(
         id::KUBE_CLIENT_BURST,
@@ -290,6 +292,13 @@ pub const RULES: &[Rule] = &[
         "`kube_client_burst` below 0 while `kube_client_qps` is not below 0 (0 means client-go's defaults)",
         "client-go's token bucket fails every request, so the daemon cannot read its Node and does not start",
         "pkg/k8s/k8s.go `NewK8S` (client-go rest.RESTClientFor)",
+    ),
+    r(
+        id::BACKOFF_OVERRIDE,
+        "deny (legacy) / warn",
+        "a `backoff_override` entry for `eni_create`, `eni_ops` or `eni_ip_ops` whose `Steps` is below 1 (missing, lower-case `steps` or a null entry: 0); `eni_delete_confirm`, `wait_podeni_status` (warn)",
+        "an entry replaces the key's whole backoff and a wait with Steps below 1 gives up before its first try: the legacy daemon creates no ENI and assigns no IP; CRD mode does not read it",
+        "pkg/backoff/backoff.go `OverrideBackoff`; daemon/builder.go `PostInitForLegacyMode`; pkg/factory/aliyun/aliyun.go",
     ),
     r(
         id::ENI_TAGS,

@@ -47,7 +47,12 @@ const RATE_LIMITED: &[(&str, Option<&str>)] = &[
     ("UnassignPrivateIpAddresses", None),
     ("UnassignIpv6Addresses", None),
     ("DescribeNetworkInterfaceAttribute", None),
-    ("DescribeInstanceTypes", None),
+    (
+        "DescribeInstanceTypes",
+        Some(
+            "the daemon looks up its instance type's ENI and IP limits at every start unless the node carries the alibabacloud.com/instance-type-info annotation, which Terway never sets (daemon/builder.go initInstanceLimit, pkg/aliyun/client/limit.go GetLimit), so it does not start (\"upable get instance limit\")",
+        ),
+    ),
 ];
 
 /// Names in Terway's default table the legacy ECS daemon never waits on
@@ -71,6 +76,7 @@ const OTHER_KNOWN: &[&str] = &[
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     rate_limit(d, out);
     kube_client_burst(d, out);
+    super::backoff::check(d, out);
 }
 
 /// Read only by the legacy daemon (daemon/builder.go setupAliyunClient);
@@ -227,6 +233,12 @@ mod tests {
                 &[],
                 &["rate-limit"],
             ),
+            (
+                r#"{"rate_limit": {"DescribeInstanceTypes": 0}}"#,
+                &["rate-limit"],
+                &[],
+            ),
+            (r#"{"rate_limit": {"DescribeInstanceTypes": 1}}"#, &[], &[]),
             (
                 r#"{"rate_limit": {"AssignIpv6Addresses": 0}}"#,
                 &[],

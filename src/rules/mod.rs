@@ -3,6 +3,7 @@
 //! No I/O, no clock, no globals. The webhook, `check` and the planner all call
 //! [`evaluate`]; every rule lives in exactly one function below.
 
+mod backoff;
 mod catalog;
 mod cni;
 mod eni_create;
@@ -304,7 +305,7 @@ mod raises {
     pub const MODES: &[&str] = &[IPAM_TYPE, PREFIX_MODE, MODE_IGNORED];
     pub const SECURITY_GROUPS: &[&str] = &[SECURITY_GROUP];
     pub const SERVICE_CIDRS: &[&str] = &[SERVICE_CIDR, SERVICE_CIDR_CHANGE];
-    pub const LIMITS: &[&str] = &[RATE_LIMIT, KUBE_CLIENT_BURST];
+    pub const LIMITS: &[&str] = &[RATE_LIMIT, KUBE_CLIENT_BURST, BACKOFF_OVERRIDE];
 }
 
 fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {

@@ -12,6 +12,14 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     // (pkg/apis/network.alibabacloud.com/v1beta1/node_types.go PoolSpec): in
     // CRD mode the apiserver refuses the Node update and the node never gets a
     // pool. The legacy pool just treats a negative size as none.
+    // A Node CR created in prefix mode gets pool sizes of 0 whatever
+    // eni_conf says (pkg/eni/node_reconcile.go: EnableIPPrefix zeroes
+    // MaxPoolSize and MinPoolSize, not WarmUpSize), so the minimum never bites.
+    let prefix_zeroes = d.mode == Some(Mode::Crd)
+        && d.new
+            .get("enable_ip_prefix")
+            .and_then(|e| e.value.as_bool())
+            .unwrap_or(false);
     for field in ["min_pool_size", "max_pool_size", "ip_warm_up_size"] {
         if let Some(e) = d.new.get(field)
             && let Some(n) = e.value.as_i64()
@@ -19,6 +27,10 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         {
             let (severity, effect) = match d.mode {
                 Some(Mode::Legacy) => (Severity::Warn, "the legacy pool treats it as 0"),
+                _ if prefix_zeroes && field != "ip_warm_up_size" => (
+                    Severity::Warn,
+                    "prefix mode writes 0 to the Node CR instead, but a node whose Node CR was created before prefix mode refuses it (minimum 0)",
+                ),
                 _ => (
                     Severity::Deny,
                     "in CRD mode the Node CR refuses it (minimum 0) and the node's pool is never set up",
@@ -36,7 +48,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     let max = d.new.int("max_pool_size").unwrap_or(0);
     // A dynamic config judged without its base inherits an unknown maximum.
     let max_known = d.new.get("max_pool_size").is_some() || d.mode.is_some();
-    if min > max && max >= 0 && max_known {
+    if min > max && max >= 0 && max_known && !prefix_zeroes {
         let path = d
             .new
             .get("min_pool_size")
@@ -46,6 +58,8 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         } else {
             ""
         };
+        // Terway runs either way, so this is terway-guard's own control
+        // (catalog OWN_CONTROLS): the edit does not get what it reads as.
         let effect = match d.mode {
             Some(Mode::Crd) => format!(
                 "in CRD mode Terway allocates up to {min} idle IPs and then releases down to {max}, over and over (pkg/controller/multi-ip/node/pool.go)"
@@ -215,12 +229,34 @@ mod tests {
                 r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "ip_warm_up_size": -5}"#,
                 &["pool-size"],
             ),
+            // Terway runs (legacy clamps, CRD churns): own control.
             (
                 r#"{"min_pool_size": 20, "max_pool_size": 10}"#,
                 &["pool-order"],
             ),
             (r#"{"min_pool_size": 5}"#, &["pool-order"]),
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "min_pool_size": 20, "max_pool_size": 10}"#,
+                &["pool-order"],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "min_pool_size": 5}"#,
+                &["pool-order"],
+            ),
             (r#"{"min_pool_size": 10, "max_pool_size": 10}"#, &[]),
+            // Prefix mode zeroes the Node CR's pool sizes, not its warm-up.
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "min_pool_size": -1}"#,
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "min_pool_size": 20, "max_pool_size": 10}"#,
+                &[],
+            ),
+            (
+                r#"{"ipam_type": "crd", "security_groups": ["sg-1"], "enable_ip_prefix": true, "ip_warm_up_size": -1}"#,
+                &["pool-size"],
+            ),
         ];
         for (conf, want) in cases {
             assert_denies(&create(&base(conf)), want);
@@ -228,13 +264,21 @@ mod tests {
         assert_warns(&create(&base(r#"{"ip_warm_up_size": -5}"#)), &["pool-size"]);
     }
 
+    fn crd_pools(min: i64, max: i64) -> crate::config::ConfigObject {
+        base(&format!(
+            r#"{{{VSW}, "ipam_type": "crd", "security_groups": ["sg-1"], "min_pool_size": {min}, "max_pool_size": {max}}}"#
+        ))
+    }
+
     #[test]
     fn a_pre_existing_min_above_max_never_blocks_a_repair() {
-        let old = pools(50, 10);
-        let new = pools(50, 20);
+        let old = crd_pools(50, 10);
+        let new = crd_pools(50, 20);
         let got = update_with_facts(&old, &new);
         assert_denies(&got, &[]);
         assert!(message(&got, "pool-order").contains("already so before this edit"));
+        let got = update_with_facts(&crd_pools(5, 10), &crd_pools(50, 10));
+        assert_denies(&got, &["pool-order"]);
         let got = update_with_facts(&pools(5, 10), &pools(50, 10));
         assert_denies(&got, &["pool-order"]);
     }

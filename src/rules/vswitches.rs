@@ -47,10 +47,13 @@ pub(super) fn check_listing(conf: &EniConf, settings: &Settings, out: &mut Vec<F
         && let Some(zones) = e.value.as_object()
         && zones.contains_key("")
     {
-        out.push(Finding::deny(
+        // No node's zone is "": Terway never reads these vSwitches and the
+        // nodes fall back to their own (daemon/config.go getENIConfig,
+        // daemon/builder.go setupENIManager, pkg/eni/node_reconcile.go).
+        out.push(Finding::warn(
             id::VSWITCH_ID,
             &e.path().key(""),
-            "a zone key is empty; use the zone id, e.g. \"cn-shanghai-f\"",
+            "a zone key is empty, so Terway never uses the vSwitches under it: nodes take their own vSwitch instead (daemon/config.go getENIConfig, pkg/eni/node_reconcile.go); use the zone id, e.g. \"cn-shanghai-f\"",
         ));
     }
     for l in conf.vswitches() {
@@ -86,7 +89,9 @@ pub(super) fn check_listing(conf: &EniConf, settings: &Settings, out: &mut Vec<F
 pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
     let listed = d.new.vswitches();
     let mut zones_of: BTreeMap<&str, Vec<&Listed>> = BTreeMap::new();
-    for l in listed {
+    // Terway looks vSwitches up by the node's zone, never "": a list under
+    // an empty key is never read (its own warning, check_listing).
+    for l in listed.iter().filter(|l| !l.zone.is_empty()) {
         zones_of.entry(&l.id).or_default().push(l);
     }
     for (id_, places) in &zones_of {
@@ -122,7 +127,7 @@ pub(super) fn check_doc(d: &Doc, out: &mut Vec<Finding>) {
             .unwrap_or_default()
     };
     let mut first = BTreeSet::new();
-    for l in listed {
+    for l in listed.iter().filter(|l| !l.zone.is_empty()) {
         if !first.insert(&l.id) {
             continue;
         }
@@ -258,7 +263,7 @@ mod tests {
                 &[],
             ),
             (r#"{"vswitches": {"cn-a": ["vsw-"]}}"#, &["vswitch-id"], &[]),
-            (r#"{"vswitches": {"": ["vsw-a"]}}"#, &["vswitch-id"], &[]),
+            (r#"{"vswitches": {"": ["vsw-a"]}}"#, &[], &["vswitch-id"]),
             (
                 r#"{"vswitches": {"cn-a": ["vsw-a", "vsw-a"]}}"#,
                 &[],
@@ -337,6 +342,26 @@ mod tests {
         let got = create_with_facts(&small);
         assert_denies(&got, &[]);
         assert_warns(&got, &["vswitch-prefix"]);
+    }
+
+    #[test]
+    fn a_list_under_an_empty_zone_is_never_read() {
+        // (listing, denied, warned): Terway never looks up zone "".
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (r#"{"": ["vsw-f19"]}"#, &[], &["vswitch-id"]),
+            (r#"{"": ["vsw-nosuch1"]}"#, &[], &["vswitch-id"]),
+            (
+                r#"{"": ["vsw-g18"], "cn-shanghai-g": ["vsw-g18"]}"#,
+                &[],
+                &["vswitch-id"],
+            ),
+            (r#"{"cn-shanghai-f": ["vsw-g18"]}"#, &["vswitch-zone"], &[]),
+        ];
+        for (listing, deny, warn) in cases {
+            let got = create_with_facts(&base(&format!(r#"{{"vswitches": {listing}}}"#)));
+            assert_denies(&got, deny);
+            assert_warns(&got, warn);
+        }
     }
 
     #[test]

@@ -40,9 +40,24 @@ const CAPACITY: [&str; 5] = [
 /// Rules whose inputs include fields other than the one at their path.
 fn reads(rule: &str) -> Vec<&'static str> {
     let (own, capacity): (&[&str], bool) = match rule {
-        "pool-order" => (&["min_pool_size", "max_pool_size", "min_eni"], false),
+        // CRD prefix mode zeroes the Node CR's pool sizes
+        // (pkg/eni/node_reconcile.go), so both read enable_ip_prefix.
+        "pool-order" => (
+            &[
+                "min_pool_size",
+                "max_pool_size",
+                "min_eni",
+                "enable_ip_prefix",
+            ],
+            false,
+        ),
         "pool-size" => (
-            &["min_pool_size", "max_pool_size", "ip_warm_up_size"],
+            &[
+                "min_pool_size",
+                "max_pool_size",
+                "ip_warm_up_size",
+                "enable_ip_prefix",
+            ],
             false,
         ),
         "pool-capacity" => (&["max_pool_size"], true),
