@@ -1,6 +1,6 @@
 //! The fuzz targets' paths (fuzz/fuzz_targets), driven in the normal test
 //! suite by a bounded, deterministic mutation of the seeds: no input may
-//! panic. The open-ended run is `cargo +nightly fuzz run <target>` (README).
+//! panic. The open-ended run is `cargo +nightly fuzz run <target>` (docs/performance.md).
 
 use terway_guard::admission;
 use terway_guard::config::{ConfigObject, manifest};
