@@ -238,7 +238,7 @@ pub struct CheckArgs {
 /// Where facts come from: a static file, or the cloud (`aliyun`).
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
-    /// `aliyun` (VPC OpenAPI) or a static inventory YAML file (see README).
+    /// `aliyun` (VPC OpenAPI) or a static inventory YAML file (see docs/inventory.md).
     #[arg(long, env = "TERWAY_GUARD_INVENTORY")]
     pub inventory: Option<String>,
     /// Region of the cluster, e.g. cn-shanghai [default with `aliyun`: the ECS

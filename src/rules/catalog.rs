@@ -373,7 +373,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 #[cfg(test)]
-/// The README's rule tables, generated so they cannot drift: the rules backed
+/// The rule tables of docs/rules.md, generated so they cannot drift: the rules backed
 /// by a Terway failure or reinterpretation, then terway-guard's own controls.
 pub fn markdown_table() -> String {
     const HEAD: &str = "| rule | severity | what | why | Terway source |\n|---|---|---|---|---|\n";
