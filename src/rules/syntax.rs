@@ -168,6 +168,7 @@ fn disable_network_policy(cm: &ConfigObject, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::rules::Operation;
     use crate::rules::testing::*;
 
     #[test]
@@ -259,6 +260,37 @@ mod tests {
         assert_denies(&f, &["eni-conf-json"]);
         assert!(message(&f, "eni-conf-json").contains("Invalid JSON Patch"));
         assert_denies(&create(&dynamic("x", "{}")), &[]);
+    }
+
+    #[test]
+    fn a_null_base_refuses_every_dynamic_config_merged_onto_it() {
+        // (base eni_conf, old dynamic eni_conf, new dynamic eni_conf, denied)
+        let cases: [(&str, Option<&str>, &str, &[&str]); 6] = [
+            ("null", None, r#"{"max_pool_size": 5}"#, &["eni-conf-json"]),
+            ("null", None, "{}", &["eni-conf-json"]),
+            // An empty eni_conf is not merged: the base alone decodes.
+            ("null", None, "", &[]),
+            // From "no dynamic config" to one: the edit is what breaks.
+            ("null", Some(""), "{}", &["eni-conf-json"]),
+            // Already merged (and refused) before: not this edit's doing.
+            ("null", Some("{}"), r#"{"max_pool_size": 5}"#, &[]),
+            ("{}", None, r#"{"max_pool_size": 5}"#, &[]),
+        ];
+        for (b, old, new, deny) in cases {
+            let base = base(b);
+            let new = dynamic("eni-config-node1", new);
+            let old = old.map(|o| dynamic("eni-config-node1", o));
+            let op = if old.is_some() {
+                Operation::Update
+            } else {
+                Operation::Create
+            };
+            let f = run(op, Some(&new), old.as_ref(), Some(&base), None);
+            assert_denies(&f, deny);
+            if !deny.is_empty() {
+                assert!(message(&f, "eni-conf-json").contains("Invalid JSON Document"));
+            }
+        }
     }
 
     #[test]
