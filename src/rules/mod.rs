@@ -342,19 +342,7 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         .base
         .filter(|_| role == Role::Dynamic)
         .and_then(ConfigObject::eni_conf);
-    if let Some(b) = base.as_deref()
-        && b.is_null()
-    {
-        // evanphx/json-patch v5.6.0 merge.go doMergePatch: a document that
-        // decodes to a nil map is ErrBadJSONDoc. The daemon and the
-        // controlplane merge every non-empty dynamic config onto the base
-        // (types/daemon/config.go MergeConfigAndUnmarshal), so this one cannot
-        // load while the base is `null`; alone the base still decodes.
-        out.push(Finding::deny(
-            id::ENI_CONF_JSON,
-            &Path::root(crate::config::ENI_CONF),
-            "eni-config's eni_conf is null: json-patch MergePatch refuses a null document (\"Invalid JSON Document\") when it merges this dynamic config onto it, so LoadDynamicConfig fails (daemon/builder.go, types/daemon/config.go MergeConfigAndUnmarshal) and Terway does not start on nodes labelled for it (in CRD mode their node reconcile fails too, types/daemon/dynamicconfig.go). Write {} in eni-config, or leave this eni_conf empty",
-        ));
+    if syntax::null_base(role, &own, base.as_deref(), input.facts, &mut out) {
         return out;
     }
     let dynamic = (role == Role::Dynamic).then_some(new.name.as_str());
