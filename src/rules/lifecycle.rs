@@ -43,12 +43,16 @@ fn delete_dynamic(
         ));
         return;
     };
-    let labelled: Vec<&str> = facts
+    let nodes: Vec<_> = facts
         .nodes
         .iter()
         .filter(|n| n.config.as_deref() == Some(name.as_str()))
-        .map(|n| n.name.as_str())
         .collect();
+    let labelled: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    // Exclusive-ENI nodes get their pods' ENIs from terway-controlplane,
+    // which reads the node's dynamic config whatever the mode
+    // (pkg/controller/pod/pod_controller.go, types/daemon/dynamicconfig.go).
+    let exclusive = nodes.iter().any(|n| n.exclusive_eni);
     if labelled.is_empty() {
         return;
     }
@@ -63,6 +67,10 @@ fn delete_dynamic(
         Some(Mode::Crd) => (
             Severity::Deny,
             "in CRD mode their node reconcile fails without it (types/daemon/dynamicconfig.go), so they stop getting pod IPs",
+        ),
+        Some(Mode::Legacy) if exclusive => (
+            Severity::Deny,
+            "some are exclusive-ENI nodes, and terway-controlplane's pod controller fails to allocate their pods' ENIs without it (pkg/controller/pod/pod_controller.go, types/daemon/dynamicconfig.go)",
         ),
         Some(Mode::Legacy) => (
             Severity::Warn,
@@ -105,6 +113,29 @@ mod tests {
         ];
         for (b, facts, deny, warn) in cases {
             let f = run(Operation::Delete, None, Some(&big), b, facts);
+            assert_denies(&f, deny);
+            assert_warns(&f, warn);
+        }
+        // Legacy mode with a labelled exclusive-ENI node: the controlplane
+        // still reads the dynamic config for it.
+        let mut exclusive = facts_for(&[]);
+        let mut nodes = exclusive.nodes.to_vec();
+        for n in nodes.iter_mut().filter(|n| n.config.is_some()) {
+            n.exclusive_eni = true;
+            n.config = Some("big-pool".into());
+        }
+        exclusive.set_nodes(nodes);
+        for (b, deny, warn) in [
+            (&legacy, &["delete-dynamic"][..], &[][..]),
+            (&crd, &["delete-dynamic"], &[]),
+        ] {
+            let f = run(
+                Operation::Delete,
+                None,
+                Some(&big),
+                Some(b),
+                Some(&exclusive),
+            );
             assert_denies(&f, deny);
             assert_warns(&f, warn);
         }

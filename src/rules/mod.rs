@@ -342,6 +342,9 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
         .base
         .filter(|_| role == Role::Dynamic)
         .and_then(ConfigObject::eni_conf);
+    if syntax::null_base(role, &own, base.as_deref(), input.facts, &mut out) {
+        return out;
+    }
     let dynamic = (role == Role::Dynamic).then_some(new.name.as_str());
     let mode = match role {
         Role::Dynamic => base.as_deref().map(Mode::of),

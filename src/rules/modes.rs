@@ -25,10 +25,18 @@ const LEGACY_ONLY: [&str; 4] = ["min_eni", "max_eni", "eni_cap_ratio", "eni_cap_
 pub(super) fn dynamic_only(own: &EniConf, base: Option<&EniConf>, out: &mut Vec<Finding>) {
     for field in BASE_ONLY {
         if let Some(e) = own.get(field) {
+            // The mode is the base's, but the merged ipam_type still reaches
+            // the legacy pool: `crd` there zeroes its sizes (daemon/config.go
+            // getPoolConfig) and skips the GC loop (daemon/builder.go).
+            let effect = if field == "ipam_type" {
+                "the mode stays eni-config's, but the legacy daemon reads this merged value for its pool: \"crd\" zeroes max_pool_size and min_pool_size (daemon/config.go getPoolConfig); remove it"
+            } else {
+                "here it has no effect"
+            };
             out.push(Finding::warn(
                 id::DYNAMIC_BASE_ONLY,
                 &e.path(),
-                format!("{field} is read from eni-config only (daemon/builder.go LoadGlobalConfig); here it has no effect"),
+                format!("{field} is read from eni-config only (daemon/builder.go LoadGlobalConfig); {effect}"),
             ));
         }
     }
@@ -236,6 +244,27 @@ mod tests {
             f.iter().filter(|f| f.rule == "dynamic-base-only").count(),
             2
         );
+    }
+
+    #[test]
+    fn a_dynamic_ipam_type_only_warns_and_says_what_it_still_does() {
+        // (dynamic eni_conf, what the dynamic-base-only warning says)
+        let cases = [
+            (r#"{"ipam_type": "crd"}"#, "getPoolConfig"),
+            (r#"{"kube_client_burst": -1}"#, "no effect"),
+        ];
+        let b = base(r#"{"security_group": "sg-1"}"#);
+        for (conf, says) in cases {
+            let f = run(
+                Operation::Create,
+                Some(&dynamic("x", conf)),
+                None,
+                Some(&b),
+                None,
+            );
+            assert_denies(&f, &[]);
+            assert!(message(&f, "dynamic-base-only").contains(says), "{f:#?}");
+        }
     }
 
     #[test]

@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use super::{Finding, id};
+use super::{Finding, Severity, id};
 use crate::config::{
     ConfigObject, DISABLE_NETWORK_POLICY, ENI_CONF, EniConf, Path, Role, path::quote_short,
 };
+use crate::inventory::Facts;
 
 /// Keys only the base is read for; in a dynamic config they do nothing.
 const BASE_ONLY_KEYS: [&str; 4] = [
@@ -41,6 +42,68 @@ pub(super) fn eni_conf(
         // (types/daemon/config.go MergeConfigAndUnmarshal).
         Some(text) if role == Role::Dynamic && text.is_empty() => None,
         Some(_) => parse(cm, role, out),
+    }
+}
+
+/// A base `eni_conf` of `null` decodes alone, but evanphx/json-patch v5.6.0
+/// MergePatch (merge.go doMergePatch) refuses a null document
+/// ("Invalid JSON Document"), and the daemon and the controlplane merge every
+/// non-empty dynamic config onto the base (types/daemon/config.go
+/// MergeConfigAndUnmarshal, daemon/builder.go LoadDynamicConfig,
+/// types/daemon/dynamicconfig.go ConfigFromConfigMap). Returns true when a
+/// dynamic config cannot load at all, so nothing more is judged of it.
+pub(super) fn null_base(
+    role: Role,
+    own: &EniConf,
+    base: Option<&EniConf>,
+    facts: Option<&Facts>,
+    out: &mut Vec<Finding>,
+) -> bool {
+    const EFFECT: &str = "json-patch MergePatch refuses a null eni-config document (its ErrBadJSONDoc) when it merges a dynamic config onto it, so LoadDynamicConfig fails (daemon/builder.go, types/daemon/config.go MergeConfigAndUnmarshal) and Terway does not start on nodes labelled for one (in CRD mode their node reconcile fails too, types/daemon/dynamicconfig.go)";
+    match role {
+        Role::Dynamic if base.is_some_and(EniConf::is_null) => {
+            out.push(Finding::deny(
+                id::ENI_CONF_JSON,
+                &Path::root(ENI_CONF),
+                format!("eni-config's eni_conf is null: {EFFECT}. Write {{}} in eni-config, or leave this eni_conf empty"),
+            ));
+            true
+        }
+        Role::Base if own.is_null() => {
+            // Which dynamic configs are non-empty is not known here; a node
+            // carrying the label is taken to use one.
+            let labelled: Vec<&str> = facts
+                .map(|f| {
+                    f.nodes
+                        .iter()
+                        .filter(|n| n.config.as_deref().is_some_and(|c| !c.is_empty()))
+                        .map(|n| n.name.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (severity, who) = match (facts, labelled.as_slice()) {
+                (None, _) => (
+                    Severity::Warn,
+                    "nodes labelled terway-config (not checked: no inventory)".to_string(),
+                ),
+                (Some(_), []) => return false,
+                (Some(_), [first, ..]) => (
+                    Severity::Deny,
+                    format!(
+                        "{} node(s) labelled terway-config (first: {first})",
+                        labelled.len()
+                    ),
+                ),
+            };
+            out.push(Finding::new(
+                id::ENI_CONF_JSON,
+                severity,
+                &Path::root(ENI_CONF),
+                format!("eni_conf is null: {EFFECT}; that is {who}. Write {{}} instead"),
+            ));
+            false
+        }
+        _ => false,
     }
 }
 
@@ -168,6 +231,8 @@ fn disable_network_policy(cm: &ConfigObject, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::config::ConfigObject;
+    use crate::rules::Operation;
     use crate::rules::testing::*;
 
     #[test]
@@ -186,9 +251,10 @@ mod tests {
             ),
             (&[("eni_conf", "{\"a\": 1,}")], &["eni-conf-json"], &[]),
             (&[("eni_conf", "")], &["eni-conf-json"], &[]),
-            // Read as `{}` (the base needs none of its keys to start).
-            (&[("eni_conf", "null")], &[], &[]),
-            (&[("eni_conf", " null\n")], &[], &[]),
+            // Read as `{}` (the base needs none of its keys to start), but no
+            // dynamic config merges onto it: warned without an inventory.
+            (&[("eni_conf", "null")], &[], &["eni-conf-json"]),
+            (&[("eni_conf", " null\n")], &[], &["eni-conf-json"]),
             // Go accepts what serde_json refuses: a lone surrogate, deep nesting.
             (
                 &[("eni_conf", r#"{"x": "\udc00"}"#)],
@@ -259,6 +325,73 @@ mod tests {
         assert_denies(&f, &["eni-conf-json"]);
         assert!(message(&f, "eni-conf-json").contains("Invalid JSON Patch"));
         assert_denies(&create(&dynamic("x", "{}")), &[]);
+    }
+
+    #[test]
+    fn a_null_base_refuses_every_dynamic_config_merged_onto_it() {
+        // (base eni_conf, old dynamic eni_conf, new dynamic eni_conf, denied)
+        let cases: [(&str, Option<&str>, &str, &[&str]); 6] = [
+            ("null", None, r#"{"max_pool_size": 5}"#, &["eni-conf-json"]),
+            ("null", None, "{}", &["eni-conf-json"]),
+            // An empty eni_conf is not merged: the base alone decodes.
+            ("null", None, "", &[]),
+            // From "no dynamic config" to one: the edit is what breaks.
+            ("null", Some(""), "{}", &["eni-conf-json"]),
+            // Already merged (and refused) before: not this edit's doing.
+            ("null", Some("{}"), r#"{"max_pool_size": 5}"#, &[]),
+            ("{}", None, r#"{"max_pool_size": 5}"#, &[]),
+        ];
+        for (b, old, new, deny) in cases {
+            let base = base(b);
+            let new = dynamic("eni-config-node1", new);
+            let old = old.map(|o| dynamic("eni-config-node1", o));
+            let op = if old.is_some() {
+                Operation::Update
+            } else {
+                Operation::Create
+            };
+            let f = run(op, Some(&new), old.as_ref(), Some(&base), None);
+            assert_denies(&f, deny);
+            if !deny.is_empty() {
+                assert!(message(&f, "eni-conf-json").contains("ErrBadJSONDoc"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_null_base_breaks_the_nodes_labelled_for_a_dynamic_config() {
+        let labelled = dynamic("eni-config-node1", "{}");
+        let with_labels = facts_for(&[&labelled]);
+        let mut without_labels = facts_for(&[]);
+        let unlabelled: Vec<_> = without_labels
+            .nodes
+            .iter()
+            .filter(|n| n.config.is_none())
+            .cloned()
+            .collect();
+        without_labels.set_nodes(unlabelled);
+        let was = base(r#"{"max_pool_size": 5}"#);
+        let null = base("null");
+        // (old, facts, denied, warned)
+        type Case<'a> = (
+            &'a ConfigObject,
+            Option<&'a crate::inventory::Facts>,
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: [Case; 4] = [
+            (&was, Some(&with_labels), &["eni-conf-json"], &[]),
+            (&was, Some(&without_labels), &[], &[]),
+            (&was, None, &[], &["eni-conf-json"]),
+            // Null before as well: not this edit's doing.
+            (&null, Some(&with_labels), &[], &["eni-conf-json"]),
+        ];
+        for (old, facts, deny, warn) in cases {
+            let f = run(Operation::Update, Some(&null), Some(old), None, facts);
+            let f: Vec<_> = f.into_iter().filter(|f| f.rule != "service-cidr").collect();
+            assert_denies(&f, deny);
+            assert_warns(&f, warn);
+        }
     }
 
     #[test]
