@@ -92,10 +92,10 @@ const fn r(
 pub const RULES: &[Rule] = &[
     r(
         id::ENI_CONF_JSON,
-        "deny / warn (`null`)",
-        "`eni-config` has no `eni_conf`, or it is empty, not JSON (no comments, no trailing commas) or not an object",
-        "the daemon and terway-init cannot decode it and do not start",
-        "types/daemon/config.go `MergeConfigAndUnmarshal`; cmd/terway-cli/common.go `getAllConfig`",
+        "deny / warn (`null` base, offline)",
+        "`eni-config` has no `eni_conf`, or it is empty, not JSON Go accepts (no comments, no trailing commas), not an object, or refused by jq 1.7.1 (a lone high surrogate, nesting past its parse stack); a dynamic config's `eni_conf` is `null`, or a base `null` meets nodes labelled for a dynamic config",
+        "the daemon and terway-init cannot decode it and do not start; hack/init.sh's jq fails under errexit; json-patch refuses a `null` patch or document for labelled nodes",
+        "types/daemon/config.go `MergeConfigAndUnmarshal`; cmd/terway-cli/common.go `getAllConfig`; hack/init.sh; json-patch `MergePatch` (daemon/builder.go `LoadDynamicConfig`)",
     ),
     r(
         id::CNI_CONF,
@@ -339,7 +339,7 @@ pub const RULES: &[Rule] = &[
         id::DYNAMIC_BASE_ONLY,
         "warn",
         "a dynamic config sets what only `eni-config` is read for (`ipam_type`, `service_cidr`, client and CNI keys) or an `ip_stack` unlike the base's",
-        "it has no effect there",
+        "it has no effect there (a dynamic `ipam_type` still reaches the legacy pool sizes: `crd` zeroes them)",
         "daemon/builder.go `LoadGlobalConfig`; cmd/terway-cli/node.go `dualStack`",
     ),
     r(
@@ -351,10 +351,10 @@ pub const RULES: &[Rule] = &[
     ),
     r(
         id::DELETE_DYNAMIC,
-        "deny (CRD) / warn",
+        "deny (CRD, or exclusive-ENI nodes) / warn",
         "deleting a dynamic config while nodes carry its `terway-config` label",
-        "CRD-mode node reconciles fail without it; legacy daemons fall back to the base",
-        "types/daemon/dynamicconfig.go `ConfigFromConfigMap`; daemon/builder.go `LoadDynamicConfig`",
+        "CRD-mode node reconciles fail without it, and the controlplane's pod controller for exclusive-ENI nodes in any mode; legacy daemons fall back to the base",
+        "types/daemon/dynamicconfig.go `ConfigFromConfigMap`; daemon/builder.go `LoadDynamicConfig`; pkg/controller/pod/pod_controller.go",
     ),
     r(
         id::BYPASS_ANNOTATION,
