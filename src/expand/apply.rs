@@ -297,7 +297,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
     since = Instant::now();
     p.done(Step::ConfigPatched)?;
 
-    let crd = plan.mode == crate::rules::Mode::Crd;
+    let crd = plan.mode == crate::config::Mode::Crd;
     let (restart, restarted_at, rollout_complete) = match st.scope {
         RestartScope::All => {
             let (at, complete) = roll_all(t, &mut st, p).await?;

@@ -47,7 +47,7 @@ pub struct Plan {
     pub vpc_id: String,
     /// Terway's IPAM mode for this config (what a restart must do).
     #[serde(skip)]
-    pub mode: crate::rules::Mode,
+    pub mode: crate::config::Mode,
     /// Warnings the self-check raised (denials make no plan).
     #[serde(skip)]
     pub warnings: Vec<Finding>,
@@ -158,7 +158,7 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
         snat: snat_for(r.view, &zone_ids),
         eni_conf,
         vpc_id: r.view.vpc.id.clone(),
-        mode: crate::rules::Mode::of(&conf),
+        mode: crate::config::Mode::of(&conf),
         warnings: Vec::new(),
     };
     self_check(r, plan, &new_text, block)

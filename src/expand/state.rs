@@ -138,7 +138,7 @@ mod tests {
             rejected: Vec::new(),
             eni_conf: json!({}),
             vpc_id: "vpc-1".into(),
-            mode: crate::rules::Mode::Legacy,
+            mode: crate::config::Mode::Legacy,
             warnings: Vec::new(),
         }
     }
