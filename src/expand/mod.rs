@@ -5,6 +5,7 @@ pub mod cidr;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod request;
 pub mod restart;
 pub mod reuse;
 pub mod state;
