@@ -9,6 +9,7 @@ pub mod request;
 pub mod restart;
 pub mod reuse;
 pub mod state;
+pub mod target;
 
 use crate::cloud::client::CloudError;
 use crate::config::ConfigObject;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
-use super::restart::{RestartScope, ZoneRestart};
+use crate::cloud::client::CloudError;
 use crate::cloud::sign::sha256_hex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +19,57 @@ pub enum Step {
     RolloutRequested,
     /// The pods of zone-restart batch N (from 0) were deleted, not yet Ready.
     BatchDeleted(usize),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] ::kube::Error),
+    #[error("{0}")]
+    Stuck(String),
+    /// Test hook: the run stopped on purpose after `Step`.
+    #[error("stopped after step {0:?} (crash injection)")]
+    Crashed(Step),
+    #[error("stopped: this replica no longer leads; the new leader resumes the expansion")]
+    LostLead,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartScope {
+    /// The Terway pods on the expanded zone's nodes, in batches.
+    #[default]
+    Zone,
+    /// The whole DaemonSet, rolling (`kubectl rollout restart`).
+    All,
+    /// Nothing: the operator restarts Terway when it suits them.
+    None,
+}
+
+/// One pod of the batch under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchPod {
+    pub node: String,
+    pub pod: String,
+    pub uid: String,
+}
+
+/// Progress of a zone restart, recorded in the expansion state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoneRestart {
+    /// Pods of the zone when the restart began.
+    pub total: usize,
+    pub batch_size: usize,
+    /// Nodes whose Terway pod was restarted and is Ready again.
+    pub done: Vec<String>,
+    /// The batch under way (recorded before any of it is deleted).
+    pub batch: Vec<BatchPod>,
+    pub batches_done: usize,
+    /// CRD mode: the zone's Terway Node CRs were nudged (no pod restarted).
+    #[serde(default)]
+    pub nudged: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
