@@ -15,6 +15,7 @@ use crate::config::{BASE_NAME, ENI_CONF};
 
 /// Annotation on `eni-config` holding the expansion's progress.
 pub const STATE_ANNOTATION: &str = "terway-guard.io/expansion";
+
 pub struct Target<'a> {
     pub kube: ::kube::Client,
     pub vpc: &'a ApiClient,
