@@ -34,7 +34,6 @@ const LAYERS: &[&[&str]] = &[
 /// Cycles known to remain, each as the sorted list of files in it. Empty is
 /// the goal; an entry here is a debt, not a design.
 const KNOWN_CYCLES: &[&[&str]] = &[
-    &["cloud/credentials.rs", "cloud/terway_file.rs"],
     // The stores name their resources for `health::impact`, and health's
     // reasons feed the watch back-off the stores start: the names belong below.
     &["kube/health.rs", "kube/stores.rs", "kube/watch.rs"],
@@ -289,9 +288,7 @@ fn graph() -> Graph {
             }
             let mut full = base;
             full.extend(segs.iter().cloned());
-            let target = (0..=full.len())
-                .rev()
-                .find_map(|k| files.get(&full[..k]));
+            let target = (0..=full.len()).rev().find_map(|k| files.get(&full[..k]));
             if let Some(t) = target
                 && t != name
             {
