@@ -1,5 +1,7 @@
 //! An expansion's progress as recorded on `eni-config`: which steps are done,
-//! the tokens that make each cloud call idempotent, the zone restart's batches.
+//! the tokens that make each cloud call idempotent, the zone restart's batches,
+//! and how a run stops. The apply steps, the zone restart and the progress
+//! hooks all read these, so they sit below all three.
 
 use std::time::Instant;
 
