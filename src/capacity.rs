@@ -4,9 +4,8 @@
 
 use serde::Serialize;
 
-use crate::config::EniConf;
+use crate::config::{EniConf, Mode};
 use crate::inventory::{Facts, Lookup, NodeFact, NodeLimits, usable_ips};
-use crate::rules::Mode;
 
 /// What of a config the capacity formulas read, taken out once so that the
 /// per-node work is plain arithmetic (5000 nodes per admission).

@@ -166,7 +166,7 @@ fn text(p: &Plan, inputs: &Inputs, args: &ExpandArgs) -> String {
         "  3. append it to eni_conf.vswitches[\"{}\"] of {}/{}: {list}{placeholder}\n",
         p.zone, args.terway_namespace, inputs.config.name
     ));
-    let crd = p.mode == crate::rules::Mode::Crd;
+    let crd = p.mode == crate::config::Mode::Crd;
     out.push_str(&match (args.restart, crd) {
         (RestartScope::Zone, false) => format!(
             "  4. restart the Terway pods (DaemonSet {}/{}) on the nodes of {} only, {} % at a time, each batch Ready before the next\n",

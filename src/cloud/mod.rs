@@ -7,9 +7,10 @@ pub mod endpoints;
 pub mod limit;
 pub mod metadata;
 pub mod sign;
-pub mod terway_file;
 pub mod time;
 pub mod vpc;
+
+pub use credentials::terway_file;
 
 /// An environment lookup over fixed pairs, for tests of env-driven choices.
 #[cfg(test)]

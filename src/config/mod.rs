@@ -9,6 +9,7 @@ pub mod fields;
 pub mod go_json;
 pub mod go_types;
 pub mod manifest;
+pub mod mode;
 pub mod parse_error;
 pub mod path;
 pub mod spans;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 pub use eni_conf::EniConf;
+pub use mode::Mode;
 pub use path::Path;
 pub use version::Version;
 

@@ -74,7 +74,7 @@ fn restart_words(
     p: &crate::expand::plan::Plan,
 ) -> &'static str {
     use crate::expand::restart::RestartScope;
-    let crd = p.mode == crate::rules::Mode::Crd;
+    let crd = p.mode == crate::config::Mode::Crd;
     match (scope, crd) {
         (RestartScope::Zone, false) => "restart the zone's Terway pods in batches",
         (RestartScope::Zone, true) => {

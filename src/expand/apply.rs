@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use ::kube::api::{Api, Patch, PatchParams, PostParams};
+use ::kube::api::{Api, Patch, PatchParams};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
@@ -14,54 +14,15 @@ use super::plan::{PLANNED_ID, Plan};
 pub use super::progress::Progress;
 pub use super::report::Report;
 use super::restart::{self, RestartScope};
-pub use super::state::{SnatState, State, Step};
-use crate::cloud::client::{ApiClient, CloudError};
-use crate::cloud::time::iso8601;
-use crate::config::{BASE_NAME, ENI_CONF, EniConf, HASH_ANNOTATION, edit};
+pub use super::state::{ApplyError, SnatState, State, Step};
+pub use super::target::{STATE_ANNOTATION, Target};
+use super::target::{cms, save, wait_for};
 
-/// Annotation on `eni-config` holding the expansion's progress.
-pub const STATE_ANNOTATION: &str = "terway-guard.io/expansion";
+use crate::cloud::time::iso8601;
+use crate::config::{BASE_NAME, EniConf, HASH_ANNOTATION, edit};
+
 /// What `kubectl rollout restart` sets on the pod template.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Cloud(#[from] CloudError),
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] ::kube::Error),
-    #[error("{0}")]
-    Stuck(String),
-    /// Test hook: the run stopped on purpose after `Step`.
-    #[error("stopped after step {0:?} (crash injection)")]
-    Crashed(Step),
-    #[error("stopped: this replica no longer leads; the new leader resumes the expansion")]
-    LostLead,
-}
-
-pub struct Target<'a> {
-    pub kube: ::kube::Client,
-    pub vpc: &'a ApiClient,
-    pub namespace: String,
-    pub daemonset: String,
-    pub rollout_timeout: Duration,
-    /// Which Terway pods a new expansion restarts.
-    pub restart: RestartScope,
-    /// Share of the zone's Terway pods restarted at once (percent).
-    pub batch_percent: u8,
-    /// The controller's leadership: no write happens once it is lost.
-    pub leader: Option<crate::controller::lease::Leadership>,
-}
-
-impl Target<'_> {
-    /// Before every write to the cloud or the cluster, and while waiting.
-    pub(super) fn ensure(&self) -> Result<(), ApplyError> {
-        match &self.leader {
-            Some(l) if !l.is_leader() => Err(ApplyError::LostLead),
-            _ => Ok(()),
-        }
-    }
-}
 
 /// Reads the expansion state recorded on `eni-config`, if any.
 pub fn recorded(cm: &ConfigMap) -> Option<State> {
@@ -83,48 +44,9 @@ pub async fn restart(
     Ok(at)
 }
 
-const CONFLICT_RETRIES: usize = 5;
-
-pub(super) fn cms(t: &Target) -> Api<ConfigMap> {
-    Api::namespaced(t.kube.clone(), &t.namespace)
-}
-
 fn read_state(cm: &ConfigMap) -> Option<State> {
     let text = cm.metadata.annotations.as_ref()?.get(STATE_ANNOTATION)?;
     serde_json::from_str(text).ok()
-}
-
-/// Writes `state` (and, when given, a new `eni_conf`) with a resourceVersion
-/// precondition, re-reading and retrying on conflict.
-pub(super) async fn save(
-    t: &Target<'_>,
-    state: &State,
-    eni_conf: impl Fn(&str) -> Option<String>,
-) -> Result<(), ApplyError> {
-    let api = cms(t);
-    for _ in 0..CONFLICT_RETRIES {
-        let mut cm = api.get(BASE_NAME).await?;
-        t.ensure()?;
-        cm.metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(
-                STATE_ANNOTATION.to_string(),
-                serde_json::to_string(state).unwrap_or_default(),
-            );
-        let data = cm.data.get_or_insert_with(Default::default);
-        if let Some(new) = data.get(ENI_CONF).and_then(|old| eni_conf(old)) {
-            data.insert(ENI_CONF.to_string(), new);
-        }
-        match api.replace(BASE_NAME, &PostParams::default(), &cm).await {
-            Ok(_) => return Ok(()),
-            Err(::kube::Error::Api(e)) if e.code == 409 => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApplyError::Stuck(format!(
-        "{BASE_NAME} kept changing under us ({CONFLICT_RETRIES} conflicts); run again"
-    )))
 }
 
 pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report, ApplyError> {
@@ -297,7 +219,7 @@ pub async fn run(t: &Target<'_>, plan: &Plan, p: &mut Progress) -> Result<Report
     since = Instant::now();
     p.done(Step::ConfigPatched)?;
 
-    let crd = plan.mode == crate::rules::Mode::Crd;
+    let crd = plan.mode == crate::config::Mode::Crd;
     let (restart, restarted_at, rollout_complete) = match st.scope {
         RestartScope::All => {
             let (at, complete) = roll_all(t, &mut st, p).await?;
@@ -438,32 +360,4 @@ async fn roll_all(
     }
 
     Ok((restarted_at, rollout_complete.is_ok()))
-}
-
-pub(super) async fn wait_for<F, Fut>(
-    t: &Target<'_>,
-    p: &mut Progress,
-    what: &str,
-    limit: Duration,
-    mut check: F,
-) -> Result<(), ApplyError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<bool, ApplyError>>,
-{
-    let until = Instant::now() + limit;
-    loop {
-        t.ensure()?;
-        if check().await? {
-            return Ok(());
-        }
-        if Instant::now() >= until {
-            return Err(ApplyError::Stuck(format!(
-                "timed out after {}s waiting for {what}; run again to resume",
-                limit.as_secs()
-            )));
-        }
-        (p.say)(&format!("waiting for {what}"));
-        tokio::time::sleep(p.poll).await;
-    }
 }

@@ -5,9 +5,11 @@ pub mod cidr;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod request;
 pub mod restart;
 pub mod reuse;
 pub mod state;
+pub mod target;
 
 use crate::cloud::client::CloudError;
 use crate::config::ConfigObject;

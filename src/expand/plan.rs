@@ -7,10 +7,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cidr;
+pub use super::request::Request;
 pub use super::reuse::{REUSE_MIN_FREE, Rejected, Reuse};
-use crate::config::{ConfigObject, ENI_CONF, EniConf, Role, edit};
-use crate::inventory::{Facts, Lookup, VSwitchFact, VpcView, usable_ips};
-use crate::rules::{Finding, Input, Operation, Settings, fields_service_cidr};
+use crate::config::{ENI_CONF, EniConf, Role, edit};
+use crate::inventory::{Lookup, VSwitchFact, VpcView, usable_ips};
+use crate::rules::{Finding, Input, Operation, fields_service_cidr};
 use crate::verdict;
 
 /// The id the plan shows for the vSwitch it has not created yet.
@@ -47,7 +48,7 @@ pub struct Plan {
     pub vpc_id: String,
     /// Terway's IPAM mode for this config (what a restart must do).
     #[serde(skip)]
-    pub mode: crate::rules::Mode,
+    pub mode: crate::config::Mode,
     /// Warnings the self-check raised (denials make no plan).
     #[serde(skip)]
     pub warnings: Vec<Finding>,
@@ -72,22 +73,6 @@ pub enum PlanError {
     },
     #[error("the planned eni-config would be denied by terway-guard's own rules:\n{0}")]
     SelfCheck(String),
-}
-
-pub struct Request<'a> {
-    pub zone: &'a str,
-    pub prefix_len: u8,
-    pub view: &'a VpcView,
-    /// The live `eni-config`.
-    pub config: &'a ConfigObject,
-    /// Facts about the vSwitches the config lists (and nodes), for the self-check.
-    pub facts: &'a Facts,
-    pub settings: &'a Settings,
-    /// vSwitch ids the cluster's dynamic configs list, by config name: they
-    /// are Terway's already, so never reused.
-    pub dynamic_listed: &'a [(String, Vec<String>)],
-    /// Create a new vSwitch even when an existing one would do (`--create`).
-    pub force_create: bool,
 }
 
 /// A deterministic name: the same plan always names its vSwitch the same.
@@ -158,7 +143,7 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
         snat: snat_for(r.view, &zone_ids),
         eni_conf,
         vpc_id: r.view.vpc.id.clone(),
-        mode: crate::rules::Mode::of(&conf),
+        mode: crate::config::Mode::of(&conf),
         warnings: Vec::new(),
     };
     self_check(r, plan, &new_text, block)
@@ -272,6 +257,7 @@ fn self_check(
 mod tests {
     use super::*;
     use crate::inventory::{NatGatewayFact, SnatEntryFact, StaticInventory, VpcFact};
+    use crate::rules::Settings;
     use crate::rules::testing::base;
 
     const INV: &str = r#"

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::apply::{ApplyError, Step};
+use super::state::{ApplyError, Step};
 
 /// Where progress goes, and (for tests) where to stop.
 pub struct Progress {

@@ -22,50 +22,15 @@ use ::kube::api::{
 };
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-use super::apply::{ApplyError, State, Step, Target, save, wait_for};
 use super::progress::Progress;
+use super::state::{ApplyError, State, Step};
+pub use super::state::{BatchPod, RestartScope, ZoneRestart};
+use super::target::{Target, save, wait_for};
 use crate::kube::nodes::ZONE_LABELS;
 use crate::kube::terway_node::TerwayNode;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum RestartScope {
-    /// The Terway pods on the expanded zone's nodes, in batches.
-    #[default]
-    Zone,
-    /// The whole DaemonSet, rolling (`kubectl rollout restart`).
-    All,
-    /// Nothing: the operator restarts Terway when it suits them.
-    None,
-}
-
-/// One pod of the batch under way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchPod {
-    pub node: String,
-    pub pod: String,
-    pub uid: String,
-}
-
-/// Progress of a zone restart, recorded in the expansion state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ZoneRestart {
-    /// Pods of the zone when the restart began.
-    pub total: usize,
-    pub batch_size: usize,
-    /// Nodes whose Terway pod was restarted and is Ready again.
-    pub done: Vec<String>,
-    /// The batch under way (recorded before any of it is deleted).
-    pub batch: Vec<BatchPod>,
-    pub batches_done: usize,
-    /// CRD mode: the zone's Terway Node CRs were nudged (no pod restarted).
-    #[serde(default)]
-    pub nudged: usize,
-}
 
 /// At least one pod; `percent` of them, rounded up.
 pub fn batch_size(total: usize, percent: u8) -> usize {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::plan::Request;
+use super::request::Request;
 use crate::config::EniConf;
 use crate::inventory::{VSwitchFact, usable_ips};
 

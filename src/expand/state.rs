@@ -1,12 +1,14 @@
 //! An expansion's progress as recorded on `eni-config`: which steps are done,
-//! the tokens that make each cloud call idempotent, the zone restart's batches.
+//! the tokens that make each cloud call idempotent, the zone restart's batches,
+//! and how a run stops. The apply steps, the zone restart and the progress
+//! hooks all read these, so they sit below all three.
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::plan::Plan;
-use super::restart::{RestartScope, ZoneRestart};
+use crate::cloud::client::CloudError;
 use crate::cloud::sign::sha256_hex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +21,57 @@ pub enum Step {
     RolloutRequested,
     /// The pods of zone-restart batch N (from 0) were deleted, not yet Ready.
     BatchDeleted(usize),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] ::kube::Error),
+    #[error("{0}")]
+    Stuck(String),
+    /// Test hook: the run stopped on purpose after `Step`.
+    #[error("stopped after step {0:?} (crash injection)")]
+    Crashed(Step),
+    #[error("stopped: this replica no longer leads; the new leader resumes the expansion")]
+    LostLead,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartScope {
+    /// The Terway pods on the expanded zone's nodes, in batches.
+    #[default]
+    Zone,
+    /// The whole DaemonSet, rolling (`kubectl rollout restart`).
+    All,
+    /// Nothing: the operator restarts Terway when it suits them.
+    None,
+}
+
+/// One pod of the batch under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchPod {
+    pub node: String,
+    pub pod: String,
+    pub uid: String,
+}
+
+/// Progress of a zone restart, recorded in the expansion state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoneRestart {
+    /// Pods of the zone when the restart began.
+    pub total: usize,
+    pub batch_size: usize,
+    /// Nodes whose Terway pod was restarted and is Ready again.
+    pub done: Vec<String>,
+    /// The batch under way (recorded before any of it is deleted).
+    pub batch: Vec<BatchPod>,
+    pub batches_done: usize,
+    /// CRD mode: the zone's Terway Node CRs were nudged (no pod restarted).
+    #[serde(default)]
+    pub nudged: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -138,7 +191,7 @@ mod tests {
             rejected: Vec::new(),
             eni_conf: json!({}),
             vpc_id: "vpc-1".into(),
-            mode: crate::rules::Mode::Legacy,
+            mode: crate::config::Mode::Legacy,
             warnings: Vec::new(),
         }
     }

@@ -169,7 +169,7 @@ mod tests {
                 (
                     f.name.as_str(),
                     f.zone.as_str(),
-                    crate::capacity::pod_ips(f, &legacy, crate::rules::Mode::Crd),
+                    crate::capacity::pod_ips(f, &legacy, crate::config::Mode::Crd),
                     f.config.as_deref(),
                 )
             })

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::config::{ConfigObject, EniConf, Path, Role, Version};
 use crate::inventory::Facts;
 
+pub use crate::config::Mode;
 pub use catalog::{RULES, Rule, id};
 pub use service_cidr::parse_service_cidr as fields_service_cidr;
 pub use vswitches::repeats;
@@ -112,33 +113,6 @@ impl Default for Settings {
             budget_warn_ratio: 0.8,
             terway_version: None,
             max_vswitch_ids: 100,
-        }
-    }
-}
-
-/// Terway's IPAM mode, chosen by the base config's `ipam_type`
-/// (daemon/daemon.go newNetworkService: `crd` means the CRD-based IPAM run by
-/// terway-controlplane; anything else the legacy per-node pool).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Legacy,
-    Crd,
-}
-
-impl Mode {
-    pub fn of(conf: &EniConf) -> Mode {
-        if conf.str("ipam_type") == Some("crd") {
-            Mode::Crd
-        } else {
-            Mode::Legacy
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Legacy => "legacy IPAM",
-            Mode::Crd => "CRD IPAM (ipam_type: crd)",
         }
     }
 }

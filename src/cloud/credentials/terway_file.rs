@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::credentials::{Credential, CredentialError, Secret, err};
-use super::sign::base64_decode;
-use super::time::parse_iso8601;
+use super::{Credential, CredentialError, Secret, err};
+use crate::cloud::sign::base64_decode;
+use crate::cloud::time::parse_iso8601;
 
 /// Terway's `credential_path` file: each value is base64(IV ‖ AES-CBC(PKCS#7)),
 /// keyed by the raw bytes of `keyring`.
@@ -81,7 +81,7 @@ mod tests {
         let ct = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, &iv)
             .unwrap()
             .encrypt_padded_vec_mut::<Pkcs7>(b"LTAI5tHello");
-        let blob = super::super::sign::base64(&[&iv[..], &ct].concat());
+        let blob = crate::cloud::sign::base64(&[&iv[..], &ct].concat());
         assert_eq!(decrypt(&blob, key).as_deref(), Some("LTAI5tHello"));
         assert_eq!(decrypt(&blob, b"wrong key 16 byt"), None);
         assert_eq!(decrypt("AAAA", key), None);

@@ -4,16 +4,22 @@
 //! file → ECS metadata). On an ECS node the metadata server always answers,
 //! so the file must come before it or it is never read.
 //! Secrets live in [`Secret`], whose Debug and Display never show them.
+//!
+//! Laid out as the official credentials library (aliyun/credentials-go) does:
+//! the chain and the shared types here, one provider per file.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::sign::percent_encode;
-use super::time::{iso8601, parse_iso8601};
+use crate::cloud::time::parse_iso8601;
+
+mod ecs_ram_role;
+mod env;
+mod rrsa;
+pub mod terway_file;
 
 /// A credential value; printing it shows `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -158,7 +164,7 @@ impl Chain {
                 token_file: token_file.into(),
                 session_name: get("ALIBABA_CLOUD_ROLE_SESSION_NAME")
                     .unwrap_or_else(|| "terway-guard".into()),
-                sts_endpoint: with_scheme(&super::endpoints::sts_host(&env)),
+                sts_endpoint: with_scheme(&crate::cloud::endpoints::sts_host(&env)),
             });
         }
         if let Some(p) = credential_path {
@@ -227,13 +233,7 @@ fn with_scheme(host: &str) -> String {
 
 async fn fetch(s: &Source, http: &reqwest::Client) -> Result<Credential, CredentialError> {
     match s {
-        Source::Env(c) => {
-            let mut c = c.clone();
-            if c.security_token.is_some() {
-                c.expiration = Some(SystemTime::now() + UNKNOWN_EXPIRY);
-            }
-            Ok(c)
-        }
+        Source::Env(c) => Ok(env::fetch(c)),
         Source::Rrsa {
             role_arn,
             provider_arn,
@@ -241,7 +241,7 @@ async fn fetch(s: &Source, http: &reqwest::Client) -> Result<Credential, Credent
             session_name,
             sts_endpoint,
         } => {
-            rrsa(
+            rrsa::fetch(
                 http,
                 role_arn,
                 provider_arn,
@@ -256,14 +256,14 @@ async fn fetch(s: &Source, http: &reqwest::Client) -> Result<Credential, Credent
             role,
             imdsv1_disabled,
         } => {
-            let md = super::metadata::Metadata {
+            let md = crate::cloud::metadata::Metadata {
                 http,
                 base: metadata,
                 imdsv1_disabled: *imdsv1_disabled,
             };
-            ecs_ram_role(&md, role.as_deref()).await
+            ecs_ram_role::fetch(&md, role.as_deref()).await
         }
-        Source::TerwayFile(p) => super::terway_file::read(p).map(|mut c| {
+        Source::TerwayFile(p) => terway_file::read(p).map(|mut c| {
             if c.security_token.is_some() && c.expiration.is_none() {
                 c.expiration = Some(SystemTime::now() + UNKNOWN_EXPIRY);
             }
@@ -301,209 +301,5 @@ impl StsCredentials {
     }
 }
 
-async fn rrsa(
-    http: &reqwest::Client,
-    role_arn: &str,
-    provider_arn: &str,
-    token_file: &PathBuf,
-    session: &str,
-    sts: &str,
-) -> Result<Credential, CredentialError> {
-    const S: &str = "RRSA";
-    let token = std::fs::read_to_string(token_file).map_err(|e| {
-        err(
-            S,
-            format!("cannot read OIDC token file {}: {e}", token_file.display()),
-        )
-    })?;
-    let query = format!(
-        "Action=AssumeRoleWithOIDC&Version=2015-04-01&Format=JSON&Timestamp={}",
-        percent_encode(&iso8601(SystemTime::now()))
-    );
-    let form: Vec<String> = [
-        ("RoleArn", role_arn),
-        ("OIDCProviderArn", provider_arn),
-        ("OIDCToken", token.trim()),
-        ("RoleSessionName", session),
-        ("DurationSeconds", "3600"),
-    ]
-    .iter()
-    .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-    .collect();
-    let resp = http
-        .post(format!("{sts}/?{query}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form.join("&"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .map_err(|e| err(S, format!("STS unreachable: {e}")))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.map_err(|e| {
-        err(
-            S,
-            format!("STS answered {status} with a body that is not JSON: {e}"),
-        )
-    })?;
-    if !status.is_success() {
-        return Err(err(
-            S,
-            format!(
-                "STS refused AssumeRoleWithOIDC: {} {}",
-                body["Code"].as_str().unwrap_or("?"),
-                body["Message"].as_str().unwrap_or("")
-            ),
-        ));
-    }
-    let c: StsCredentials = serde_json::from_value(body["Credentials"].clone())
-        .map_err(|e| err(S, format!("STS answer lacks Credentials: {e}")))?;
-    Ok(c.into_credential("RRSA"))
-}
-
-async fn ecs_ram_role(
-    md: &super::metadata::Metadata<'_>,
-    role: Option<&str>,
-) -> Result<Credential, CredentialError> {
-    const S: &str = "ECS RAM role";
-    let base = "/latest/meta-data/ram/security-credentials/";
-    let role = match role {
-        Some(r) => r.to_string(),
-        None => md
-            .get(base)
-            .await
-            .map_err(|e| err(S, format!("no RAM role attached to this instance: {e}")))?,
-    };
-    let body = md
-        .get(&format!("{base}{role}"))
-        .await
-        .map_err(|e| err(S, format!("cannot read credentials of role {role}: {e}")))?;
-    let body: Value = serde_json::from_str(&body).map_err(|e| err(S, e.to_string()))?;
-    if body
-        .get("Code")
-        .and_then(Value::as_str)
-        .is_some_and(|c| c != "Success")
-    {
-        return Err(err(S, format!("metadata server says {}", body["Code"])));
-    }
-    let c: StsCredentials = serde_json::from_value(body).map_err(|e| err(S, e.to_string()))?;
-    Ok(c.into_credential("ECS RAM role"))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_token_with_an_unreadable_expiry_is_short_lived() {
-        for expiration in [None, Some("next tuesday".to_string())] {
-            let c = StsCredentials {
-                access_key_id: "id".into(),
-                access_key_secret: "s".into(),
-                security_token: Some("t".into()),
-                expiration: expiration.clone(),
-            }
-            .into_credential("RRSA");
-            let left = c
-                .expiration
-                .expect("never forever")
-                .duration_since(SystemTime::now())
-                .unwrap();
-            assert!(left <= UNKNOWN_EXPIRY, "{expiration:?}");
-        }
-    }
-
-    #[test]
-    fn secrets_do_not_print() {
-        let c = Credential {
-            access_key_id: Secret::new("LTAIexampleid"),
-            access_key_secret: Secret::new("very-secret"),
-            security_token: Some(Secret::new("sts-token")),
-            expiration: None,
-            source: "environment",
-        };
-        let shown = format!("{c:?} {} {}", c.access_key_secret, c.access_key_id);
-        for s in ["LTAIexampleid", "very-secret", "sts-token"] {
-            assert!(!shown.contains(s), "{shown}");
-        }
-    }
-
-    #[test]
-    fn chain_order_follows_the_sdks() {
-        let env = crate::cloud::env_of;
-        let all = env(&[
-            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
-            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s"),
-            ("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/x"),
-            (
-                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
-                "acs:ram::1:oidc-provider/y",
-            ),
-            ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "/var/run/token"),
-        ]);
-        let names: Vec<&str> = Chain::sources_from(
-            all,
-            "http://100.100.100.200",
-            Some("/var/addon/token-config".into()),
-        )
-        .iter()
-        .map(Source::name)
-        .collect();
-        assert_eq!(
-            names,
-            [
-                "environment",
-                "RRSA",
-                "Terway credential file",
-                "ECS RAM role"
-            ]
-        );
-        let legacy = env(&[
-            ("ALICLOUD_ACCESS_KEY", "old-id"),
-            ("ALICLOUD_SECRET_KEY", "old-secret"),
-            ("ALICLOUD_ACCESS_KEY_STS_TOKEN", "old-token"),
-            ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
-        ]);
-        let sources = Chain::sources_from(legacy, "http://x", None);
-        match &sources[..] {
-            [
-                Source::Env(c),
-                Source::EcsRamRole {
-                    imdsv1_disabled: true,
-                    ..
-                },
-            ] => {
-                assert_eq!(c.access_key_id.expose(), "old-id");
-                assert!(c.security_token.is_some());
-                let left = c
-                    .expiration
-                    .unwrap()
-                    .duration_since(SystemTime::now())
-                    .unwrap();
-                assert!(left <= UNKNOWN_EXPIRY, "a token never lives forever");
-            }
-            other => panic!("{other:?}"),
-        }
-        let none = env(&[
-            ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true"),
-            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
-        ]);
-        assert!(Chain::sources_from(none, "http://x", None).is_empty());
-        let sts = env(&[
-            ("ALIBABA_CLOUD_ROLE_ARN", "a"),
-            ("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "b"),
-            ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "c"),
-            ("ALIBABA_CLOUD_STS_ENDPOINT", "sts.cn-shanghai.aliyuncs.com"),
-        ]);
-        match &Chain::sources_from(sts, "http://x", None)[0] {
-            Source::Rrsa {
-                sts_endpoint,
-                session_name,
-                ..
-            } => {
-                assert_eq!(sts_endpoint, "https://sts.cn-shanghai.aliyuncs.com");
-                assert_eq!(session_name, "terway-guard");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-}
+mod tests;
