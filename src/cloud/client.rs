@@ -1,85 +1,23 @@
 //! A small signed client for Alibaba Cloud's RPC-style OpenAPIs (VPC
 //! 2016-04-28, ECS 2014-05-26) over V3 signing, with retries inside a deadline.
+//! Its errors and their retry classes are in `client/error.rs`.
+
+mod error;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
-use super::credentials::{Chain, CredentialError};
+use super::credentials::Chain;
 use super::endpoints::{self, EndpointType, Product};
 use super::limit::Limiter;
 use super::sign::{self, V3Request, canonical_query, sha256_hex};
 use super::time::iso8601;
+pub use error::CloudError;
 
 pub const VPC_VERSION: &str = "2016-04-28";
 pub const ECS_VERSION: &str = "2014-05-26";
-
-#[derive(Debug, thiserror::Error)]
-pub enum CloudError {
-    #[error("{action} failed: {code}: {message} (HTTP {status}, request {request_id})")]
-    Api {
-        action: String,
-        status: u16,
-        code: String,
-        message: String,
-        request_id: String,
-    },
-    #[error("{action}: cannot reach {endpoint}: {message}")]
-    Transport {
-        action: String,
-        endpoint: String,
-        message: String,
-    },
-    #[error("{action}: no answer within the deadline")]
-    Deadline { action: String },
-    #[error("{action}: unexpected answer: {message}")]
-    Decode { action: String, message: String },
-    #[error(transparent)]
-    Credentials(#[from] CredentialError),
-}
-
-impl CloudError {
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            CloudError::Api { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-
-    /// Throttling, server trouble and conflicts are worth another try: the
-    /// codes Terway retries (pkg/aliyun/client/errors/errors.go: Throttling,
-    /// InternalError, Operation.Conflict) plus the VPC API's busy states.
-    pub fn retryable(&self) -> bool {
-        match self {
-            CloudError::Api { status, code, .. } => {
-                *status >= 500
-                    || *status == 429
-                    || code.starts_with("Throttling")
-                    || code.starts_with("IncorrectStatus")
-                    || [
-                        "ServiceUnavailable",
-                        "InternalError",
-                        "Operation.Conflict",
-                        "OperationConflict",
-                        "TaskConflict",
-                        "OperationFailed.IdempotentTokenProcessing",
-                        "IncorrectVSwitchStatus",
-                    ]
-                    .contains(&code.as_str())
-            }
-            CloudError::Transport { .. } => true,
-            _ => false,
-        }
-    }
-
-    /// The credential was revoked or its token expired early: fetch new ones.
-    pub fn stale_credential(&self) -> bool {
-        self.code().is_some_and(|c| {
-            c.starts_with("InvalidSecurityToken") || c.starts_with("InvalidAccessKeyId")
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Retry {

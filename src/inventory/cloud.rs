@@ -1,20 +1,21 @@
 //! Facts from the VPC OpenAPI, cached: a TTL per vSwitch, one cloud call for
 //! many concurrent admissions (single flight), a background refresh that
 //! keeps known vSwitches warm, and readiness after the first sync.
+//!
+//! This file holds the handle, its wiring and the background sync; the
+//! cache itself is in `cache.rs`, the answers built from it in `queries.rs`.
+
+mod cache;
+mod queries;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
-use super::{
-    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, Query, SnatEntryFact,
-    VSwitchFact, VpcFact, VpcView,
-};
-use crate::cloud::client::{ApiClient, CloudError};
-use crate::cloud::vpc::{VSwitch, VSwitchFilter};
+use super::{FactsFuture, Inventory, Lookup, NodeFact, Query, VSwitchFact, VpcFact};
+use crate::cloud::client::ApiClient;
+use crate::cloud::vpc::VSwitchFilter;
 use crate::config::ConfigObject;
 
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ struct Inner {
     client: ApiClient,
     cfg: CloudConfig,
     cache: Mutex<HashMap<String, (Lookup, Instant)>>,
-    inflight: Mutex<HashMap<String, watch::Receiver<Option<Lookup>>>>,
+    inflight: Mutex<HashMap<String, tokio::sync::watch::Receiver<Option<Lookup>>>>,
     vpcs: Mutex<Vec<VpcFact>>,
     nodes: Mutex<SharedNodes>,
     terway_version: Mutex<Option<crate::config::Version>>,
@@ -226,266 +227,11 @@ impl CloudInventory {
         }
         ok
     }
-
-    /// Looks `id` up, sharing one cloud call among concurrent askers. The
-    /// lookup runs in its own task, so an asker giving up does not cancel it.
-    async fn lookup(&self, id: &str) -> Lookup {
-        let mut rx = {
-            let mut inflight = lock(&self.inner.inflight);
-            match inflight.get(id) {
-                Some(rx) => rx.clone(),
-                None => {
-                    let (tx, rx) = watch::channel(None);
-                    inflight.insert(id.to_string(), rx.clone());
-                    let me = self.clone();
-                    let id = id.to_string();
-                    tokio::spawn(async move {
-                        let result = me.fetch(&id).await;
-                        lock(&me.inner.inflight).remove(&id);
-                        let _ = tx.send(Some(result));
-                    });
-                    rx
-                }
-            }
-        };
-        match rx.wait_for(Option::is_some).await {
-            Ok(v) => v
-                .clone()
-                .unwrap_or_else(|| Lookup::Failed("lookup vanished".into())),
-            Err(_) => Lookup::Failed("lookup task ended without an answer".into()),
-        }
-    }
-
-    /// One cloud lookup; stores its result in the cache.
-    async fn fetch(&self, id: &str) -> Lookup {
-        let i = &self.inner;
-        let deadline = Instant::now() + i.cfg.lookup_timeout;
-        let result = match i.client.vswitch(id, deadline).await {
-            Ok(Some(v)) => to_lookup(&v),
-            Ok(None) => Lookup::NotFound,
-            Err(e) => Lookup::Failed(e.to_string()),
-        };
-        self.store(id, result.clone());
-        result
-    }
-
-    fn store(&self, id: &str, lookup: Lookup) {
-        let mut cache = lock(&self.inner.cache);
-        cache.insert(id.to_string(), (lookup, Instant::now()));
-        self.evict(&mut cache);
-    }
-
-    fn store_listing(&self, listed: &[VSwitch]) {
-        let now = Instant::now();
-        let mut cache = lock(&self.inner.cache);
-        for v in listed {
-            cache.insert(v.id.clone(), (to_lookup(v), now));
-        }
-        self.evict(&mut cache);
-    }
-
-    /// Keeps the cache within `max_cached`: expired entries first, then the oldest.
-    fn evict(&self, cache: &mut HashMap<String, (Lookup, Instant)>) {
-        let max = self.inner.cfg.max_cached;
-        if cache.len() <= max {
-            return;
-        }
-        let cfg = &self.inner.cfg;
-        cache.retain(|_, (l, at)| {
-            let ttl = match l {
-                Lookup::Found(_) => cfg.ttl,
-                Lookup::NotFound => cfg.not_found_ttl,
-                Lookup::Failed(_) => cfg.failure_ttl,
-            };
-            at.elapsed() < ttl
-        });
-        if cache.len() > max {
-            let mut ages: Vec<(Instant, String)> =
-                cache.iter().map(|(k, (_, at))| (*at, k.clone())).collect();
-            ages.sort();
-            let excess = cache.len() - max + max / 10;
-            for (_, k) in ages.into_iter().take(excess) {
-                cache.remove(&k);
-            }
-        }
-    }
-
-    /// Lists the cluster's VPC unless it was listed within `listing_every`;
-    /// concurrent callers share one listing.
-    async fn list_vpc_if_stale(&self, vpc: &str) {
-        let i = &self.inner;
-        let mut listed = i.listed.lock().await;
-        if listed.is_some_and(|at| at.elapsed() < i.cfg.listing_every) {
-            return;
-        }
-        let filter = VSwitchFilter {
-            vpc_id: Some(vpc.to_string()),
-            ..Default::default()
-        };
-        let deadline = Instant::now() + i.cfg.lookup_timeout;
-        match i.client.describe_vswitches(&filter, deadline).await {
-            Ok(l) => self.store_listing(&l),
-            Err(e) => tracing::warn!(error = %e, "listing the VPC's vSwitches failed"),
-        }
-        *listed = Some(Instant::now());
-    }
-
-    fn cached(&self, id: &str) -> Option<Lookup> {
-        let cache = lock(&self.inner.cache);
-        let (lookup, at) = cache.get(id)?;
-        let ttl = match lookup {
-            Lookup::Found(_) => self.inner.cfg.ttl,
-            Lookup::NotFound => self.inner.cfg.not_found_ttl,
-            Lookup::Failed(_) => self.inner.cfg.failure_ttl,
-        };
-        (at.elapsed() < ttl).then(|| lookup.clone())
-    }
-
-    async fn gather(&self, query: &Query) -> Facts {
-        let mut vswitches = std::collections::BTreeMap::new();
-        let mut pending = Vec::new();
-        for id in query {
-            match self.cached(id) {
-                Some(l) => {
-                    vswitches.insert(id.clone(), l);
-                }
-                None => pending.push(id.clone()),
-            }
-        }
-        // Ids unknown in the cluster's VPC: one listing answers them all.
-        if !pending.is_empty()
-            && let Some(vpc) = self.vpc_id()
-        {
-            self.list_vpc_if_stale(&vpc).await;
-            pending.retain(|id| match self.cached(id) {
-                Some(l) => {
-                    vswitches.insert(id.clone(), l);
-                    false
-                }
-                None => true,
-            });
-        }
-        let max = self.inner.cfg.max_lookups_per_query;
-        for id in pending.iter().skip(max) {
-            vswitches.insert(
-                id.clone(),
-                Lookup::Failed(format!(
-                    "not looked up: one request may look up at most {max} vSwitches outside the cluster's VPC"
-                )),
-            );
-        }
-        pending.truncate(max);
-        // Start every lookup before waiting on any, so they run side by side.
-        let waits: Vec<_> = pending
-            .into_iter()
-            .map(|id| {
-                let me = self.clone();
-                tokio::spawn(async move {
-                    let l = me.lookup(&id).await;
-                    (id, l)
-                })
-            })
-            .collect();
-        for w in waits {
-            if let Ok((id, l)) = w.await {
-                vswitches.insert(id, l);
-            }
-        }
-        // One lock: the nodes and their groups belong together.
-        let nodes = lock(&self.inner.nodes).clone();
-        Facts {
-            terway_version: *lock(&self.inner.terway_version),
-            region: Some(self.inner.client.region.clone()),
-            cluster_vpc: self.vpc_id(),
-            vpcs: lock(&self.inner.vpcs).clone(),
-            vswitches,
-            nodes: nodes.0,
-            node_groups: nodes.1,
-            // Fed by the cluster watch (src/kube), when there is one.
-            kubeadm: lock(&self.inner.kubeadm).clone(),
-        }
-    }
 }
 
 impl CloudInventory {
-    /// The whole VPC for the planner: blocks, all vSwitches, NAT gateways and
-    /// their SNAT entries. Always fresh from the cloud.
-    pub async fn vpc_view(&self, vpc_id: &str) -> Result<VpcView, CloudError> {
-        let c = &self.inner.client;
-        let deadline = Instant::now() + self.inner.cfg.lookup_timeout * 3;
-        let vpc = c
-            .describe_vpcs(Some(vpc_id), deadline)
-            .await?
-            .into_iter()
-            .find(|v| v.id == vpc_id)
-            .ok_or_else(|| CloudError::Decode {
-                action: "DescribeVpcs".into(),
-                message: format!("VPC {vpc_id} does not exist in region {}", c.region),
-            })?;
-        let filter = VSwitchFilter {
-            vpc_id: Some(vpc_id.to_string()),
-            ..Default::default()
-        };
-        let vswitches = c
-            .describe_vswitches(&filter, deadline)
-            .await?
-            .iter()
-            .filter_map(|v| match to_lookup(v) {
-                Lookup::Found(f) => Some(f),
-                _ => None,
-            })
-            .collect();
-        let mut nat_gateways = Vec::new();
-        for g in c.describe_nat_gateways(vpc_id, deadline).await? {
-            let mut snat_entries = Vec::new();
-            for t in &g.snat_table_ids {
-                for e in c.describe_snat_table_entries(t, None, deadline).await? {
-                    snat_entries.push(SnatEntryFact {
-                        snat_table_id: e.snat_table_id,
-                        source_vswitch: Some(e.source_vswitch_id).filter(|s| !s.is_empty()),
-                        source_cidr: e.source_cidr.parse().ok(),
-                        snat_ip: e.snat_ip,
-                    });
-                }
-            }
-            nat_gateways.push(NatGatewayFact {
-                id: g.id,
-                vpc: vpc_id.to_string(),
-                snat_table_ids: g.snat_table_ids,
-                snat_entries,
-            });
-        }
-        Ok(VpcView {
-            vpc: VpcFact {
-                id: vpc.id.clone(),
-                cidrs: std::iter::once(&vpc.cidr_block)
-                    .chain(&vpc.secondary_cidr_blocks)
-                    .filter_map(|c| c.parse().ok())
-                    .collect(),
-            },
-            vswitches,
-            nat_gateways,
-        })
-    }
-
     pub fn client(&self) -> &ApiClient {
         &self.inner.client
-    }
-}
-
-fn to_lookup(v: &VSwitch) -> Lookup {
-    match v.cidr_block.parse::<ipnet::IpNet>() {
-        Ok(cidr) => Lookup::Found(VSwitchFact {
-            id: v.id.clone(),
-            vpc: v.vpc_id.clone(),
-            zone: v.zone_id.clone(),
-            cidr,
-            available_ips: v.available_ip_address_count,
-        }),
-        Err(_) => Lookup::Failed(format!(
-            "the cloud returned CIDR {:?} for {}",
-            v.cidr_block, v.id
-        )),
     }
 }
 

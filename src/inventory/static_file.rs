@@ -1,14 +1,19 @@
 //! The static YAML inventory (offline use, tests, demos).
+//!
+//! The file's format is in `static_file/format.rs`; this file turns it into
+//! facts and serves them.
+
+mod format;
 
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
-use serde::Deserialize;
 
 use super::{
-    Facts, FactsFuture, Inventory, KubeadmServiceCidr, Lookup, NatGatewayFact, NodeFact,
-    NodeLimits, Query, SnatEntryFact, VSwitchFact, VpcFact, VpcView,
+    Facts, FactsFuture, Inventory, Lookup, NatGatewayFact, NodeFact, NodeLimits, Query,
+    SnatEntryFact, VSwitchFact, VpcFact, VpcView,
 };
+use format::{File, KubeadmEntry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaticError {
@@ -19,127 +24,6 @@ pub enum StaticError {
     },
     #[error("inventory {path} is not valid: {message}")]
     Invalid { path: String, message: String },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    /// The Terway release the cluster runs, e.g. `v1.16.4`.
-    terway_version: Option<String>,
-    region: Option<String>,
-    cluster_vpc: Option<String>,
-    #[serde(default)]
-    vpcs: Vec<VpcEntry>,
-    #[serde(default)]
-    vswitches: Vec<VSwitchEntry>,
-    #[serde(default)]
-    nodes: Vec<NodeEntry>,
-    #[serde(default)]
-    nat_gateways: Vec<NatEntry>,
-    /// kube-system/kubeadm-config as the cluster has it (the daemon's
-    /// `service_cidr` fallback); unset: not known, as offline.
-    kubeadm_config: Option<KubeadmEntry>,
-}
-
-/// `absent`, or the ConfigMap with its `networking.serviceSubnet` (if any).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum KubeadmEntry {
-    Absent(String),
-    Present(KubeadmPresent),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KubeadmPresent {
-    service_subnet: Option<String>,
-}
-
-impl KubeadmEntry {
-    /// What the daemon's fallback would find (pkg/k8s/k8s.go
-    /// serviceCidrFromAPIServer parses the subnet with net.ParseCIDR).
-    fn fact(self) -> Result<KubeadmServiceCidr, String> {
-        Ok(match self {
-            KubeadmEntry::Absent(s) if s == "absent" => {
-                KubeadmServiceCidr::Unusable("it does not exist".into())
-            }
-            KubeadmEntry::Absent(s) => {
-                return Err(format!(
-                    "kubeadm_config: {s:?}; write `absent` or `{{service_subnet: 10.96.0.0/12}}`"
-                ));
-            }
-            KubeadmEntry::Present(KubeadmPresent {
-                service_subnet: None,
-            }) => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
-            KubeadmEntry::Present(KubeadmPresent {
-                service_subnet: Some(s),
-            }) => match crate::config::strconv::parse_cidr(&s) {
-                Some(_) => KubeadmServiceCidr::Usable(s),
-                None => KubeadmServiceCidr::Unusable(format!(
-                    "its serviceSubnet {s:?} is not a CIDR Go reads"
-                )),
-            },
-        })
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NatEntry {
-    id: String,
-    vpc: String,
-    #[serde(default)]
-    snat_table_ids: Vec<String>,
-    #[serde(default)]
-    snat_entries: Vec<SnatEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnatEntry {
-    snat_table_id: String,
-    source_vswitch: Option<String>,
-    source_cidr: Option<String>,
-    snat_ip: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VpcEntry {
-    id: String,
-    #[serde(default)]
-    cidrs: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VSwitchEntry {
-    id: String,
-    vpc: String,
-    zone: String,
-    cidr: String,
-    available_ips: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NodeEntry {
-    name: String,
-    zone: String,
-    max_pod_ips: Option<u64>,
-    /// ENI limits of the instance type (what the Node CR's `nodeCap` says):
-    /// with these, capacity follows the config's mode and ENI settings.
-    adapters: Option<u64>,
-    total_adapters: Option<u64>,
-    ipv4_per_adapter: Option<u64>,
-    #[serde(default)]
-    erdma_adapters: u64,
-    /// Name of the dynamic config the node uses (its `terway-config` label).
-    config: Option<String>,
-    #[serde(default)]
-    terway_node: bool,
-    #[serde(default)]
-    exclusive_eni: bool,
 }
 
 /// An inventory read once from a YAML file; it is authoritative: a vSwitch it
@@ -345,6 +229,7 @@ impl Inventory for StaticInventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::KubeadmServiceCidr;
 
     const SAMPLE: &str = r#"
 region: cn-shanghai
