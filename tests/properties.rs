@@ -35,6 +35,8 @@ mod edits;
 mod go_valid;
 #[path = "properties/reencode.rs"]
 mod reencode;
+#[path = "common/corpus.rs"]
+mod terway_corpus;
 #[path = "properties/values.rs"]
 mod values;
 

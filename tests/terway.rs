@@ -8,117 +8,17 @@
 //! purpose (no false denials), and a config that breaks Terway is denied unless
 //! it was already broken before the edit (no misses).
 
-use std::collections::{BTreeMap, BTreeSet};
+#[path = "common/corpus.rs"]
+mod corpus;
 
-use serde::Deserialize;
+use std::collections::BTreeSet;
+
 use terway_guard::config::{ConfigObject, Version};
 use terway_guard::inventory::{Facts, KubeadmServiceCidr, StaticInventory};
 use terway_guard::rules::{Input, Operation, Settings};
 use terway_guard::verdict;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
-    source: String,
-    terway: String,
-    terway_runs: bool,
-    #[serde(default)]
-    defeats_purpose: bool,
-    #[serde(default)]
-    broken_before: bool,
-    op: String,
-    version: Option<String>,
-    /// kube-system/kubeadm-config as the watched cluster has it: `absent`
-    /// (ACK, the default), `offline` (not watched), `no-subnet`, or its
-    /// networking.serviceSubnet.
-    kubeadm: Option<String>,
-    base: Option<Base>,
-    old: Option<Object>,
-    new: Option<Object>,
-    expect: Expect,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Base {
-    /// `crd` or `legacy`: a minimal valid base of that IPAM mode.
-    Mode(String),
-    Object(Object),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Object {
-    name: Option<String>,
-    data: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    deny: Vec<String>,
-    warn: Vec<String>,
-}
-
-impl Object {
-    fn config(&self) -> ConfigObject {
-        ConfigObject {
-            name: self.name.clone().unwrap_or_else(|| "eni-config".into()),
-            namespace: Some("kube-system".into()),
-            annotations: BTreeMap::new(),
-            data: self.data.clone(),
-            ..Default::default()
-        }
-    }
-}
-
-fn minimal_base(mode: &str) -> ConfigObject {
-    let ipam = match mode {
-        "crd" => r#""ipam_type": "crd", "security_groups": ["sg-xxx"], "#,
-        "legacy" => "",
-        other => panic!("base {other:?}: use crd, legacy or an object"),
-    };
-    ConfigObject {
-        name: "eni-config".into(),
-        namespace: Some("kube-system".into()),
-        annotations: BTreeMap::new(),
-        data: [
-            (
-                "eni_conf".to_string(),
-                format!(
-                    r#"{{{ipam}"max_pool_size": 5, "min_pool_size": 0, "service_cidr": "10.96.0.0/12", "vswitches": {{"cn-hangzhou-g": ["vsw-xxx"]}}}}"#
-                ),
-            ),
-            (
-                "10-terway.conf".to_string(),
-                r#"{"type": "terway"}"#.to_string(),
-            ),
-        ]
-        .into(),
-        ..Default::default()
-    }
-}
-
-fn corpus() -> Vec<(String, Case)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/terway");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .filter(|p| !p.ends_with("inventory.yaml"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let cases: Vec<Case> =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let file = f.file_name().unwrap().to_string_lossy().to_string();
-        out.extend(cases.into_iter().map(|c| (file.clone(), c)));
-    }
-    out
-}
+use corpus::Object;
 
 fn kubeadm(state: &str) -> Option<KubeadmServiceCidr> {
     Some(match state {
@@ -140,7 +40,7 @@ fn the_corpus_agrees_with_terway() {
         "/tests/terway/inventory.yaml"
     ))
     .unwrap();
-    let cases = corpus();
+    let cases = corpus::load();
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     let mut failures = Vec::new();
     let mut names = BTreeSet::new();
@@ -159,10 +59,7 @@ fn the_corpus_agrees_with_terway() {
         };
         let new = case.new.as_ref().map(Object::config);
         let old = case.old.as_ref().map(Object::config);
-        let base = case.base.as_ref().map(|b| match b {
-            Base::Mode(m) => minimal_base(m),
-            Base::Object(o) => o.config(),
-        });
+        let base = case.base.as_ref().map(corpus::Base::config);
         let objects: Vec<&ConfigObject> = [new.as_ref(), old.as_ref(), base.as_ref()]
             .into_iter()
             .flatten()
@@ -228,7 +125,7 @@ fn the_corpus_agrees_with_terway() {
 
 #[test]
 fn the_corpus_covers_both_kinds_of_mistake() {
-    let cases = corpus();
+    let cases = corpus::load();
     let runs = cases.iter().filter(|(_, c)| c.terway_runs).count();
     let breaks = cases.iter().filter(|(_, c)| !c.terway_runs).count();
     assert!(runs >= 20 && breaks >= 15, "runs {runs}, breaks {breaks}");
