@@ -8,19 +8,6 @@ mod common;
 use terway_guard::kube::cluster::{NODES, TERWAY_NODES};
 use terway_guard::kube::health::{self, Reason};
 
-async fn plain_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    tcp.read_to_string(&mut out).await.unwrap();
-    out
-}
-
 #[tokio::test]
 async fn readyz_names_what_is_stale_and_metrics_count_failures() {
     let s = common::start().await;
@@ -44,7 +31,7 @@ async fn readyz_names_what_is_stale_and_metrics_count_failures() {
             && lines[1].ends_with("node facts are stale (zones, capacity, dynamic configs in use)"),
         "{text}"
     );
-    let metrics = plain_get(s.metrics, "/metrics").await;
+    let metrics = common::plain_get(s.metrics, "/metrics").await;
     for line in [
         "terway_guard_watch_errors_total{resource=\"nodes\",reason=\"forbidden\"} 3",
         "terway_guard_watch_errors_total{resource=\"terway-nodes\",reason=\"not_found\"} 1",
@@ -56,7 +43,7 @@ async fn readyz_names_what_is_stale_and_metrics_count_failures() {
     h.listed(NODES);
     let r = s.raw("GET", "/readyz", Vec::new()).await.unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "ok"));
-    let metrics = plain_get(s.metrics, "/metrics").await;
+    let metrics = common::plain_get(s.metrics, "/metrics").await;
     assert!(metrics.contains("reason=\"forbidden\"} 3"), "{metrics}");
     s.stop().await;
 }

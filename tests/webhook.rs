@@ -359,7 +359,7 @@ async fn secrets_never_leave() {
         assert!(!body.contains(key) && !body.contains(secret), "{body}");
         assert!(body.contains("inline-credentials"), "{body}");
     }
-    let metrics = plain_get(s.metrics, "/metrics").await;
+    let metrics = common::plain_get(s.metrics, "/metrics").await;
     assert!(!metrics.contains(key) && !metrics.contains(secret));
     s.stop().await;
 }
@@ -387,7 +387,7 @@ async fn malformed_and_oversize_requests_get_4xx_and_the_server_lives() {
     assert_eq!(r.status, 200);
     let r = s.raw("GET", "/nope", Vec::new()).await.unwrap();
     assert_eq!(r.status, 404);
-    let metrics = plain_get(s.metrics, "/metrics").await;
+    let metrics = common::plain_get(s.metrics, "/metrics").await;
     assert!(
         metrics.contains("terway_guard_admission_bad_requests_total{endpoint=\"validate\"} 5"),
         "{metrics}"
@@ -407,27 +407,13 @@ async fn metrics_count_decisions() {
         )
         .await;
     }
-    let m = plain_get(s.metrics, "/metrics").await;
+    let m = common::plain_get(s.metrics, "/metrics").await;
     assert!(m.contains("terway_guard_admission_requests_total{endpoint=\"validate\",operation=\"UPDATE\",decision=\"denied\",patched=\"false\"} 3"), "{m}");
     assert!(
         m.contains("terway_guard_admission_duration_seconds_count{endpoint=\"validate\"} 3"),
         "{m}"
     );
     s.stop().await;
-}
-
-async fn plain_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    tcp.read_to_string(&mut out).await.unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    out
 }
 
 /// The apiserver's Go client negotiates HTTP/2 over TLS when it can.

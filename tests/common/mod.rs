@@ -245,3 +245,18 @@ pub fn response(reply: &Reply) -> Value {
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()["response"].clone()
 }
+
+/// A plain-HTTP GET of the metrics port; the answer must be 200.
+pub async fn plain_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
+}
