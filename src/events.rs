@@ -11,15 +11,14 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Event;
 use serde::Serialize;
 
-use crate::admission::redact::Secrets;
 use crate::config::ConfigObject;
-use crate::controller::signals::{self, EXHAUSTION_REASONS};
+use crate::config::redact::Secrets;
 use crate::inventory::Facts;
+use crate::kube::terway_events as signals;
 use crate::verdict::Edit;
 
-pub const CONFIG_ERROR: &str = "ConfigError";
-/// Every reason terway-guard watches.
-pub const TERWAY_REASONS: [&str; 3] = [CONFIG_ERROR, EXHAUSTION_REASONS[0], EXHAUSTION_REASONS[1]];
+/// The reasons live beside the watches that read them (kube layer).
+pub use crate::kube::terway_events::{CONFIG_ERROR, TERWAY_REASONS, is_config_error};
 /// How far back "recent" reaches.
 pub const RECENT_SECS: i64 = 3600;
 /// The zone of an event whose zone cannot be told.
@@ -50,10 +49,6 @@ pub struct ZoneEvents {
 
 fn occurrences(e: &Event) -> u64 {
     e.count.map_or(1, |c| c.max(1) as u64)
-}
-
-pub fn is_config_error(e: &Event) -> bool {
-    e.reason.as_deref() == Some(CONFIG_ERROR)
 }
 
 /// A message fit to show: one line, at most 300 characters.

@@ -25,34 +25,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Bottom to top. A module may import its own layer and the ones below.
-/// Every top-level module of `src/` must be in exactly one layer.
+/// Every top-level module of `src/` must be in exactly one layer. There is no
+/// list of tolerated exceptions, for cycles or for upward imports: a helper
+/// a lower layer needs moves down (as `config::redact` and
+/// `kube::terway_events` did), with a `pub use` where its old path is used.
 const LAYERS: &[&[&str]] = &[
     &["config", "cloud", "certs"],
     &["inventory", "capacity", "kube", "rules"],
     &["verdict", "events", "audit"],
     &["admission", "server", "expand", "controller"],
     &["cli"],
-];
-
-/// Cycles known to remain, each as the sorted list of files in it. Empty is
-/// the goal; an entry here is a debt, not a design.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // The stores name their resources for `health::impact`, and health's
-    // reasons feed the watch back-off the stores start: the names belong below.
-    &["kube/health.rs", "kube/stores.rs", "kube/watch.rs"],
-];
-
-/// Imports of a higher layer that exist today, file to file: each is a pure
-/// helper living in a module above its callers, to move down (`signals` and
-/// `redact` read only `config`/`inventory`; `events::TERWAY_REASONS` is a list
-/// the kube watchers need). Empty is the goal.
-const KNOWN_UPWARD: &[(&str, &str)] = &[
-    ("audit/mod.rs", "controller/signals.rs"),
-    ("events.rs", "admission/redact.rs"),
-    ("events.rs", "controller/signals.rs"),
-    ("kube/cluster.rs", "events.rs"),
-    ("kube/snapshot.rs", "controller/signals.rs"),
-    ("kube/snapshot.rs", "events.rs"),
 ];
 
 type Module = Vec<String>;
@@ -420,26 +402,17 @@ fn layer(file: &str) -> Option<usize> {
 #[test]
 fn no_import_cycle_between_files() {
     let g = graph();
-    let known: BTreeSet<Vec<String>> = KNOWN_CYCLES
+    let found: Vec<String> = cycles(&g)
         .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
-    let found = cycles(&g);
-    let new: Vec<String> = found
-        .iter()
-        .filter(|c| !known.contains(*c))
         .map(|c| format!("{} (all of {c:?})", round(&g, c)))
         .collect();
-    assert!(new.is_empty(), "import cycles:\n{}", new.join("\n"));
-    let gone: Vec<_> = known.iter().filter(|k| !found.contains(k)).collect();
-    assert!(gone.is_empty(), "fixed, remove from KNOWN_CYCLES: {gone:?}");
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
 }
 
 #[test]
 fn no_module_imports_a_higher_layer() {
     let g = graph();
     let mut bad = Vec::new();
-    let mut seen = BTreeSet::new();
     for (from, tos) in &g.edges {
         if from == "lib.rs" {
             continue;
@@ -452,16 +425,11 @@ fn no_module_imports_a_higher_layer() {
             if let Some(lt) = layer(to)
                 && lt > lf
             {
-                seen.insert((from.as_str(), to.as_str()));
-                if !KNOWN_UPWARD.contains(&(from.as_str(), to.as_str())) {
-                    bad.push(format!("{from} (layer {lf}) imports {to} (layer {lt})"));
-                }
+                bad.push(format!("{from} (layer {lf}) imports {to} (layer {lt})"));
             }
         }
     }
     assert!(bad.is_empty(), "layer violations:\n{}", bad.join("\n"));
-    let gone: Vec<_> = KNOWN_UPWARD.iter().filter(|k| !seen.contains(*k)).collect();
-    assert!(gone.is_empty(), "fixed, remove from KNOWN_UPWARD: {gone:?}");
 }
 
 /// The parser finds what it must, so the two tests above can fail.

@@ -56,11 +56,11 @@ pub fn terway_events(list: &Value) -> Vec<Change> {
             serde_json::from_value::<k8s_openapi::api::core::v1::Event>(item.clone()).ok()
         })
         .filter(|e| {
-            crate::events::is_config_error(e) || crate::controller::signals::is_exhaustion(e)
+            crate::events::is_config_error(e) || crate::kube::terway_events::is_exhaustion(e)
         })
         .map(|e| {
             let o = &e.involved_object;
-            let time = crate::controller::signals::happened(&e)
+            let time = crate::kube::terway_events::happened(&e)
                 .map(|t| t.to_string())
                 .unwrap_or_default();
             let user = e

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod mode;
 pub mod parse_error;
 pub mod path;
+pub mod redact;
 pub mod spans;
 pub mod strconv;
 pub mod version;

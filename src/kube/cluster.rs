@@ -87,7 +87,7 @@ impl EventStore {
     /// Watches Events of each of Terway's reasons (a field selector each).
     pub fn spawn(client: ::kube::Client) -> Self {
         let health = health::process();
-        let stores = crate::events::TERWAY_REASONS
+        let stores = super::terway_events::TERWAY_REASONS
             .iter()
             .map(|reason| {
                 let cfg = watcher::Config::default()

@@ -201,7 +201,7 @@ impl WatchHealth {
 /// not matter to a verdict (an absent Terway Node CRD is normal on older
 /// Terway: capacities then come from the instance types).
 pub fn impact(resource: &str, reason: Reason) -> Option<&'static str> {
-    use super::stores::{DAEMONSET, ENI_CONFIG, EVENTS, KUBEADM, NODES, TERWAY_NODES};
+    use super::resource::{DAEMONSET, ENI_CONFIG, EVENTS, KUBEADM, NODES, TERWAY_NODES};
     Some(match resource {
         NODES => "node facts are stale (zones, capacity, dynamic configs in use)",
         TERWAY_NODES if reason == Reason::NotFound => return None,

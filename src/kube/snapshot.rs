@@ -54,7 +54,7 @@ pub async fn terway_events(
 ) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ::kube::Error> {
     let api: Api<k8s_openapi::api::core::v1::Event> = Api::all(client.clone());
     let mut out = Vec::new();
-    for reason in crate::events::TERWAY_REASONS {
+    for reason in super::terway_events::TERWAY_REASONS {
         out.extend(
             api.list(&ListParams::default().fields(&format!("reason={reason}")))
                 .await?
@@ -72,7 +72,7 @@ pub async fn pod_nodes(
     let mut out = std::collections::BTreeMap::new();
     let pods = events
         .iter()
-        .filter(|e| crate::controller::signals::is_exhaustion(e))
+        .filter(|e| super::terway_events::is_exhaustion(e))
         .filter(|e| e.involved_object.kind.as_deref() == Some("Pod"))
         .filter_map(|e| {
             let o = &e.involved_object;

@@ -146,10 +146,5 @@ pub fn kubeadm_fact(store: &Store<ConfigMap>, health: &WatchHealth) -> Option<Ku
     ))
 }
 
-/// Names of the watched resources (log field, metric label, `/readyz`).
-pub const NODES: &str = "nodes";
-pub const TERWAY_NODES: &str = "terway-nodes";
-pub const ENI_CONFIG: &str = "eni-config";
-pub const KUBEADM: &str = "kubeadm-config";
-pub const EVENTS: &str = "events";
-pub const DAEMONSET: &str = "daemonset";
+/// Names of the watched resources, kept here under their old paths.
+pub use super::resource::{DAEMONSET, ENI_CONFIG, EVENTS, KUBEADM, NODES, TERWAY_NODES};
