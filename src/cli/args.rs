@@ -50,12 +50,8 @@ pub struct AuditArgs {
     pub events: Option<String>,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -86,14 +82,8 @@ pub struct ControllerArgs {
     /// Seconds between looks.
     #[arg(long, env = "TERWAY_GUARD_INTERVAL", default_value_t = 30)]
     pub interval: u64,
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
-    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
-    pub daemonset: String,
+    #[command(flatten)]
+    pub terway: TerwayArgs,
     /// Name of the coordination.k8s.io Lease for leader election.
     #[arg(
         long,
@@ -113,18 +103,22 @@ pub struct ControllerArgs {
     pub metrics_listen: String,
     #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
     pub rollout_timeout: u64,
-    /// Which Terway pods an expansion restarts: the zone's, in batches
-    /// (zone), the whole DaemonSet (all), or none.
-    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
-    pub restart: RestartScope,
-    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
-    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub batch_percent: u8,
+    #[command(flatten)]
+    pub rollout: RestartArgs,
     #[arg(long, env = "TERWAY_GUARD_LOG_LEVEL", default_value = "info")]
     pub log_level: tracing_subscriber::filter::LevelFilter,
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("terway_namespace", |a| a.help("Terway's namespace")),
+    mut_arg("daemonset", |a| a
+        .help("Terway's DaemonSet, restarted (rolling) after the config change")),
+    mut_arg("restart", |a| a.help(
+        "Which Terway pods to restart after the config change: those on the \
+         zone's nodes, in batches (zone), the whole DaemonSet (all), or none"
+    ))
+)]
 pub struct ExpandArgs {
     /// The zone that runs out of pod IPs, e.g. cn-shanghai-f.
     #[arg(long, env = "TERWAY_GUARD_ZONE")]
@@ -142,16 +136,8 @@ pub struct ExpandArgs {
     /// Carry the plan out (cloud and cluster); without it, only print the plan.
     #[arg(long, env = "TERWAY_GUARD_APPLY")]
     pub apply: bool,
-    /// Terway's namespace.
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
-    /// Terway's DaemonSet, restarted (rolling) after the config change.
-    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
-    pub daemonset: String,
+    #[command(flatten)]
+    pub terway: TerwayArgs,
     /// How long to wait for the Terway rollout, in seconds.
     #[arg(long, env = "TERWAY_GUARD_ROLLOUT_TIMEOUT", default_value_t = 600)]
     pub rollout_timeout: u64,
@@ -159,13 +145,8 @@ pub struct ExpandArgs {
     /// zone would do.
     #[arg(long, env = "TERWAY_GUARD_CREATE")]
     pub create: bool,
-    /// Which Terway pods to restart after the config change: those on the
-    /// zone's nodes, in batches (zone), the whole DaemonSet (all), or none.
-    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
-    pub restart: RestartScope,
-    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
-    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub batch_percent: u8,
+    #[command(flatten)]
+    pub rollout: RestartArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -262,17 +243,14 @@ pub struct InventoryArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("terway_namespace", |a| a
+    .help("Terway's namespace, where eni-config is read from the cluster")))]
 pub struct StatusArgs {
     /// The eni-config ConfigMap (YAML or JSON, `-` for stdin) [default: read from the cluster].
     #[arg(long, env = "TERWAY_GUARD_CONFIG")]
     pub config: Option<String>,
-    /// Terway's namespace, where eni-config is read from the cluster.
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
     #[command(flatten)]
     pub inventory: InventoryArgs,
     #[arg(short = 'o', long, env = "TERWAY_GUARD_OUTPUT", value_enum, default_value_t = Output::Text)]
@@ -287,6 +265,12 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("terway_namespace", |a| a
+        .help("Terway's namespace; ConfigMaps elsewhere pass untouched")),
+    mut_arg("daemonset", |a| a
+        .help("Terway's DaemonSet, whose image tag tells the Terway version"))
+)]
 pub struct ServeArgs {
     /// Address of the HTTPS webhook [default: 0.0.0.0:9443; 127.0.0.1:8443 with --dev].
     #[arg(long, env = "TERWAY_GUARD_LISTEN")]
@@ -319,16 +303,8 @@ pub struct ServeArgs {
         default_value = "system:masters"
     )]
     pub bypass_groups: Vec<String>,
-    /// Terway's namespace; ConfigMaps elsewhere pass untouched.
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
-    /// Terway's DaemonSet, whose image tag tells the Terway version.
-    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
-    pub daemonset: String,
+    #[command(flatten)]
+    pub terway: TerwayArgs,
     /// Longest wait for inventory facts inside one request, in milliseconds.
     #[arg(long, env = "TERWAY_GUARD_REQUEST_TIMEOUT_MS", default_value_t = 2000)]
     pub request_timeout_ms: u64,
@@ -355,4 +331,47 @@ pub struct CertsArgs {
     /// DNS names (or IP addresses) the serving certificate is for.
     #[arg(long, env = "TERWAY_GUARD_CERTS_DNS", required = true, num_args = 1.., value_delimiter = ',')]
     pub dns: Vec<String>,
+}
+
+/// Terway's namespace, one flag for every command that reads Terway's
+/// objects. No help here: each command says what it does with it (`mut_arg`).
+#[derive(Debug, Args)]
+pub struct NamespaceArgs {
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
+}
+
+/// Where Terway runs, for the commands that read or restart its DaemonSet.
+/// No help here: each command says what it does with them (`mut_arg`).
+#[derive(Debug, Args)]
+pub struct TerwayArgs {
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
+    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
+    pub daemonset: String,
+}
+
+impl TerwayArgs {
+    pub fn terway(&self) -> crate::kube::cluster::Terway {
+        crate::kube::cluster::Terway {
+            namespace: self.namespace.terway_namespace.clone(),
+            daemonset: self.daemonset.clone(),
+        }
+    }
+}
+
+/// How an expansion restarts Terway's pods (`controller` and `expand`).
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Which Terway pods an expansion restarts: the zone's, in batches
+    /// (zone), the whole DaemonSet (all), or none.
+    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
+    pub restart: RestartScope,
+    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
+    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub batch_percent: u8,
 }

@@ -29,7 +29,11 @@ pub fn run(args: &AuditArgs) -> Result<i32> {
         }
         None => None,
     };
-    let (mut changes, malformed) = read(BufReader::new(input), &args.terway_namespace, cutoff)?;
+    let (mut changes, malformed) = read(
+        BufReader::new(input),
+        &args.namespace.terway_namespace,
+        cutoff,
+    )?;
     if let Some(path) = &args.events {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
         let list: serde_json::Value = serde_json::from_str(&text).with_context(|| {

@@ -27,10 +27,7 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
     // facts: no LIST per tick.
     crate::kube::cluster::spawn(
         kube.clone(),
-        crate::kube::cluster::Terway {
-            namespace: args.terway_namespace.clone(),
-            daemonset: args.daemonset.clone(),
-        },
+        args.terway.terway(),
         inv.clone(),
         Some(ecs.clone()),
     );
@@ -55,8 +52,8 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         inv,
         ecs,
         policy,
-        &args.terway_namespace,
-        &args.daemonset,
+        &args.terway.namespace.terway_namespace,
+        &args.terway.daemonset,
         &identity,
         args.prefix_len,
     );
@@ -65,8 +62,8 @@ pub async fn run(args: ControllerArgs) -> Result<()> {
         .unwrap_or(90)
         .max(15);
     c.rollout_timeout = Duration::from_secs(args.rollout_timeout);
-    c.restart = args.restart;
-    c.batch_percent = args.batch_percent;
+    c.restart = args.rollout.restart;
+    c.batch_percent = args.rollout.batch_percent;
     c.watched = true;
     c.events = Some(events);
     let c = Arc::new(c);

@@ -32,21 +32,23 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
     };
     let config = match (&args.config, &cluster) {
         (Some(path), _) if !args.apply => load(path)?,
-        (_, Some(client)) => crate::kube::snapshot::base_config(client, &args.terway_namespace)
-            .await?
-            .with_context(|| {
-                format!(
-                    "there is no ConfigMap {BASE_NAME} in namespace {}",
-                    args.terway_namespace
-                )
-            })?,
+        (_, Some(client)) => {
+            crate::kube::snapshot::base_config(client, &args.terway.namespace.terway_namespace)
+                .await?
+                .with_context(|| {
+                    format!(
+                        "there is no ConfigMap {BASE_NAME} in namespace {}",
+                        args.terway.namespace.terway_namespace
+                    )
+                })?
+        }
         _ => unreachable!("--apply and a missing --config both mean a cluster client"),
     };
     let inputs = gather(&inv, config, args.inventory.vpc_id.as_deref()).await?;
     let settings = Settings::default();
     // vSwitches the cluster's dynamic configs list are Terway's already.
     let dynamic = match &cluster {
-        Some(client) => crate::kube::snapshot::dynamic_listings(client, &args.terway_namespace)
+        Some(client) => crate::kube::snapshot::dynamic_listings(client, &args.terway.namespace.terway_namespace)
             .await
             .context("cannot read the dynamic configs (to know which vSwitches they list); pass --create to skip reuse")?,
         None => Vec::new(),
@@ -75,11 +77,11 @@ pub async fn run(args: &ExpandArgs) -> Result<i32> {
         &crate::expand::apply::Target {
             kube: client,
             vpc: cloud.client(),
-            namespace: args.terway_namespace.clone(),
-            daemonset: args.daemonset.clone(),
+            namespace: args.terway.namespace.terway_namespace.clone(),
+            daemonset: args.terway.daemonset.clone(),
             rollout_timeout: std::time::Duration::from_secs(args.rollout_timeout),
-            restart: args.restart,
-            batch_percent: args.batch_percent,
+            restart: args.rollout.restart,
+            batch_percent: args.rollout.batch_percent,
             leader: None,
         },
         &plan,
@@ -164,13 +166,13 @@ fn text(p: &Plan, inputs: &Inputs, args: &ExpandArgs) -> String {
     };
     out.push_str(&format!(
         "  3. append it to eni_conf.vswitches[\"{}\"] of {}/{}: {list}{placeholder}\n",
-        p.zone, args.terway_namespace, inputs.config.name
+        p.zone, args.terway.namespace.terway_namespace, inputs.config.name
     ));
     let crd = p.mode == crate::config::Mode::Crd;
-    out.push_str(&match (args.restart, crd) {
+    out.push_str(&match (args.rollout.restart, crd) {
         (RestartScope::Zone, false) => format!(
             "  4. restart the Terway pods (DaemonSet {}/{}) on the nodes of {} only, {} % at a time, each batch Ready before the next\n",
-            args.terway_namespace, args.daemonset, p.zone, args.batch_percent
+            args.terway.namespace.terway_namespace, args.terway.daemonset, p.zone, args.rollout.batch_percent
         ),
         (RestartScope::Zone, true) => format!(
             "  4. restart nothing (ipam_type crd: each daemon re-reads eni-config when its Terway Node resource reconciles); nudge the Terway Node resources of {} and wait until they list the vSwitch\n",
@@ -178,7 +180,7 @@ fn text(p: &Plan, inputs: &Inputs, args: &ExpandArgs) -> String {
         ),
         (RestartScope::All, _) => format!(
             "  4. restart Terway rolling (DaemonSet {}/{}), like kubectl rollout restart\n",
-            args.terway_namespace, args.daemonset
+            args.terway.namespace.terway_namespace, args.terway.daemonset
         ),
         (RestartScope::None, _) => {
             "  4. restart nothing (--restart none): the zone's Terway pods see the vSwitch only after their next restart\n".to_string()

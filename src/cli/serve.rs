@@ -76,7 +76,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     cfg.admission = admission::Settings {
         rules: args.rules.settings(),
         bypass_groups: args.bypass_groups.clone(),
-        terway_namespace: args.terway_namespace.clone(),
+        terway_namespace: args.terway.namespace.terway_namespace.clone(),
     };
     let server = Server::bind(cfg).await?;
     let addr = server.local_addr();
@@ -104,10 +104,7 @@ async fn watch_cluster(args: &ServeArgs, inv: &CloudInventory, ecs: Arc<ApiClien
     }
     match crate::kube::cluster::client("serve").await {
         Ok(client) => {
-            let terway = crate::kube::cluster::Terway {
-                namespace: args.terway_namespace.clone(),
-                daemonset: args.daemonset.clone(),
-            };
+            let terway = args.terway.terway();
             crate::kube::cluster::spawn(client, terway, inv.clone(), Some(ecs));
             Ok(())
         }

@@ -67,15 +67,17 @@ async fn frame(
 ) -> Result<String> {
     let cm = match (&args.config, cluster) {
         (Some(path), _) => load(path)?,
-        (None, Some(client)) => crate::kube::snapshot::base_config(client, &args.terway_namespace)
-            .await
-            .context("cannot read eni-config from the cluster")?
-            .with_context(|| {
-                format!(
-                    "there is no ConfigMap eni-config in namespace {}",
-                    args.terway_namespace
-                )
-            })?,
+        (None, Some(client)) => {
+            crate::kube::snapshot::base_config(client, &args.namespace.terway_namespace)
+                .await
+                .context("cannot read eni-config from the cluster")?
+                .with_context(|| {
+                    format!(
+                        "there is no ConfigMap eni-config in namespace {}",
+                        args.namespace.terway_namespace
+                    )
+                })?
+        }
         (None, None) => unreachable!("a missing --config means a cluster client"),
     };
     let source = args.config.as_deref().unwrap_or("the cluster");
