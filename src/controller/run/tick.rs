@@ -33,6 +33,13 @@ fn restart_words(
     }
 }
 
+/// What one tick read, for every zone it then expands or proposes for.
+struct Seen<'a> {
+    config: &'a ConfigObject,
+    facts: &'a crate::inventory::Facts,
+    now: i64,
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -111,9 +118,8 @@ impl Controller {
         if let Some((hash, msg)) = crate::events::guard_miss(&config, &events)
             && self.fresh_proposal("config-error", &hash, now_secs()).await
         {
-            self.event("TerwayConfigErrorAfterEdit", &msg, "Warning")
+            self.tell(&mut report, "TerwayConfigErrorAfterEdit", &msg, "Warning")
                 .await?;
-            report.events += 1;
         }
         let ds: Api<DaemonSet> = Api::namespaced(self.kube.clone(), &self.namespace);
         let template_hash = ds
@@ -128,23 +134,19 @@ impl Controller {
 
         let now = now_secs();
         report.decisions = decide(&zones, &exhausted, drift, &memory, &self.policy, now);
+        let seen = Seen {
+            config: &config,
+            facts: &facts,
+            now,
+        };
         for d in report.decisions.clone() {
             match d {
                 Decision::Expand { zone, reason } => {
-                    self.expand(
-                        &config,
-                        &facts,
-                        &zone,
-                        &reason,
-                        now,
-                        &mut memory,
-                        &mut report,
-                    )
-                    .await?
+                    self.expand(&seen, &zone, &reason, &mut memory, &mut report)
+                        .await?
                 }
                 Decision::Propose { zone, reason } => {
-                    self.propose(&config, &facts, &zone, &reason, now, &mut report)
-                        .await?
+                    self.propose(&seen, &zone, &reason, &mut report).await?
                 }
                 Decision::Hold { zone, reason } => tracing::info!(%zone, %reason, "not expanding"),
                 Decision::Restart => {
@@ -153,8 +155,7 @@ impl Controller {
                         apply::restart(&self.kube, &self.namespace, &self.daemonset, &config_hash)
                             .await
                             .map_err(|e| TickError::Config(e.to_string()))?;
-                    self.event("TerwayRestarted", &format!("eni-config changed since Terway was last rolled; restarted Terway at {at}"), "Normal").await?;
-                    report.events += 1;
+                    self.tell(&mut report, "TerwayRestarted", &format!("eni-config changed since Terway was last rolled; restarted Terway at {at}"), "Normal").await?;
                 }
                 Decision::ProposeRestart => {
                     let msg = format!(
@@ -162,8 +163,8 @@ impl Controller {
                         self.namespace, self.daemonset
                     );
                     if self.fresh_proposal("restart", &msg, now).await {
-                        self.event("TerwayRestartProposed", &msg, "Normal").await?;
-                        report.events += 1;
+                        self.tell(&mut report, "TerwayRestartProposed", &msg, "Normal")
+                            .await?;
                     }
                 }
             }
@@ -172,25 +173,33 @@ impl Controller {
         Ok(report)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An Event on eni-config, counted in the tick's report.
+    async fn tell(
+        &self,
+        report: &mut TickReport,
+        reason: &str,
+        message: &str,
+        kind: &str,
+    ) -> Result<(), TickError> {
+        self.event(reason, message, kind).await?;
+        report.events += 1;
+        Ok(())
+    }
+
     async fn expand(
         &self,
-        config: &ConfigObject,
-        facts: &crate::inventory::Facts,
+        seen: &Seen<'_>,
         zone: &str,
         reason: &str,
-        now: i64,
         memory: &mut Memory,
         report: &mut TickReport,
     ) -> Result<(), TickError> {
+        let now = seen.now;
         tracing::info!(%zone, %reason, "expanding");
         self.metrics.expansion(zone, "started");
         memory.last_expansion.insert(zone.to_string(), now);
         let result = async {
-            let plan = self
-                .plan(config, facts, zone)
-                .await
-                .map_err(|e| e.to_string())?;
+            let plan = self.plan(seen, zone).await.map_err(|e| e.to_string())?;
             let target = apply::Target {
                 kube: self.kube.clone(),
                 vpc: self.inventory.client(),
@@ -225,13 +234,14 @@ impl Controller {
                     r.zone_free_after,
                     r.restart
                 );
-                self.event("ZoneExpanded", &msg, "Normal").await?;
+                self.tell(report, "ZoneExpanded", &msg, "Normal").await?;
                 report.expanded = Some(r);
             }
             Err(why) => {
                 self.metrics.expansion(zone, "failed");
                 tracing::warn!(%zone, error = %why, "expansion failed");
-                self.event(
+                self.tell(
+                    report,
                     "ZoneExpansionFailed",
                     &format!("{reason}; expansion failed: {why}"),
                     "Warning",
@@ -240,20 +250,17 @@ impl Controller {
                 report.failed = Some(why);
             }
         }
-        report.events += 1;
         Ok(())
     }
 
     async fn propose(
         &self,
-        config: &ConfigObject,
-        facts: &crate::inventory::Facts,
+        seen: &Seen<'_>,
         zone: &str,
         reason: &str,
-        now: i64,
         report: &mut TickReport,
     ) -> Result<(), TickError> {
-        let msg = match self.plan(config, facts, zone).await {
+        let msg = match self.plan(seen, zone).await {
             Ok(p) => format!(
                 "{reason}. Plan: {} vSwitch {} ({}) in {}, {} SNAT entr{}, append it to eni_conf and {}. Run: terway-guard expand --zone {zone} --prefix-len {} --inventory aliyun --region {} --apply",
                 if p.reuse.is_some() {
@@ -272,18 +279,17 @@ impl Controller {
             ),
             Err(e) => format!("{reason}; no expansion can be planned: {e}"),
         };
-        if self.fresh_proposal(zone, &msg, now).await {
+        if self.fresh_proposal(zone, &msg, seen.now).await {
             self.metrics.proposal(zone);
-            self.event("ZoneExpansionProposed", &msg, "Warning").await?;
-            report.events += 1;
+            self.tell(report, "ZoneExpansionProposed", &msg, "Warning")
+                .await?;
         }
         Ok(())
     }
 
     async fn plan(
         &self,
-        config: &ConfigObject,
-        facts: &crate::inventory::Facts,
+        seen: &Seen<'_>,
         zone: &str,
     ) -> Result<crate::expand::plan::Plan, expand::ExpandError> {
         // Ids other Terway configs list are never reused; when they cannot be
@@ -293,8 +299,8 @@ impl Controller {
             .ok();
         expand::plan_from_cloud(
             &self.inventory,
-            config,
-            facts,
+            seen.config,
+            seen.facts,
             zone,
             self.prefix_len,
             &self.settings,
