@@ -18,61 +18,23 @@ fn node(adapters: u64, per: u64, erdma: u64, exclusive: bool) -> NodeFact {
 
 #[test]
 fn pod_ips_follow_terway_per_mode() {
+    use Mode::{Crd, Legacy};
+    const PREFIX: &str = r#"{"enable_ip_prefix": true}"#;
     // (adapters, ipv4 per adapter, erdma adapters, exclusive, eni_conf, mode, pod IPs)
     let cases: &[(u64, u64, u64, bool, &str, Mode, u64)] = &[
-        (4, 15, 0, false, "{}", Mode::Legacy, 45),
-        (4, 15, 0, false, "{}", Mode::Crd, 45),
-        (8, 30, 0, false, r#"{"max_eni": 3}"#, Mode::Legacy, 90),
-        (8, 30, 0, false, r#"{"max_eni": 3}"#, Mode::Crd, 210),
-        (
-            8,
-            30,
-            0,
-            false,
-            r#"{"eni_cap_ratio": 0.5}"#,
-            Mode::Legacy,
-            90,
-        ),
-        (
-            8,
-            30,
-            0,
-            false,
-            r#"{"eni_cap_shift": -2}"#,
-            Mode::Legacy,
-            150,
-        ),
-        (
-            8,
-            30,
-            1,
-            false,
-            r#"{"enable_erdma": true}"#,
-            Mode::Legacy,
-            180,
-        ),
-        (8, 30, 1, false, r#"{"enable_erdma": true}"#, Mode::Crd, 180),
-        (8, 30, 0, false, r#"{"enable_erdma": true}"#, Mode::Crd, 210),
-        (
-            8,
-            30,
-            0,
-            false,
-            r#"{"enable_ip_prefix": true}"#,
-            Mode::Crd,
-            29 * 16 * 9,
-        ),
-        (
-            8,
-            30,
-            0,
-            false,
-            r#"{"enable_ip_prefix": true}"#,
-            Mode::Legacy,
-            210,
-        ),
-        (8, 30, 0, true, "{}", Mode::Crd, 7),
-        (1, 10, 0, false, "{}", Mode::Legacy, 0),
+        (4, 15, 0, false, "{}", Legacy, 45),
+        (4, 15, 0, false, "{}", Crd, 45),
+        (8, 30, 0, false, r#"{"max_eni": 3}"#, Legacy, 90),
+        (8, 30, 0, false, r#"{"max_eni": 3}"#, Crd, 210),
+        (8, 30, 0, false, r#"{"eni_cap_ratio": 0.5}"#, Legacy, 90),
+        (8, 30, 0, false, r#"{"eni_cap_shift": -2}"#, Legacy, 150),
+        (8, 30, 1, false, r#"{"enable_erdma": true}"#, Legacy, 180),
+        (8, 30, 1, false, r#"{"enable_erdma": true}"#, Crd, 180),
+        (8, 30, 0, false, r#"{"enable_erdma": true}"#, Crd, 210),
+        (8, 30, 0, false, PREFIX, Crd, 29 * 16 * 9),
+        (8, 30, 0, false, PREFIX, Legacy, 210),
+        (8, 30, 0, true, "{}", Crd, 7),
+        (1, 10, 0, false, "{}", Legacy, 0),
     ];
     for (adapters, per, erdma, excl, conf, mode, want) in cases {
         let n = node(*adapters, *per, *erdma, *excl);
