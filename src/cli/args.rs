@@ -54,6 +54,49 @@ pub struct AuditArgs {
     pub namespace: NamespaceArgs,
 }
 
+/// Terway's namespace, one flag for every command that reads Terway's
+/// objects. No help here: each command says what it does with it (`mut_arg`).
+#[derive(Debug, Args)]
+pub struct NamespaceArgs {
+    #[arg(
+        long,
+        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
+        default_value = "kube-system"
+    )]
+    pub terway_namespace: String,
+}
+
+/// Where Terway runs, for the commands that read or restart its DaemonSet.
+/// No help here: each command says what it does with them (`mut_arg`).
+#[derive(Debug, Args)]
+pub struct TerwayArgs {
+    #[command(flatten)]
+    pub namespace: NamespaceArgs,
+    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
+    pub daemonset: String,
+}
+
+impl TerwayArgs {
+    pub fn terway(&self) -> crate::kube::cluster::Terway {
+        crate::kube::cluster::Terway {
+            namespace: self.namespace.terway_namespace.clone(),
+            daemonset: self.daemonset.clone(),
+        }
+    }
+}
+
+/// How an expansion restarts Terway's pods (`controller` and `expand`).
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Which Terway pods an expansion restarts: the zone's, in batches
+    /// (zone), the whole DaemonSet (all), or none.
+    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
+    pub restart: RestartScope,
+    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
+    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub batch_percent: u8,
+}
+
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
     #[command(flatten)]
@@ -331,47 +374,4 @@ pub struct CertsArgs {
     /// DNS names (or IP addresses) the serving certificate is for.
     #[arg(long, env = "TERWAY_GUARD_CERTS_DNS", required = true, num_args = 1.., value_delimiter = ',')]
     pub dns: Vec<String>,
-}
-
-/// Terway's namespace, one flag for every command that reads Terway's
-/// objects. No help here: each command says what it does with it (`mut_arg`).
-#[derive(Debug, Args)]
-pub struct NamespaceArgs {
-    #[arg(
-        long,
-        env = "TERWAY_GUARD_TERWAY_NAMESPACE",
-        default_value = "kube-system"
-    )]
-    pub terway_namespace: String,
-}
-
-/// Where Terway runs, for the commands that read or restart its DaemonSet.
-/// No help here: each command says what it does with them (`mut_arg`).
-#[derive(Debug, Args)]
-pub struct TerwayArgs {
-    #[command(flatten)]
-    pub namespace: NamespaceArgs,
-    #[arg(long, env = "TERWAY_GUARD_DAEMONSET", default_value = "terway-eniip")]
-    pub daemonset: String,
-}
-
-impl TerwayArgs {
-    pub fn terway(&self) -> crate::kube::cluster::Terway {
-        crate::kube::cluster::Terway {
-            namespace: self.namespace.terway_namespace.clone(),
-            daemonset: self.daemonset.clone(),
-        }
-    }
-}
-
-/// How an expansion restarts Terway's pods (`controller` and `expand`).
-#[derive(Debug, Args)]
-pub struct RestartArgs {
-    /// Which Terway pods an expansion restarts: the zone's, in batches
-    /// (zone), the whole DaemonSet (all), or none.
-    #[arg(long, env = "TERWAY_GUARD_RESTART", value_enum, default_value_t = RestartScope::Zone)]
-    pub restart: RestartScope,
-    /// Share of the zone's Terway pods restarted at once, in percent (at least one pod).
-    #[arg(long, env = "TERWAY_GUARD_BATCH_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub batch_percent: u8,
 }
