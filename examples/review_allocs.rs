@@ -48,9 +48,9 @@ fn count<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
 fn main() {
     let inv = StaticInventory::parse(include_str!("inventory.yaml")).expect("inventory");
     let settings = Settings::default();
-    // As the server does: the live config (every review's oldObject) is
-    // parsed once while its text stays the same.
-    let live = admission::LiveParse::default();
+    // As the server does: the stored config (every review's oldObject) is
+    // read, parsed and judged once while its text stays the same.
+    let memo = admission::Memo::default();
     let args: Vec<String> = std::env::args().collect();
     let (repeat, floor): (usize, bool) = match &args[1..] {
         [] => (0, false),
@@ -69,17 +69,16 @@ fn main() {
             env!("CARGO_MANIFEST_DIR")
         ))
         .expect("review");
-        let (p, d, db) =
-            count(|| admission::prepare(admission::decode(&body).expect("decode"), &settings));
+        let (p, d, db) = count(|| admission::read(&body, &settings, &memo).expect("decode"));
         let (_, pa, pab) = count(|| {
-            for o in p.new.iter().chain(p.old.iter()) {
+            for o in p.new.iter().chain(p.old.as_deref()) {
                 o.eni_conf();
             }
         });
         let (q, qn, qb) = count(|| admission::query(&p));
         let (facts, f, fb) = count(|| inv.snapshot(&q));
         let ((resp, _), v, vb) = count(|| admission::validate(&p, Some(&facts), None, &settings));
-        let (_, e, eb) = count(|| admission::to_review_json(resp));
+        let (_, e, eb) = count(|| resp.to_json(&p.request));
         // The floor's work, for comparison: parse into a Value, echo the uid.
         for _ in 0..repeat * usize::from(floor) {
             let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
@@ -89,11 +88,10 @@ fn main() {
             std::hint::black_box(answer.expect("json"));
         }
         for _ in 0..repeat * usize::from(!floor) {
-            let p = admission::prepare(admission::decode(&body).expect("decode"), &settings);
-            live.apply(p.old.as_ref());
+            let p = admission::read(&body, &settings, &memo).expect("decode");
             let facts = inv.snapshot(&admission::query(&p));
             let (resp, _) = admission::validate(&p, Some(&facts), None, &settings);
-            std::hint::black_box(admission::to_review_json(resp));
+            std::hint::black_box(resp.to_json(&p.request));
         }
         println!(
             "| {name} | {d} | {pa} | {qn} | {f} | {v} | {e} | {} | {} |",

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Load benchmark: the release binary over TLS with keep-alive, driven by wrk
-# on 127.0.0.1, against two rustls + hyper baselines in the same run: the
-# parse-and-echo floor (parses the review into serde_json::Value and answers
-# with its uid: the work every webhook must do) and a fixed answer (no JSON).
-# Each server gets ROUNDS runs, interleaved: terway-guard and the floor run
-# back to back in each round (the order alternates), and the headline ratio
-# is the median of the per-round ratios. This machine's neighbours swing
-# single runs by ±25 %; two runs seconds apart swing together.
+# on 127.0.0.1 with varied reviews (scripts/reviews.lua: a fresh uid and a
+# different new object every request), against three baselines of
+# examples/tls_baseline.rs in the same run, all on rustls + hyper:
+# - axum: an axum router that decodes the review into kube-core's types and
+#   answers allowed (kube-rs's admission example without its label check:
+#   what a framework costs). This is the headline comparison.
+# - floor: parses the review into serde_json::Value and answers with its uid
+#   (the work every webhook must do).
+# - fixed: a fixed answer, no JSON.
+# Each server gets ROUNDS runs, interleaved: terway-guard, the axum baseline
+# and the floor run back to back in each round (the order rotates), and the
+# headline ratios are medians of the per-round ratios. This machine's
+# neighbours swing single runs by ±25 %; runs seconds apart swing together.
 # Prints a Markdown table (requests/s, ratios, latency, CPU, RSS).
 # Needs: wrk (apt-get install -y wrk).
 # Usage: scripts/bench.sh [SECONDS] [CONNECTIONS] [ROUNDS] (default 5 8 5, wrk -t1)
@@ -29,6 +35,8 @@ target/release/examples/tls_baseline 127.0.0.1:18444 "$work/certs/tls.crt" "$wor
 base=$!
 target/release/examples/tls_baseline 127.0.0.1:18445 "$work/certs/tls.crt" "$work/certs/tls.key" echo &
 floor=$!
+target/release/examples/tls_baseline 127.0.0.1:18446 "$work/certs/tls.crt" "$work/certs/tls.key" axum &
+kube=$!
 sleep 1
 
 # The reviews of scripts/reviews.lua, and a line wrk prints at the end.
@@ -54,18 +62,20 @@ run() { # pid port -> "rps p50 p99 cpu"
 median() { sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 # Warm-up, then ROUNDS interleaved runs per server.
 wrk -t1 -c"$CONNS" -d2s -s "$work/post.lua" "https://127.0.0.1:18443/validate" >/dev/null
-: > "$work/g"; : > "$work/f"; : > "$work/b"
+: > "$work/g"; : > "$work/f"; : > "$work/b"; : > "$work/k"
 for r in $(seq "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then
-    run $guard 18443 >> "$work/g"; run $floor 18445 >> "$work/f"
-  else
-    run $floor 18445 >> "$work/f"; run $guard 18443 >> "$work/g"
-  fi
+  case $((r % 3)) in
+    1) run $guard 18443 >> "$work/g"; run $kube 18446 >> "$work/k"; run $floor 18445 >> "$work/f" ;;
+    2) run $kube 18446 >> "$work/k"; run $floor 18445 >> "$work/f"; run $guard 18443 >> "$work/g" ;;
+    0) run $floor 18445 >> "$work/f"; run $guard 18443 >> "$work/g"; run $kube 18446 >> "$work/k" ;;
+  esac
   run $base 18444 >> "$work/b"
 done
-# Per-round ratios, in round order.
-paste -d' ' "$work/g" "$work/f" "$work/b" | awk '{printf "%.2f %.2f\n", $1 / $5, $1 / $9}' > "$work/ratios"
+# Per-round ratios, in round order: to the floor, to the fixed answer, to axum.
+paste -d' ' "$work/g" "$work/f" "$work/b" "$work/k" |
+  awk '{printf "%.2f %.2f %.2f\n", $1 / $5, $1 / $9, $1 / $13}' > "$work/ratios"
 read -r g_rps g_p50 g_p99 g_cpu <<< "$(median < "$work/g")"
+read -r k_rps k_p50 k_p99 k_cpu <<< "$(median < "$work/k")"
 read -r f_rps f_p50 f_p99 f_cpu <<< "$(median < "$work/f")"
 read -r b_rps b_p50 b_p99 b_cpu <<< "$(median < "$work/b")"
 peak_rss=$(rss $guard VmHWM)
@@ -79,14 +89,18 @@ server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk '
 
 ratio=$(cut -d' ' -f1 "$work/ratios" | median)
 ratio_fixed=$(cut -d' ' -f2 "$work/ratios" | median)
+ratio_kube=$(cut -d' ' -f3 "$work/ratios" | median)
+kube_floor=$(awk -v a="$k_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')
 of_medians=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')
 cat <<TABLE
 | server | requests/s (median of $ROUNDS) | p50 ms | p99 ms | CPU (cores) | RSS |
 |---|---|---|---|---|---|
 | terway-guard serve | $g_rps | $g_p50 | $g_p99 | $g_cpu | idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB |
+| axum + kube-core (decode into AdmissionReview<DynamicObject>, answer allowed) | $k_rps | $k_p50 | $k_p99 | $k_cpu | |
 | floor (rustls + hyper, parse into serde_json::Value, echo uid) | $f_rps | $f_p50 | $f_p99 | $f_cpu | |
 | baseline (rustls + hyper, fixed answer) | $b_rps | $b_p50 | $b_p99 | $b_cpu | |
 
+Ratio to the axum + kube-core baseline: **$ratio_kube** (median of the per-round ratios $(cut -d' ' -f3 "$work/ratios" | tr '\n' ' ')); that baseline to the floor: $kube_floor.
 Ratio to the parse-and-echo floor: **$ratio** (median of the per-round ratios $(cut -d' ' -f1 "$work/ratios" | tr '\n' ' ')| ratio of the medians: $of_medians); to the fixed answer: $ratio_fixed. Server-side p99 (histogram bucket): ≤ ${server_p99} s.
-Each run: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive; per round: $(awk '{printf "%s ", $1}' "$work/g")req/s (terway-guard), $(awk '{printf "%s ", $1}' "$work/f")req/s (floor). 2 cores shared by wrk and the server, $(nproc) cores.
+Each run: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive; per round: $(awk '{printf "%s ", $1}' "$work/g")req/s (terway-guard), $(awk '{printf "%s ", $1}' "$work/f")req/s (floor), $(awk '{printf "%s ", $1}' "$work/k")req/s (axum). 2 cores shared by wrk and the server, $(nproc) cores.
 TABLE

@@ -118,12 +118,22 @@ fn configmap(data: &[u8]) {
 
 fn review(data: &[u8]) {
     let settings = admission::Settings::default();
-    let Ok(req) = admission::decode(data) else {
+    let Ok(p) = admission::read(data, &settings, &admission::Memo::default()) else {
         return;
     };
-    let p = admission::prepare(req, &settings);
-    admission::to_review_json(admission::validate(&p, None, None, &settings).0);
-    admission::to_review_json(admission::mutate(&p).0);
+    admission::validate(&p, None, None, &settings)
+        .0
+        .to_json(&p.request);
+    admission::mutate(&p).0.to_json(&p.request);
+    // The reference path must not panic either.
+    if let Ok(req) = admission::reference::decode(data) {
+        let p = admission::reference::prepare(req, &settings);
+        let info = p.request.clone();
+        admission::reference::to_review_json(
+            admission::validate(&p, None, None, &settings).0,
+            &info,
+        );
+    }
 }
 
 #[test]

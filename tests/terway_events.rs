@@ -20,10 +20,14 @@ fn admit_edit(kube: &FakeKube, edit: impl FnOnce(&str) -> String) -> Value {
     let mut new = old.clone();
     new["data"]["eni_conf"] = json!(edit(old["data"]["eni_conf"].as_str().unwrap()));
     let review = common::review("UPDATE", Some(&new), Some(&old), &["system:masters"], false);
-    let request = terway_guard::admission::decode(review.to_string().as_bytes()).unwrap();
-    let prepared = terway_guard::admission::prepare(request, &Settings::default());
-    let (resp, _) = terway_guard::admission::mutate(&prepared);
-    let patch: json_patch::Patch = serde_json::from_slice(&resp.patch.expect("a patch")).unwrap();
+    let prepared = terway_guard::admission::read(
+        review.to_string().as_bytes(),
+        &Settings::default(),
+        &terway_guard::admission::Memo::default(),
+    )
+    .unwrap();
+    let (answer, _) = terway_guard::admission::mutate(&prepared);
+    let patch = answer.patch.expect("a patch");
     json_patch::patch(&mut new, &patch).unwrap();
     kube.put(CM, new.clone());
     new

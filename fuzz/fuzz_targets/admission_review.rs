@@ -6,10 +6,9 @@ use terway_guard::admission;
 
 fuzz_target!(|data: &[u8]| {
     let settings = admission::Settings::default();
-    let Ok(req) = admission::decode(data) else { return };
-    let p = admission::prepare(req, &settings);
+    let Ok(p) = admission::read(data, &settings, &admission::Memo::default()) else { return };
     let (v, _) = admission::validate(&p, None, None, &settings);
     let (m, _) = admission::mutate(&p);
-    let _ = admission::to_review_json(v);
-    let _ = admission::to_review_json(m);
+    let _ = v.to_json(&p.request);
+    let _ = m.to_json(&p.request);
 });

@@ -1,18 +1,32 @@
-//! AdmissionReview in, AdmissionResponse out. No HTTP here: the server reads
-//! the body, asks the inventory, and calls [`validate`] or [`mutate`].
+//! AdmissionReview in, AdmissionReview out. No HTTP here: the server reads
+//! the body, asks the inventory, and calls [`read`], then [`validate`] or
+//! [`mutate`], and sends [`Answer::to_json`].
+//!
+//! [`read`] is the fast path (`review.rs`: borrowed, typed, objects kept raw
+//! until read; [`Memo`]: the stored object read and judged once);
+//! [`reference`] is kube-core's typed path, which the replay test holds the
+//! fast path's answers to, byte for byte.
 
+mod answer;
+mod memo;
 pub mod object;
 pub mod redact;
+pub mod reference;
 mod response;
+mod review;
 
-use kube::core::admission::{
-    AdmissionRequest, AdmissionResponse, AdmissionReview, Operation as KubeOp,
-};
+use std::sync::Arc;
 
+use kube::core::admission::Operation as KubeOp;
+
+use crate::config::manifest::ManifestError;
 use crate::config::{ConfigObject, Role};
 use crate::inventory::{Facts, Query};
 use crate::rules::{self, Operation};
+pub use answer::Answer;
+pub use memo::Memo;
 pub use object::ReviewedObject;
+pub use review::RequestInfo;
 
 pub use redact::Secrets;
 pub use response::Outcome;
@@ -49,62 +63,88 @@ pub enum DecodeError {
 
 /// A decoded request, with its ConfigMaps read into the model.
 pub struct Prepared {
-    pub request: AdmissionRequest<ReviewedObject>,
+    pub request: RequestInfo,
     pub operation: Option<Operation>,
     pub new: Option<ConfigObject>,
-    pub old: Option<ConfigObject>,
+    /// Shared with the [`Memo`] when it came from there.
+    pub old: Option<Arc<ConfigObject>>,
     /// `Some(reason)` when the object is a ConfigMap we cannot read.
     pub unreadable: Option<String>,
     pub terway: bool,
+    /// The old object as the memo keeps it, with its judgement.
+    old_memo: Option<Arc<memo::OldObject>>,
 }
 
-pub fn decode(body: &[u8]) -> Result<AdmissionRequest<ReviewedObject>, DecodeError> {
-    let review: AdmissionReview<ReviewedObject> =
-        serde_json::from_slice(body).map_err(|e| DecodeError::NotAReview(e.to_string()))?;
-    if review.types.api_version != "admission.k8s.io/v1" {
-        return Err(DecodeError::Version(review.types.api_version));
+/// Reads a review: the request's fields, and of its objects only a
+/// ConfigMap in Terway's namespace; the old object from `memo` when it is
+/// the one the memo keeps.
+pub fn read(body: &[u8], settings: &Settings, memo: &Memo) -> Result<Prepared, DecodeError> {
+    let review = review::decode(body)?;
+    let Some(request) = &review.request else {
+        return Err(DecodeError::NoRequest);
+    };
+    let info = request.info(&review);
+    let ours = ours(&request.kind.group, &request.kind.kind, &info, settings);
+    let (mut new, mut old, mut old_memo) = (None, None, None);
+    if ours {
+        new = request
+            .object
+            .map(|raw| review::config_of(raw, &info.name))
+            .transpose()?;
+        if let Some(raw) = request.old_object {
+            let kept = memo.old(raw.get(), &info.name, || {
+                Ok::<_, DecodeError>(review::config_of(raw, &info.name)?.map_err(|e| e.to_string()))
+            })?;
+            old = Some(kept.object.clone().map_err(Readable::Said));
+            old_memo = Some(kept);
+        }
     }
-    review.try_into().map_err(|_| DecodeError::NoRequest)
+    let mut p = assemble(info, ours, new.map(|n| n.map_err(Readable::Error)), old);
+    p.old_memo = old_memo.filter(|_| p.old.is_some());
+    Ok(p)
 }
 
-pub fn prepare(request: AdmissionRequest<ReviewedObject>, settings: &Settings) -> Prepared {
-    let is_configmap = request.kind.group.is_empty() && request.kind.kind == "ConfigMap";
-    let in_namespace = settings.terway_namespace.is_empty()
-        || request.namespace.as_deref() == Some(settings.terway_namespace.as_str());
+/// Whether the request is about a ConfigMap in Terway's namespace.
+fn ours(group: &str, kind: &str, info: &RequestInfo, settings: &Settings) -> bool {
+    group.is_empty()
+        && kind == "ConfigMap"
+        && (settings.terway_namespace.is_empty()
+            || info.namespace.as_deref() == Some(settings.terway_namespace.as_str()))
+}
+
+/// Why an object could not be read: as read now, or as the memo said.
+enum Readable {
+    Error(ManifestError),
+    Said(String),
+}
+
+fn assemble(
+    request: RequestInfo,
+    ours: bool,
+    new: Option<Result<ConfigObject, Readable>>,
+    old: Option<Result<Arc<ConfigObject>, Readable>>,
+) -> Prepared {
     let operation = match request.operation {
         KubeOp::Create => Some(Operation::Create),
         KubeOp::Update => Some(Operation::Update),
         KubeOp::Delete => Some(Operation::Delete),
         KubeOp::Connect => None,
     };
-    let mut request = request;
     let mut unreadable = None;
-    // Moved out of the request: nothing after this reads the raw objects.
-    let mut read = |o: Option<ReviewedObject>| match o?.into_config() {
-        Ok(mut cm) => {
-            // The request names the object even when metadata lacks it (generateName).
-            if cm.name.is_empty() {
-                cm.name = request.name.clone();
-            }
-            Some(cm)
-        }
-        Err(e) => {
-            unreadable = Some(e.to_string());
-            None
-        }
+    let mut why = |r: Readable| {
+        unreadable = Some(match r {
+            Readable::Error(e) => e.to_string(),
+            Readable::Said(s) => s,
+        })
     };
-    let (new, old) = if is_configmap && in_namespace {
-        (read(request.object.take()), read(request.old_object.take()))
-    } else {
-        (None, None)
-    };
-    let terway = is_configmap
-        && in_namespace
+    // The old object's reason wins when both are unreadable, as it always has.
+    let new = new.and_then(|n| n.map_err(&mut why).ok());
+    let old = old.and_then(|o| o.map_err(&mut why).ok());
+    let terway = ours
         && operation.is_some()
         && (unreadable.is_some()
-            || [&new, &old]
-                .iter()
-                .any(|o| o.as_ref().is_some_and(|o| o.role() != Role::Other)));
+            || new.iter().any(|o| o.role() != Role::Other)
+            || old.iter().any(|o| o.role() != Role::Other));
     Prepared {
         request,
         operation,
@@ -112,43 +152,7 @@ pub fn prepare(request: AdmissionRequest<ReviewedObject>, settings: &Settings) -
         old,
         unreadable,
         terway,
-    }
-}
-
-/// The live config's `eni_conf` as last parsed. Every review of an edit
-/// carries the live object as `oldObject`, and it stays the same until an
-/// edit lands: it is parsed once, not once per review. One entry, keyed by
-/// the exact text; a new object is always parsed.
-#[derive(Default)]
-pub struct LiveParse(std::sync::Mutex<Option<(String, std::sync::Arc<crate::config::EniConf>)>>);
-
-/// Texts above this are parsed per review and not kept (a real `eni_conf`
-/// is a few KiB; a kept parse costs about ten times its text).
-const LIVE_PARSE_MAX: usize = 64 * 1024;
-
-impl LiveParse {
-    /// Gives `old` the kept parse when its text matches, else parses it and
-    /// keeps that.
-    pub fn apply(&self, old: Option<&ConfigObject>) {
-        let Some(old) = old else { return };
-        let Some(text) = old.eni_conf_text().filter(|t| t.len() <= LIVE_PARSE_MAX) else {
-            return;
-        };
-        let kept = {
-            let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            slot.as_ref()
-                .filter(|(t, _)| t == text)
-                .map(|(_, conf)| conf.clone())
-        };
-        match kept {
-            Some(conf) => old.reuse_parse(text, &conf),
-            None => {
-                if let Some(conf) = old.eni_conf() {
-                    *self.0.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some((text.to_string(), conf));
-                }
-            }
-        }
+        old_memo: None,
     }
 }
 
@@ -159,7 +163,7 @@ pub fn query_within(p: &Prepared, max: usize) -> Option<Query> {
     let too_many = p
         .new
         .iter()
-        .chain(p.old.iter())
+        .chain(p.old.as_deref())
         .filter_map(ConfigObject::eni_conf)
         .any(|conf| conf.vswitch_count() > max);
     (!too_many).then(|| query(p))
@@ -167,7 +171,7 @@ pub fn query_within(p: &Prepared, max: usize) -> Option<Query> {
 
 /// The vSwitch ids the inventory must answer for.
 pub fn query(p: &Prepared) -> Query {
-    crate::inventory::query_for(p.new.iter().chain(p.old.iter()))
+    crate::inventory::query_for(p.new.iter().chain(p.old.as_deref()))
 }
 
 /// The validating webhook's answer. `base` is the live `eni-config`, when
@@ -177,61 +181,20 @@ pub fn validate(
     facts: Option<&Facts>,
     base: Option<&ConfigObject>,
     settings: &Settings,
-) -> (AdmissionResponse, Outcome) {
+) -> (Answer, Outcome) {
     response::validate(p, facts, base, settings)
 }
 
 /// The mutating webhook's answer: always allowed, sometimes with a patch.
-pub fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
-    response::mutate(p)
+pub fn mutate(p: &Prepared) -> (Answer, Outcome) {
+    mutate_at(
+        p,
+        &crate::cloud::time::iso8601(std::time::SystemTime::now()),
+    )
 }
 
-/// Serializes a response as the AdmissionReview the apiserver expects.
-pub fn to_review_json(resp: AdmissionResponse) -> Vec<u8> {
-    serde_json::to_vec(&resp.into_review()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::rules::testing::base;
-
-    #[test]
-    fn the_live_config_is_parsed_once_across_reviews() {
-        let live = LiveParse::default();
-        let text = r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-a"]}}"#;
-        let (first, second) = (base(text), base(text));
-        live.apply(Some(&first));
-        live.apply(Some(&second));
-        let (a, b) = (first.eni_conf().unwrap(), second.eni_conf().unwrap());
-        assert!(
-            Arc::ptr_eq(&a, &b),
-            "the second review reuses the first parse"
-        );
-        assert_eq!(*b, crate::config::EniConf::parse(text).unwrap());
-
-        // A landed edit changes the text: parsed anew, and kept instead.
-        let edited = base(r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-b"]}}"#);
-        live.apply(Some(&edited));
-        let c = edited.eni_conf().unwrap();
-        assert!(!Arc::ptr_eq(&a, &c));
-        assert_eq!(c.vswitches()[0].id, "vsw-b");
-        let again = base(r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-b"]}}"#);
-        live.apply(Some(&again));
-        assert!(Arc::ptr_eq(&c, &again.eni_conf().unwrap()));
-
-        // Huge texts are not kept; invalid ones are not kept either.
-        let huge = base(&format!(
-            r#"{{"version": "1", "x": "{}"}}"#,
-            "a".repeat(LIVE_PARSE_MAX)
-        ));
-        live.apply(Some(&huge));
-        let bad = base("{not json");
-        live.apply(Some(&bad));
-        assert!(bad.eni_conf().is_none());
-        let kept = live.0.lock().unwrap();
-        assert_eq!(kept.as_ref().map(|(t, _)| t.contains("vsw-b")), Some(true));
-    }
+/// [`mutate`] at the time `now` (RFC 3339), which the patch records as
+/// the time of the edit.
+pub fn mutate_at(p: &Prepared, now: &str) -> (Answer, Outcome) {
+    response::mutate(p, now)
 }

@@ -182,24 +182,36 @@ impl Resource for ReviewedObject {
 impl ReviewedObject {
     /// The ConfigMap it is, taken apart in place (no copies of its text).
     pub fn into_config(self) -> Result<ConfigObject, ManifestError> {
-        match self.kind.as_deref() {
-            Some("ConfigMap") | Some("") | None => {}
-            Some(other) => return Err(ManifestError::WrongKind(other.to_string())),
-        }
-        let data = match self.data {
-            Data::Absent => BTreeMap::new(),
-            Data::Strings(strings) => strings,
-            Data::Bad(why) => return Err(ManifestError::Shape(why)),
-        };
         let m = self.metadata;
-        Ok(ConfigObject {
-            name: m.name.unwrap_or_default(),
-            namespace: m.namespace,
-            annotations: m.annotations.unwrap_or_default(),
-            data,
-            parsed: Default::default(),
-        })
+        config_from(self.kind, m.name, m.namespace, m.annotations, self.data)
     }
+}
+
+/// A ConfigMap from the parts of an object the webhook reads (both decoders
+/// of a review end here).
+pub(super) fn config_from(
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    annotations: Option<BTreeMap<String, String>>,
+    data: Data,
+) -> Result<ConfigObject, ManifestError> {
+    match kind.as_deref() {
+        Some("ConfigMap") | Some("") | None => {}
+        Some(other) => return Err(ManifestError::WrongKind(other.to_string())),
+    }
+    let data = match data {
+        Data::Absent => BTreeMap::new(),
+        Data::Strings(strings) => strings,
+        Data::Bad(why) => return Err(ManifestError::Shape(why)),
+    };
+    Ok(ConfigObject {
+        name: name.unwrap_or_default(),
+        namespace,
+        annotations: annotations.unwrap_or_default(),
+        data,
+        parsed: Default::default(),
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use kube::core::admission::AdmissionResponse;
-
+use super::answer::Answer;
 use super::{Prepared, Secrets, Settings};
 use crate::config::BYPASS_ANNOTATION;
 use crate::config::{ConfigObject, EniConf};
@@ -86,19 +85,18 @@ pub(super) fn validate(
     facts: Option<&Facts>,
     base: Option<&ConfigObject>,
     settings: &Settings,
-) -> (AdmissionResponse, Outcome) {
-    let mut resp = AdmissionResponse::from(&p.request);
+) -> (Answer, Outcome) {
+    let mut resp = Answer::allow();
     let (Some(operation), true) = (p.operation, p.terway) else {
         return (resp, Outcome::passed());
     };
     // Each object's eni_conf is parsed once here and shared below.
     let new_conf = p.new.as_ref().and_then(ConfigObject::eni_conf);
-    let old_conf = p.old.as_ref().and_then(ConfigObject::eni_conf);
+    let old_conf = p.old.as_deref().and_then(ConfigObject::eni_conf);
     let secrets = Secrets::of_confs(new_conf.as_deref().into_iter().chain(old_conf.as_deref()));
     if let Some(why) = &p.unreadable {
         let msg = secrets.scrub(&format!("terway-guard cannot read this ConfigMap: {why}"));
-        resp = resp.deny(msg);
-        resp.result.code = 400;
+        resp.deny(400, "", msg);
         resp.audit_annotations
             .insert("decision".into(), "denied".into());
         return (
@@ -111,14 +109,19 @@ pub(super) fn validate(
         );
     }
     // Validation needs the findings only; the patch is the mutating webhook's.
-    let findings = crate::rules::evaluate(&Input {
+    let input = Input {
         operation,
         new: p.new.as_ref(),
-        old: p.old.as_ref(),
+        old: p.old.as_deref(),
         base,
         facts,
         settings: &settings.rules,
-    });
+    };
+    // The old object's own judgement is kept with it across reviews.
+    let findings = match &p.old_memo {
+        Some(old) => crate::rules::evaluate_given(&input, Some(&|| old.judged(&input))),
+        None => crate::rules::evaluate(&input),
+    };
     let rules: Vec<&'static str> = unique(findings.iter().map(|f| f.rule));
     let all_warnings: Vec<&Finding> = findings.iter().filter(|f| !f.is_deny()).collect();
     let mut warnings: Vec<String> = all_warnings
@@ -153,13 +156,12 @@ pub(super) fn validate(
     // planted for a later edit; one left from an earlier edit does nothing
     // (and the mutating webhook removes it).
     let reason = p.new.as_ref().and_then(ConfigObject::bypass_reason);
-    let before = p.old.as_ref().and_then(ConfigObject::bypass_reason);
+    let before = p.old.as_deref().and_then(ConfigObject::bypass_reason);
     let set_now = reason.is_some() && reason != before;
-    let user = &p.request.user_info;
+    let user = &p.request;
     let permitted = user
         .groups
         .iter()
-        .flatten()
         .any(|g| settings.bypass_groups.iter().any(|b| b == g));
     let planted = set_now && !permitted;
     let decision = if denials.is_empty() && !planted {
@@ -178,7 +180,7 @@ pub(super) fn validate(
         let name = p
             .new
             .as_ref()
-            .or(p.old.as_ref())
+            .or(p.old.as_deref())
             .map_or("", |o| o.name.as_str());
         let count = denials.len() + usize::from(planted);
         let mut msg =
@@ -196,9 +198,7 @@ pub(super) fn validate(
             ));
         }
         let msg = secrets.scrub(&msg);
-        resp = resp.deny(msg);
-        resp.result.code = 403;
-        resp.result.reason = "Forbidden".into();
+        resp.deny(403, "Forbidden", msg);
         "denied"
     };
     resp.audit_annotations
@@ -219,38 +219,29 @@ pub(super) fn validate(
     )
 }
 
-pub(super) fn mutate(p: &Prepared) -> (AdmissionResponse, Outcome) {
-    let resp = AdmissionResponse::from(&p.request);
+pub(super) fn mutate(p: &Prepared, now: &str) -> (Answer, Outcome) {
+    let mut resp = Answer::allow();
     let mutable = matches!(p.operation, Some(Operation::Create | Operation::Update));
     let Some(new) = p.new.as_ref().filter(|_| p.terway && mutable) else {
         return (resp, Outcome::passed());
     };
-    let mut patch = verdict::mutation_from(new, p.old.as_ref());
-    let user = p.request.user_info.username.as_deref().unwrap_or("unknown");
-    verdict::stamp_edit(
-        &mut patch,
-        user,
-        &crate::cloud::time::iso8601(std::time::SystemTime::now()),
-    );
+    let mut patch = verdict::mutation_from(new, p.old.as_deref());
+    let user = p.request.username.as_deref().unwrap_or("unknown");
+    verdict::stamp_edit(&mut patch, user, now);
     if patch.0.is_empty() {
         return (resp, Outcome::passed());
     }
-    match resp.clone().with_patch(patch) {
-        Ok(mut r) => {
-            r.audit_annotations
-                .insert("mutation".into(), "eni-conf-sha256".into());
-            (
-                r,
-                Outcome {
-                    decision: "allowed",
-                    rules: Vec::new(),
-                    patched: true,
-                },
-            )
-        }
-        // Serializing a patch of strings cannot fail; if it did, send none.
-        Err(_) => (resp, Outcome::passed()),
-    }
+    resp.patch = Some(patch);
+    resp.audit_annotations
+        .insert("mutation".into(), "eni-conf-sha256".into());
+    (
+        resp,
+        Outcome {
+            decision: "allowed",
+            rules: Vec::new(),
+            patched: true,
+        },
+    )
 }
 
 fn line(f: &Finding) -> String {

@@ -104,7 +104,7 @@ impl Server {
             metrics: metrics::Metrics::default(),
             request_timeout: cfg.request_timeout,
             heavy: routes::Heavy::default(),
-            live: admission::LiveParse::default(),
+            memo: admission::Memo::default(),
         });
         Ok(Server {
             listener,

@@ -22,8 +22,8 @@ pub struct App {
     /// Upper bound for waiting on the inventory within one request.
     pub request_timeout: Duration,
     pub heavy: Heavy,
-    /// The live config's parse, shared by the reviews that carry it.
-    pub live: admission::LiveParse,
+    /// The stored config read and judged once for the reviews that carry it.
+    pub memo: admission::Memo,
 }
 
 /// Large reviews are judged on the blocking pool, so the I/O workers (and
@@ -230,15 +230,17 @@ async fn validate(
         Err(status) => return busy(status),
     };
     let facts = facts(&app, &p, wait).await;
-    let base = app.inventory.as_ref().and_then(|i| i.base_config());
+    let base = app
+        .memo
+        .base(app.inventory.as_ref().and_then(|i| i.base_config()));
     let a = app.clone();
     let judged = p.clone();
     let answer = app
         .heavy
         .run(size, queue, move || {
-            let (resp, outcome) =
-                admission::validate(&judged, facts.as_ref(), base.as_ref(), &a.settings);
-            (admission::to_review_json(resp), outcome)
+            let (answer, outcome) =
+                admission::validate(&judged, facts.as_ref(), base.as_deref(), &a.settings);
+            (answer.to_json(&judged.request), outcome)
         })
         .await;
     match answer {
@@ -258,8 +260,9 @@ async fn mutate(State(app): State<Arc<App>>, body: Bytes) -> Response {
         .heavy
         .run(size, answer_within(&Params::default()), move || {
             let p = decode(&a, "mutate", &body)?;
-            let (resp, outcome) = admission::mutate(&p);
-            Ok::<_, (StatusCode, String)>((p, admission::to_review_json(resp), outcome))
+            let (answer, outcome) = admission::mutate(&p);
+            let body = answer.to_json(&p.request);
+            Ok::<_, (StatusCode, String)>((p, body, outcome))
         })
         .await;
     match answer {
@@ -281,14 +284,8 @@ fn decode(
     endpoint: &'static str,
     body: &[u8],
 ) -> Result<Prepared, (StatusCode, String)> {
-    match admission::decode(body) {
-        Ok(req) => {
-            let p = admission::prepare(req, &app.settings);
-            if p.terway {
-                app.live.apply(p.old.as_ref());
-            }
-            Ok(p)
-        }
+    match admission::read(body, &app.settings, &app.memo) {
+        Ok(p) => Ok(p),
         Err(e) => {
             app.metrics.bad_request(endpoint);
             tracing::info!(endpoint, error = %e, "malformed request");
@@ -355,7 +352,7 @@ fn finish(app: &App, endpoint: &'static str, p: &Prepared, o: &admission::Outcom
         app.metrics.verdict(
             o.decision,
             &o.rules,
-            p.request.user_info.username.as_deref().unwrap_or(""),
+            p.request.username.as_deref().unwrap_or(""),
         );
     }
     if p.terway {
@@ -365,7 +362,7 @@ fn finish(app: &App, endpoint: &'static str, p: &Prepared, o: &admission::Outcom
             operation = op,
             namespace = p.request.namespace.as_deref().unwrap_or(""),
             name = p.request.name.as_str(),
-            user = p.request.user_info.username.as_deref().unwrap_or(""),
+            user = p.request.username.as_deref().unwrap_or(""),
             dry_run = p.request.dry_run,
             decision = o.decision,
             rules = %Joined(&o.rules),
