@@ -31,6 +31,7 @@ pub struct OldObject {
     /// The object, or why it cannot be read as a ConfigMap.
     pub(super) object: Result<Arc<ConfigObject>, String>,
     judged: Mutex<Option<Arc<Judged>>>,
+    keys: std::sync::OnceLock<Arc<Vec<Finding>>>,
 }
 
 /// The old object judged as if created, and what that judgement read.
@@ -66,6 +67,7 @@ impl Memo {
             request_name: request_name.into(),
             object,
             judged: Mutex::new(None),
+            keys: Default::default(),
         });
         if raw.len() <= KEEP_AT_MOST {
             *lock(&self.old) = Some(entry.clone());
@@ -90,10 +92,10 @@ impl Memo {
     }
 }
 
-impl OldObject {
+impl rules::Kept for OldObject {
     /// [`rules::judge_as_created`] of `input` (whose `old` is this object),
     /// kept while the base config and the facts it reads stay the same.
-    pub(super) fn judged(&self, input: &Input) -> Arc<Vec<Finding>> {
+    fn as_created(&self, input: &Input) -> Arc<Vec<Finding>> {
         let seen = lock(&self.judged).clone();
         if let Some(j) = seen
             && same_base(j.base.as_deref(), input.base)
@@ -108,6 +110,13 @@ impl OldObject {
             findings: findings.clone(),
         }));
         findings
+    }
+
+    /// Its data keys but `eni_conf` judged once: they read nothing else.
+    fn keys_unchanged(&self, old: &ConfigObject) -> Arc<Vec<Finding>> {
+        self.keys
+            .get_or_init(|| Arc::new(rules::judge_keys_unchanged(old)))
+            .clone()
     }
 }
 

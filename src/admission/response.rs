@@ -118,10 +118,8 @@ pub(super) fn validate(
         settings: &settings.rules,
     };
     // The old object's own judgement is kept with it across reviews.
-    let findings = match &p.old_memo {
-        Some(old) => crate::rules::evaluate_given(&input, Some(&|| old.judged(&input))),
-        None => crate::rules::evaluate(&input),
-    };
+    let kept = p.old_memo.as_deref().map(|o| o as &dyn crate::rules::Kept);
+    let findings = crate::rules::evaluate_given(&input, kept);
     let rules: Vec<&'static str> = unique(findings.iter().map(|f| f.rule));
     let all_warnings: Vec<&Finding> = findings.iter().filter(|f| !f.is_deny()).collect();
     let mut warnings: Vec<String> = all_warnings

@@ -8,6 +8,7 @@ mod catalog;
 mod cni;
 mod eni_create;
 mod fields;
+mod kept;
 mod lifecycle;
 mod limits;
 mod modes;
@@ -18,7 +19,7 @@ mod syntax;
 mod values;
 mod vswitches;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -28,6 +29,7 @@ use scope::{Scope, raises};
 
 pub use crate::config::Mode;
 pub use catalog::{RULES, Rule, id};
+pub use kept::{Kept, evaluate_given, judge_as_created, judge_keys_unchanged};
 pub use service_cidr::parse_service_cidr as fields_service_cidr;
 pub use vswitches::repeats;
 
@@ -169,90 +171,7 @@ pub fn evaluate(input: &Input) -> Vec<Finding> {
     evaluate_given(input, None)
 }
 
-/// The old object of an UPDATE judged whole, as if created: what softens an
-/// edit's denials. It is the same for every review of the same stored object
-/// (and facts), so the webhook keeps it (`admission::Memo`) and hands it to
-/// [`evaluate_given`] instead of judging the old object again.
-pub fn judge_as_created(input: &Input) -> Vec<Finding> {
-    match input.old {
-        Some(old) => evaluate_alone(&as_created(input, old), Scope::All),
-        None => Vec::new(),
-    }
-}
-
-fn as_created<'a>(input: &Input<'a>, old: &'a ConfigObject) -> Input<'a> {
-    Input {
-        operation: Operation::Create,
-        new: Some(old),
-        old: None,
-        ..*input
-    }
-}
-
-/// [`evaluate`], with the old object's whole judgement ([`judge_as_created`]
-/// of this very input) from `before` when the caller keeps it; it is asked
-/// for only when the edit has a denial to soften.
-pub fn evaluate_given(
-    input: &Input,
-    before: Option<&dyn Fn() -> std::sync::Arc<Vec<Finding>>>,
-) -> Vec<Finding> {
-    let mut out = evaluate_alone(input, Scope::All);
-    let Some(old) = input.old else { return out };
-    if input.operation != Operation::Update || !out.iter().any(Finding::is_deny) {
-        return out;
-    }
-    let as_created = as_created(input, old);
-    // Without a kept judgement, only the groups that can raise one of these
-    // denials judge the old object again: the rest cannot change the answer.
-    let kept = before.map(|f| f());
-    let before: std::borrow::Cow<[Finding]> = match &kept {
-        Some(all) => std::borrow::Cow::Borrowed(all.as_slice()),
-        None => {
-            let denied: BTreeSet<&'static str> =
-                out.iter().filter(|f| f.is_deny()).map(|f| f.rule).collect();
-            std::borrow::Cow::Owned(evaluate_alone(&as_created, Scope::Only(&denied)))
-        }
-    };
-    // Only what the old object was itself denied for softens: a warning
-    // there (a value Terway reinterprets) says nothing about whether the
-    // new value breaks Terway.
-    let had: HashSet<(&str, &str)> = before
-        .iter()
-        .filter(|f| f.is_deny())
-        .map(|f| (f.rule, f.subject.as_str()))
-        .collect();
-    #[cfg(debug_assertions)]
-    {
-        // Every debug run (all tests) proves the scoped pass, and any kept
-        // judgement, agree with judging the old object whole now.
-        let whole = evaluate_alone(&as_created, Scope::All);
-        if let Some(kept) = &kept {
-            assert_eq!(**kept, whole, "a kept judgement of the old object is stale");
-        }
-        for f in out.iter().filter(|f| f.is_deny()) {
-            let key = (f.rule, f.subject.as_str());
-            let in_whole = whole
-                .iter()
-                .any(|w| w.is_deny() && (w.rule, w.subject.as_str()) == key);
-            assert_eq!(
-                had.contains(&key),
-                in_whole,
-                "scoped re-judging differs on {key:?}"
-            );
-        }
-    }
-    for f in out.iter_mut().filter(|f| f.is_deny()) {
-        if had.contains(&(f.rule, f.subject.as_str())) {
-            f.severity = Severity::Warn;
-            f.message
-                .push_str(" (already so before this edit, so it does not block it)");
-        }
-    }
-    out.sort_by_key(|f| f.severity);
-    out
-}
-
-fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
+fn evaluate_alone(input: &Input, scope: Scope, kept: Option<&dyn Kept>) -> Vec<Finding> {
     let mut out = Vec::new();
     let version = version_of(input.settings, input.facts);
     if input.operation == Operation::Delete {
@@ -269,7 +188,7 @@ fn evaluate_alone(input: &Input, scope: Scope) -> Vec<Finding> {
     // Always judged: every other group needs the parse (which is cached).
     let own = syntax::eni_conf(new, role, &mut out);
     scope.run(raises::KEYS, &mut out, |out| {
-        syntax::keys(new, input.old, role, out)
+        kept::keys(new, input.old, role, kept, out)
     });
     let Some(own) = own else {
         return out;
