@@ -2,7 +2,7 @@
 # Deterministic companion to scripts/bench.sh: user-space instructions per
 # request of the whole server (TLS, HTTP, decode, rules, response, log line),
 # counted by valgrind's callgrind while wrk drives the same reviews as bench.sh,
-# for terway-guard and for the parse-and-echo floor. Unlike req/s, the count
+# for terway-guard, the axum + kube-core baseline and the parse-and-echo floor. Unlike req/s, the count
 # barely moves with the machine's neighbours (about ±1 % run to run).
 # Kernel time (syscalls) is not counted, and under valgrind ring computes
 # SHA-256 without the CPU's SHA extensions, so the config hash costs more
@@ -44,9 +44,13 @@ read -r g_n g_ir <<< "$(count guard 18481 $bin serve --listen 127.0.0.1:18481 \
   --inventory examples/inventory.yaml --metrics-listen off)"
 read -r f_n f_ir <<< "$(count floor 18482 target/release/examples/tls_baseline 127.0.0.1:18482 \
   "$work/certs/tls.crt" "$work/certs/tls.key" echo)"
-awk -v gn="$g_n" -v gi="$g_ir" -v fn="$f_n" -v fi="$f_ir" 'BEGIN {
-  g = gi / gn; f = fi / fn
+read -r k_n k_ir <<< "$(count axum 18483 target/release/examples/tls_baseline 127.0.0.1:18483 \
+  "$work/certs/tls.crt" "$work/certs/tls.key" axum)"
+awk -v gn="$g_n" -v gi="$g_ir" -v fn="$f_n" -v fi="$f_ir" -v kn="$k_n" -v ki="$k_ir" 'BEGIN {
+  g = gi / gn; f = fi / fn; k = ki / kn
   printf "| server | requests | instructions per request |\n|---|---|---|\n"
-  printf "| terway-guard serve | %d | %.0f k |\n| floor (parse into serde_json::Value, echo uid) | %d | %.0f k |\n", gn, g / 1000, fn, f / 1000
-  printf "\nFloor / terway-guard, instructions per request: **%.2f**\n", f / g
+  printf "| terway-guard serve | %d | %.0f k |\n", gn, g / 1000
+  printf "| axum + kube-core (decode into AdmissionReview<DynamicObject>, answer allowed) | %d | %.0f k |\n", kn, k / 1000
+  printf "| floor (parse into serde_json::Value, echo uid) | %d | %.0f k |\n", fn, f / 1000
+  printf "\naxum + kube-core / terway-guard, instructions per request: **%.2f**; floor / terway-guard: %.2f\n", k / g, f / g
 }'

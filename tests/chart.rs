@@ -741,3 +741,26 @@ async fn the_dashboard_and_alerts_use_only_metrics_the_binaries_export() {
     }
     assert!(used.len() >= 12, "{used:?}");
 }
+
+#[test]
+fn worker_threads_follow_the_quota_unless_set() {
+    let webhook = |extra: &[&str]| {
+        let objs = objects(&render(extra).unwrap());
+        env(find(&objs, "Deployment", "webhook"), "TOKIO_WORKER_THREADS")
+            .map(|e| e["value"].clone())
+    };
+    // Unset: tokio's default, one worker per CPU of the cgroup quota.
+    assert_eq!(webhook(&[]), None);
+    for (set, want) in [("1", "1"), ("\"2\"", "2")] {
+        let v = format!("webhook.workerThreads={set}");
+        assert_eq!(
+            webhook(&["--set-json", &v]),
+            Some(Value::from(want)),
+            "{set}"
+        );
+    }
+    for bad in ["0", "\"x\"", "100"] {
+        let v = format!("webhook.workerThreads={bad}");
+        assert!(render(&["--set-json", &v]).is_err(), "{bad} accepted");
+    }
+}
