@@ -34,8 +34,10 @@ pub struct OldObject {
     keys: std::sync::OnceLock<Arc<Vec<Finding>>>,
 }
 
-/// The old object judged as if created, and what that judgement read.
+/// The old object judged as if created, and what that judgement read
+/// (the settings too: the webhook's are fixed, a caller's may not be).
 struct Judged {
+    settings: rules::Settings,
     base: Option<Arc<ConfigObject>>,
     facts: Option<Facts>,
     findings: Arc<Vec<Finding>>,
@@ -98,6 +100,7 @@ impl rules::Kept for OldObject {
     fn as_created(&self, input: &Input) -> Arc<Vec<Finding>> {
         let seen = lock(&self.judged).clone();
         if let Some(j) = seen
+            && j.settings == *input.settings
             && same_base(j.base.as_deref(), input.base)
             && same_facts(j.facts.as_ref(), input.facts, &read_by(input))
         {
@@ -105,6 +108,7 @@ impl rules::Kept for OldObject {
         }
         let findings = Arc::new(rules::judge_as_created(input));
         *lock(&self.judged) = Some(Arc::new(Judged {
+            settings: input.settings.clone(),
             base: input.base.map(|b| Arc::new(b.clone())),
             facts: input.facts.map(|f| project(f, &read_by(input))),
             findings: findings.clone(),
@@ -146,13 +150,16 @@ fn project(facts: &Facts, ids: &Query) -> Facts {
 /// Whether `now` tells what `kept` told about everything but vSwitches
 /// outside `ids`. Nodes are compared by identity: the inventory replaces
 /// the list when a node changes, and the kept copy holds the old list, so
-/// its address cannot be reused.
+/// its address cannot be reused (two empty lists are the same list).
 fn same_facts(kept: Option<&Facts>, now: Option<&Facts>, ids: &Query) -> bool {
     let (Some(k), Some(n)) = (kept, now) else {
         return kept.is_none() && now.is_none();
     };
-    Arc::ptr_eq(&k.nodes, &n.nodes)
-        && Arc::ptr_eq(&k.node_groups, &n.node_groups)
+    fn same<T>(a: &Arc<Vec<T>>, b: &Arc<Vec<T>>) -> bool {
+        Arc::ptr_eq(a, b) || (a.is_empty() && b.is_empty())
+    }
+    same(&k.nodes, &n.nodes)
+        && same(&k.node_groups, &n.node_groups)
         && k.terway_version == n.terway_version
         && k.region == n.region
         && k.cluster_vpc == n.cluster_vpc
@@ -194,6 +201,52 @@ mod tests {
         memo.old(&huge, "x", read("{}")).unwrap();
         let kept = lock(&memo.old).clone().unwrap();
         assert!(Arc::ptr_eq(&kept, &renamed));
+    }
+
+    #[test]
+    fn a_kept_judgement_follows_settings_and_facts() {
+        use rules::Kept;
+        let memo = Memo::default();
+        let text = r#"{"version": "1", "vswitches": {"cn-shanghai-f": ["vsw-a"]}}"#;
+        let old = memo.old("{}", "eni-config", read(text)).unwrap();
+        let object = old.object.clone().unwrap();
+        let settings = rules::Settings::default();
+        let facts = Facts::default();
+        let input = |settings, facts| Input {
+            operation: rules::Operation::Update,
+            new: Some(&*object),
+            old: Some(&*object),
+            base: None,
+            facts,
+            settings,
+        };
+        let first = old.as_created(&input(&settings, Some(&facts)));
+        // The same settings and facts (empty node lists are the same list,
+        // whatever their address): the kept judgement.
+        let fresh = Facts::default();
+        let again = old.as_created(&input(&settings, Some(&fresh)));
+        assert!(Arc::ptr_eq(&first, &again));
+        // Other settings, other facts it reads, no facts: judged anew.
+        let strict = rules::Settings {
+            max_prefix_len: 16,
+            ..Default::default()
+        };
+        let other = old.as_created(&input(&strict, Some(&facts)));
+        assert!(!Arc::ptr_eq(&again, &other));
+        let mut region = Facts::default();
+        region.region = Some("cn-hangzhou".into());
+        let moved = old.as_created(&input(&strict, Some(&region)));
+        assert!(!Arc::ptr_eq(&other, &moved));
+        let none = old.as_created(&input(&strict, None));
+        assert!(!Arc::ptr_eq(&moved, &none));
+        // A vSwitch the old object does not list is not read: still kept.
+        let mut unrelated = region.clone();
+        unrelated
+            .vswitches
+            .insert("vsw-other".into(), crate::inventory::Lookup::NotFound);
+        let kept = old.as_created(&input(&strict, Some(&region)));
+        let still = old.as_created(&input(&strict, Some(&unrelated)));
+        assert!(Arc::ptr_eq(&kept, &still));
     }
 
     #[test]
