@@ -233,8 +233,10 @@ mod tests {
         };
         let other = old.as_created(&input(&strict, Some(&facts)));
         assert!(!Arc::ptr_eq(&again, &other));
-        let mut region = Facts::default();
-        region.region = Some("cn-hangzhou".into());
+        let region = Facts {
+            region: Some("cn-hangzhou".into()),
+            ..Default::default()
+        };
         let moved = old.as_created(&input(&strict, Some(&region)));
         assert!(!Arc::ptr_eq(&other, &moved));
         let none = old.as_created(&input(&strict, None));
