@@ -79,8 +79,8 @@ pub struct Prepared {
 /// ConfigMap in Terway's namespace; the old object from `memo` when it is
 /// the one the memo keeps.
 pub fn read(body: &[u8], settings: &Settings, memo: &Memo) -> Result<Prepared, DecodeError> {
-    let review = review::decode(body)?;
-    let Some(request) = &review.request else {
+    let mut review = review::decode(body)?;
+    let Some(mut request) = review.request.take() else {
         return Err(DecodeError::NoRequest);
     };
     let info = request.info(&review);
@@ -89,8 +89,8 @@ pub fn read(body: &[u8], settings: &Settings, memo: &Memo) -> Result<Prepared, D
     if ours {
         new = request
             .object
-            .map(|raw| review::config_of(raw, &info.name))
-            .transpose()?;
+            .take()
+            .map(|view| review::config_from(view, &info.name));
         if let Some(raw) = request.old_object {
             let kept = memo.old(raw.get(), &info.name, || {
                 Ok::<_, DecodeError>(review::config_of(raw, &info.name)?.map_err(|e| e.to_string()))

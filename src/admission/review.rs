@@ -4,8 +4,8 @@
 //! objects included) into a generic tree and then reads the tree; on the
 //! review path that was the largest cost of decoding. Here the review's own
 //! fields are read in one pass, strings borrowed where they hold no escape,
-//! and `object`/`oldObject` stay raw JSON until [`super::prepare`] reads
-//! what it needs of them (the old object usually not at all: see
+//! the new object read as only what terway-guard uses, and `oldObject` kept
+//! raw JSON: it is read only when the memo does not have it (see
 //! [`super::Memo`]). `reference.rs` keeps kube-core's path, and
 //! `tests/review_replay.rs` holds both to the same answers.
 
@@ -52,8 +52,9 @@ pub(super) struct Request<'a> {
     pub operation: KubeOp,
     #[serde(borrow)]
     pub user_info: UserInfo<'a>,
-    #[serde(borrow, default)]
-    pub object: Option<&'a RawValue>,
+    /// Read in this pass: it is different in every review.
+    #[serde(default)]
+    pub object: Option<ObjectView>,
     #[serde(borrow, default)]
     pub old_object: Option<&'a RawValue>,
     #[serde(default)]
@@ -141,7 +142,7 @@ impl Request<'_> {
 /// metadata's name, namespace and annotations, and `data`. The rest of the
 /// metadata (managedFields can be most of an object) is skipped unread.
 #[derive(Deserialize)]
-struct ObjectView {
+pub(super) struct ObjectView {
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
@@ -160,24 +161,31 @@ struct MetaView {
     annotations: Option<BTreeMap<String, String>>,
 }
 
-/// Reads a raw object as a ConfigMap. The request's name stands in for a
-/// metadata name it lacks (generateName). A body that is not an object of
-/// this shape is a malformed review, as kube-core would refuse it.
+/// Reads a raw object (the old one, when the memo does not have it) as
+/// [`config_from`] does. A body that is not an object of this shape is a
+/// malformed review, as kube-core would refuse it.
 pub(super) fn config_of(
     raw: &RawValue,
     request_name: &str,
 ) -> Result<Result<ConfigObject, ManifestError>, DecodeError> {
     let view: ObjectView = serde_json::from_str(raw.get())
-        .map_err(|e| DecodeError::NotAReview(format!("object: {e}")))?;
+        .map_err(|e| DecodeError::NotAReview(format!("oldObject: {e}")))?;
+    Ok(config_from(view, request_name))
+}
+
+/// An object as a ConfigMap. The request's name stands in for a metadata
+/// name it lacks (generateName).
+pub(super) fn config_from(
+    view: ObjectView,
+    request_name: &str,
+) -> Result<ConfigObject, ManifestError> {
     let m = view.metadata;
-    Ok(
-        super::object::config_from(view.kind, m.name, m.namespace, m.annotations, view.data).map(
-            |mut cm| {
-                if cm.name.is_empty() {
-                    cm.name = request_name.to_string();
-                }
-                cm
-            },
-        ),
+    super::object::config_from(view.kind, m.name, m.namespace, m.annotations, view.data).map(
+        |mut cm| {
+            if cm.name.is_empty() {
+                cm.name = request_name.to_string();
+            }
+            cm
+        },
     )
 }
