@@ -279,9 +279,18 @@ fn evaluate_alone(input: &Input, scope: Scope, kept: Option<&dyn Kept>) -> Vec<F
 /// Findings kept per rule and severity; the rest are counted in one more.
 pub(crate) const MAX_PER_RULE: usize = 20;
 
+/// Up to this many findings are deduplicated by comparing them pairwise.
+const SMALL: usize = 32;
+
 fn dedup(out: &mut Vec<Finding>) {
     // Marked first, then dropped: no finding is copied to be remembered.
-    let keep: Vec<bool> = {
+    let keep: Vec<bool> = if out.len() <= SMALL {
+        // A review's few findings: comparing them costs less than hashing
+        // their messages.
+        (0..out.len())
+            .map(|i| !out[..i].contains(&out[i]))
+            .collect()
+    } else {
         let mut seen = HashSet::new();
         out.iter().map(|f| seen.insert(f)).collect()
     };
