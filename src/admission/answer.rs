@@ -110,49 +110,32 @@ impl Answer {
     }
 }
 
-/// A JSON string, escaped exactly as serde_json escapes it. Denial and
-/// warning texts are long and mostly plain: 16-byte blocks are tested at
-/// once (a fold the compiler vectorizes) and copied whole when clean, where
-/// serde_json looks each byte up.
+/// A JSON string, escaped exactly as serde_json escapes it (denial and
+/// warning texts are long and mostly plain: see `config::json_escape`).
 fn string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    let (mut plain, mut i) = (0, 0);
-    while i < bytes.len() {
-        let block = &bytes[i..bytes.len().min(i + 16)];
-        if !block.iter().fold(false, |any, &b| any | needs(b)) {
-            i += block.len();
-            continue;
-        }
-        for &b in block {
-            if needs(b) {
-                out.extend_from_slice(&bytes[plain..i]);
-                match b {
-                    b'"' => out.extend_from_slice(b"\\\""),
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    0x08 => out.extend_from_slice(b"\\b"),
-                    0x0c => out.extend_from_slice(b"\\f"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    _ => out.extend_from_slice(&[
-                        b'\\',
-                        b'u',
-                        b'0',
-                        b'0',
-                        HEX[usize::from(b >> 4)],
-                        HEX[usize::from(b & 15)],
-                    ]),
-                }
-                plain = i + 1;
+    let _ = crate::config::json_escape::split::<std::convert::Infallible>(s, |run, b| {
+        out.extend_from_slice(run.as_bytes());
+        let Some(b) = b else { return Ok(()) };
+        out.extend_from_slice(match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => {
+                let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&hex);
+                return Ok(());
             }
-            i += 1;
-        }
-    }
-    out.extend_from_slice(&bytes[plain..]);
+        });
+        Ok(())
+    });
     out.push(b'"');
 }
 

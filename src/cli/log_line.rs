@@ -182,38 +182,21 @@ fn string(w: &mut impl Write, s: &str) -> fmt::Result {
     w.write_char('"')
 }
 
-/// `s` escaped for the inside of a JSON string. Only ASCII bytes are ever
-/// escaped, so the plain runs between them are whole UTF-8 and are copied
-/// as they are. Most text has nothing to escape: 16-byte blocks are tested
-/// at once (a fold the compiler vectorizes) and skipped when clean.
+/// `s` escaped for the inside of a JSON string (`config::json_escape`
+/// finds what to escape, 16 bytes at a time).
 fn escaped(w: &mut impl Write, s: &str) -> fmt::Result {
-    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let bytes = s.as_bytes();
-    let mut plain = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let block = &bytes[i..bytes.len().min(i + 16)];
-        if !block.iter().fold(false, |any, &b| any | needs(b)) {
-            i += block.len();
-            continue;
+    crate::config::json_escape::split(s, |run, b| {
+        w.write_str(run)?;
+        match b {
+            None => Ok(()),
+            Some(b'"') => w.write_str("\\\""),
+            Some(b'\\') => w.write_str("\\\\"),
+            Some(b'\n') => w.write_str("\\n"),
+            Some(b'\r') => w.write_str("\\r"),
+            Some(b'\t') => w.write_str("\\t"),
+            Some(b) => write!(w, "\\u{:04x}", b),
         }
-        for &b in block {
-            if needs(b) {
-                w.write_str(&s[plain..i])?;
-                match b {
-                    b'"' => w.write_str("\\\"")?,
-                    b'\\' => w.write_str("\\\\")?,
-                    b'\n' => w.write_str("\\n")?,
-                    b'\r' => w.write_str("\\r")?,
-                    b'\t' => w.write_str("\\t")?,
-                    _ => write!(w, "\\u{:04x}", b)?,
-                }
-                plain = i + 1;
-            }
-            i += 1;
-        }
-    }
-    w.write_str(&s[plain..])
+    })
 }
 
 /// Escapes what is formatted through it, so a `Display` or `Debug` value is

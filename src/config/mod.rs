@@ -8,6 +8,7 @@ pub mod field_table;
 pub mod fields;
 pub mod go_json;
 pub mod go_types;
+pub mod json_escape;
 pub mod manifest;
 pub mod mode;
 pub mod parse_error;
