@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use kube::core::admission::Operation as KubeOp;
 
-use crate::config::manifest::ManifestError;
 use crate::config::{ConfigObject, Role};
 use crate::inventory::{Facts, Query};
 use crate::rules::{self, Operation};
@@ -95,11 +94,12 @@ pub fn read(body: &[u8], settings: &Settings, memo: &Memo) -> Result<Prepared, D
             let kept = memo.old(raw.get(), &info.name, || {
                 Ok::<_, DecodeError>(review::config_of(raw, &info.name)?.map_err(|e| e.to_string()))
             })?;
-            old = Some(kept.object.clone().map_err(Readable::Said));
+            old = Some(kept.object.clone());
             old_memo = Some(kept);
         }
     }
-    let mut p = assemble(info, ours, new.map(|n| n.map_err(Readable::Error)), old);
+    let new = new.map(|n| n.map_err(|e| e.to_string()));
+    let mut p = assemble(info, ours, new, old);
     p.old_memo = old_memo.filter(|_| p.old.is_some());
     Ok(p)
 }
@@ -112,17 +112,11 @@ fn ours(group: &str, kind: &str, info: &RequestInfo, settings: &Settings) -> boo
             || info.namespace.as_deref() == Some(settings.terway_namespace.as_str()))
 }
 
-/// Why an object could not be read: as read now, or as the memo said.
-enum Readable {
-    Error(ManifestError),
-    Said(String),
-}
-
 fn assemble(
     request: RequestInfo,
     ours: bool,
-    new: Option<Result<ConfigObject, Readable>>,
-    old: Option<Result<Arc<ConfigObject>, Readable>>,
+    new: Option<Result<ConfigObject, String>>,
+    old: Option<Result<Arc<ConfigObject>, String>>,
 ) -> Prepared {
     let operation = match request.operation {
         KubeOp::Create => Some(Operation::Create),
@@ -131,12 +125,7 @@ fn assemble(
         KubeOp::Connect => None,
     };
     let mut unreadable = None;
-    let mut why = |r: Readable| {
-        unreadable = Some(match r {
-            Readable::Error(e) => e.to_string(),
-            Readable::Said(s) => s,
-        })
-    };
+    let mut why = |r: String| unreadable = Some(r);
     // The old object's reason wins when both are unreadable, as it always has.
     let new = new.and_then(|n| n.map_err(&mut why).ok());
     let old = old.and_then(|o| o.map_err(&mut why).ok());

@@ -182,19 +182,30 @@ impl Resource for ReviewedObject {
 impl ReviewedObject {
     /// The ConfigMap it is, taken apart in place (no copies of its text).
     pub fn into_config(self) -> Result<ConfigObject, ManifestError> {
+        self.into_config_of("")
+    }
+
+    /// [`Self::into_config`], named `request_name` when its metadata has no
+    /// name (generateName: the request names the object).
+    pub fn into_config_of(self, request_name: &str) -> Result<ConfigObject, ManifestError> {
         let m = self.metadata;
-        config_from(self.kind, m.name, m.namespace, m.annotations, self.data)
+        let parts = (m.name, m.namespace, m.annotations);
+        config_from(self.kind, parts, self.data, request_name)
     }
 }
 
 /// A ConfigMap from the parts of an object the webhook reads (both decoders
-/// of a review end here).
+/// of a review end here): metadata's name, namespace and annotations, with
+/// `request_name` standing in for a name it lacks.
 pub(super) fn config_from(
     kind: Option<String>,
-    name: Option<String>,
-    namespace: Option<String>,
-    annotations: Option<BTreeMap<String, String>>,
+    (name, namespace, annotations): (
+        Option<String>,
+        Option<String>,
+        Option<BTreeMap<String, String>>,
+    ),
     data: Data,
+    request_name: &str,
 ) -> Result<ConfigObject, ManifestError> {
     match kind.as_deref() {
         Some("ConfigMap") | Some("") | None => {}
@@ -206,7 +217,9 @@ pub(super) fn config_from(
         Data::Bad(why) => return Err(ManifestError::Shape(why)),
     };
     Ok(ConfigObject {
-        name: name.unwrap_or_default(),
+        name: name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| request_name.to_string()),
         namespace,
         annotations: annotations.unwrap_or_default(),
         data,

@@ -9,7 +9,7 @@
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
 
 use super::review::RequestInfo;
-use super::{Answer, DecodeError, Prepared, Readable, ReviewedObject, Settings};
+use super::{Answer, DecodeError, Prepared, ReviewedObject, Settings};
 
 pub fn decode(body: &[u8]) -> Result<AdmissionRequest<ReviewedObject>, DecodeError> {
     let review: AdmissionReview<ReviewedObject> =
@@ -34,17 +34,7 @@ pub fn prepare(mut request: AdmissionRequest<ReviewedObject>, settings: &Setting
     };
     let ours = super::ours(&request.kind.group, &request.kind.kind, &info, settings);
     let read = |o: Option<ReviewedObject>| {
-        o.map(|o| {
-            o.into_config()
-                .map(|mut cm| {
-                    // The request names the object even when metadata lacks it (generateName).
-                    if cm.name.is_empty() {
-                        cm.name = info.name.clone();
-                    }
-                    cm
-                })
-                .map_err(Readable::Error)
-        })
+        o.map(|o| o.into_config_of(&info.name).map_err(|e| e.to_string()))
     };
     let (new, old) = if ours {
         (read(request.object.take()), read(request.old_object.take()))

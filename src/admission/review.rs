@@ -173,19 +173,12 @@ pub(super) fn config_of(
     Ok(config_from(view, request_name))
 }
 
-/// An object as a ConfigMap. The request's name stands in for a metadata
-/// name it lacks (generateName).
+/// An object as a ConfigMap, named by the request when its metadata is not.
 pub(super) fn config_from(
     view: ObjectView,
     request_name: &str,
 ) -> Result<ConfigObject, ManifestError> {
     let m = view.metadata;
-    super::object::config_from(view.kind, m.name, m.namespace, m.annotations, view.data).map(
-        |mut cm| {
-            if cm.name.is_empty() {
-                cm.name = request_name.to_string();
-            }
-            cm
-        },
-    )
+    let parts = (m.name, m.namespace, m.annotations);
+    super::object::config_from(view.kind, parts, view.data, request_name)
 }
