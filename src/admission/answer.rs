@@ -7,6 +7,7 @@
 //! `tests/review_replay.rs` holds the two to that.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use super::review::RequestInfo;
 
@@ -57,14 +58,15 @@ impl Answer {
         } else {
             b",\"allowed\":false,\"status\":{"
         });
+        // Writing into a Vec cannot fail.
         let mut sep = "";
         if self.code != 0 {
-            out.extend_from_slice(format!("\"code\":{}", self.code).as_bytes());
+            let _ = write!(out, "\"code\":{}", self.code);
             sep = ",";
         }
         for (key, value) in [("message", &self.message), ("reason", &self.reason)] {
             if !value.is_empty() {
-                out.extend_from_slice(format!("{sep}\"{key}\":").as_bytes());
+                let _ = write!(out, "{sep}\"{key}\":");
                 string(&mut out, value);
                 sep = ",";
             }

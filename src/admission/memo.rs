@@ -39,6 +39,9 @@ pub struct OldObject {
 struct Judged {
     settings: rules::Settings,
     base: Option<Arc<ConfigObject>>,
+    /// The vSwitch ids the judgement looks up: those the old object and the
+    /// base list (both part of the key, so the ids are too).
+    ids: Query,
     facts: Option<Facts>,
     findings: Arc<Vec<Finding>>,
 }
@@ -101,16 +104,19 @@ impl rules::Kept for OldObject {
         let seen = lock(&self.judged).clone();
         if let Some(j) = seen
             && j.settings == *input.settings
-            && same_base(j.base.as_deref(), input.base)
-            && same_facts(j.facts.as_ref(), input.facts, &read_by(input))
+            && j.base.as_deref() == input.base
+            && same_facts(j.facts.as_ref(), input.facts, &j.ids)
         {
             return j.findings.clone();
         }
         let findings = Arc::new(rules::judge_as_created(input));
+        // The rules look facts up by the ids an object lists.
+        let ids = crate::inventory::query_for(input.old.into_iter().chain(input.base));
         *lock(&self.judged) = Some(Arc::new(Judged {
             settings: input.settings.clone(),
             base: input.base.map(|b| Arc::new(b.clone())),
-            facts: input.facts.map(|f| project(f, &read_by(input))),
+            facts: input.facts.map(|f| project(f, &ids)),
+            ids,
             findings: findings.clone(),
         }));
         findings
@@ -122,16 +128,6 @@ impl rules::Kept for OldObject {
             .get_or_init(|| Arc::new(rules::judge_keys_unchanged(old)))
             .clone()
     }
-}
-
-/// The vSwitch ids judging the old object looks up: those it and the base
-/// list (the rules look facts up by the ids an object lists).
-fn read_by(input: &Input) -> Query {
-    crate::inventory::query_for(input.old.into_iter().chain(input.base))
-}
-
-fn same_base(kept: Option<&ConfigObject>, now: Option<&ConfigObject>) -> bool {
-    kept == now
 }
 
 /// `facts` less the vSwitches no judgement of the old object reads.
