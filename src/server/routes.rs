@@ -230,9 +230,13 @@ async fn validate(
         Err(status) => return busy(status),
     };
     let facts = facts(&app, &p, wait).await;
-    let base = app
-        .memo
-        .base(app.inventory.as_ref().and_then(|i| i.base_config()));
+    // Only a review terway-guard judges reads the base (a copy of it).
+    let base = app.memo.base(
+        app.inventory
+            .as_ref()
+            .filter(|_| p.terway)
+            .and_then(|i| i.base_config()),
+    );
     let a = app.clone();
     let judged = p.clone();
     let answer = app
@@ -284,14 +288,11 @@ fn decode(
     endpoint: &'static str,
     body: &[u8],
 ) -> Result<Prepared, (StatusCode, String)> {
-    match admission::read(body, &app.settings, &app.memo) {
-        Ok(p) => Ok(p),
-        Err(e) => {
-            app.metrics.bad_request(endpoint);
-            tracing::info!(endpoint, error = %e, "malformed request");
-            Err((StatusCode::BAD_REQUEST, e.to_string()))
-        }
-    }
+    admission::read(body, &app.settings, &app.memo).map_err(|e| {
+        app.metrics.bad_request(endpoint);
+        tracing::info!(endpoint, error = %e, "malformed request");
+        (StatusCode::BAD_REQUEST, e.to_string())
+    })
 }
 
 /// The apiserver appends `?timeout=10s`; answer well before it gives up.
