@@ -26,11 +26,7 @@ fn facts(inv: &StaticInventory, objects: &[&ConfigObject]) -> Facts {
 
 #[test]
 fn the_corpus_agrees_with_terway() {
-    let inv = StaticInventory::load(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/terway/inventory.yaml"
-    ))
-    .unwrap();
+    let inv = corpus::inventory();
     let cases = corpus::load();
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     let mut failures = Vec::new();

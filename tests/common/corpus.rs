@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use terway_guard::config::ConfigObject;
-use terway_guard::inventory::KubeadmServiceCidr;
+use terway_guard::inventory::{KubeadmServiceCidr, StaticInventory};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +101,15 @@ pub fn minimal_base(mode: &str) -> ConfigObject {
         .into(),
         ..Default::default()
     }
+}
+
+/// The inventory the corpus cases are judged against (tests/terway/inventory.yaml).
+pub fn inventory() -> StaticInventory {
+    StaticInventory::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/terway/inventory.yaml"
+    ))
+    .expect("tests/terway/inventory.yaml")
 }
 
 /// What the kubeadm-config watch reports for a case's `kubeadm` state
