@@ -105,15 +105,8 @@ fn terway_node(i: usize) -> Value {
            "status": {"networkInterfaces": {}}})
 }
 
+/// A cluster of `n` nodes, with as many Terway Node CRs unless SCALE_CRD=0.
 async fn cluster(n: usize) -> FakeKube {
-    let kube = cluster_without_crd(n).await;
-    if env_num("SCALE_CRD", 1) != 0 {
-        kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(terway_node).collect::<Vec<_>>()}));
-    }
-    kube
-}
-
-async fn cluster_without_crd(n: usize) -> FakeKube {
     let kube = FakeKube::start().await;
     kube.put(CM, common::example_cm("eni-config.yaml"));
     kube.put(DS, json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
@@ -121,6 +114,9 @@ async fn cluster_without_crd(n: usize) -> FakeKube {
         "status": {"desiredNumberScheduled": n, "updatedNumberScheduled": n, "numberAvailable": n, "observedGeneration": 1}}));
     kube.put("/api/v1/events", json!({"apiVersion": "v1", "kind": "EventList", "metadata": {"resourceVersion": "1"}, "items": []}));
     kube.put("/api/v1/nodes", json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(node).collect::<Vec<_>>()}));
+    if env_num("SCALE_CRD", 1) != 0 {
+        kube.put("/apis/network.alibabacloud.com/v1beta1/nodes", json!({"apiVersion": "network.alibabacloud.com/v1beta1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": (0..n).map(terway_node).collect::<Vec<_>>()}));
+    }
     kube
 }
 

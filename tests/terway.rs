@@ -14,20 +14,11 @@ mod corpus;
 use std::collections::BTreeSet;
 
 use terway_guard::config::{ConfigObject, Version};
-use terway_guard::inventory::{Facts, KubeadmServiceCidr, StaticInventory};
+use terway_guard::inventory::{Facts, StaticInventory};
 use terway_guard::rules::{Input, Operation, Settings};
 use terway_guard::verdict;
 
 use corpus::Object;
-
-fn kubeadm(state: &str) -> Option<KubeadmServiceCidr> {
-    Some(match state {
-        "offline" => return None,
-        "absent" => KubeadmServiceCidr::Unusable("configmaps \"kubeadm-config\" not found".into()),
-        "no-subnet" => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
-        subnet => KubeadmServiceCidr::Usable(subnet.into()),
-    })
-}
 
 fn facts(inv: &StaticInventory, objects: &[&ConfigObject]) -> Facts {
     inv.snapshot(&terway_guard::inventory::query_for(objects.iter().copied()))
@@ -35,11 +26,7 @@ fn facts(inv: &StaticInventory, objects: &[&ConfigObject]) -> Facts {
 
 #[test]
 fn the_corpus_agrees_with_terway() {
-    let inv = StaticInventory::load(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/terway/inventory.yaml"
-    ))
-    .unwrap();
+    let inv = corpus::inventory();
     let cases = corpus::load();
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     let mut failures = Vec::new();
@@ -65,7 +52,7 @@ fn the_corpus_agrees_with_terway() {
             .flatten()
             .collect();
         let mut facts = facts(&inv, &objects);
-        facts.kubeadm = kubeadm(case.kubeadm.as_deref().unwrap_or("absent"));
+        facts.kubeadm = corpus::kubeadm(case.kubeadm.as_deref());
         let settings = Settings {
             terway_version: case
                 .version

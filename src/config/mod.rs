@@ -132,15 +132,6 @@ impl ConfigObject {
         })
     }
 
-    /// Takes `conf` as this object's parsed `eni_conf` when `text` is its
-    /// text exactly (a parse of the same text elsewhere); otherwise, or when
-    /// already parsed, does nothing.
-    pub fn reuse_parse(&self, text: &str, conf: &Arc<EniConf>) {
-        if self.eni_conf_text() == Some(text) {
-            let _ = self.parsed.0.set((text.to_string(), Ok(conf.clone())));
-        }
-    }
-
     /// The bypass reason, if the annotation is set to something non-blank.
     pub fn bypass_reason(&self) -> Option<&str> {
         self.annotations

@@ -172,29 +172,4 @@ mod tests {
             KubeadmServiceCidr::Unusable("kube-system/kubeadm-config is absent".into())
         );
     }
-
-    #[test]
-    fn cidrs_as_go_parses_them() {
-        let cases = [
-            ("10.96.0.0/12", Some("10.96.0.0/12")),
-            ("10.96.1.1/12", Some("10.96.0.0/12")),
-            ("10.96.0.0/012", Some("10.96.0.0/12")),
-            ("172.016.0.0/16", None),
-            ("10.96.0.0/33", None),
-            ("10.96.0.0/", None),
-            ("10.96.0.0/+1", None),
-            (" 10.96.0.0/12", None),
-            ("fe80::1%eth0/64", None),
-            ("fd00::/108", Some("fd00::/108")),
-        ];
-        for (s, want) in cases {
-            assert_eq!(
-                crate::config::strconv::parse_cidr(s)
-                    .map(|n| n.to_string())
-                    .as_deref(),
-                want,
-                "{s}"
-            );
-        }
-    }
 }

@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use ::kube::api::{Api, ListParams};
+use ::kube::api::{Api, ListParams, ObjectList};
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 
 use super::narrow::{narrow_node_meta, narrow_terway_node};
 use super::nodes;
+use super::stores::PAGE;
 use super::terway_node::TerwayNode;
 use crate::cloud::client::ApiClient;
 use crate::config::{BASE_NAME, ConfigObject};
@@ -92,26 +93,24 @@ pub async fn pod_nodes(
     Ok(out)
 }
 
-/// Pages as small as the watchers' ([`super::cluster`]): no response holds
-/// thousands of objects.
-const PAGE: u32 = 50;
-
-/// Every node's metadata as the node watch keeps it: listed metadata-only,
-/// in pages, each page narrowed before the next is asked for.
-pub async fn node_metas(
-    client: &::kube::Client,
-) -> Result<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, ::kube::Error> {
-    let api: Api<Node> = Api::all(client.clone());
+/// Every item of a list asked for in pages as small as the watchers'
+/// ([`super::stores::PAGE`]), so no response holds thousands of objects;
+/// `keep` narrows each page's items before the next page is asked for.
+async fn paged<T, U, F>(
+    mut list: impl FnMut(ListParams) -> F,
+    mut keep: impl FnMut(T) -> U,
+) -> Result<Vec<U>, ::kube::Error>
+where
+    T: Clone,
+    F: std::future::Future<Output = Result<ObjectList<T>, ::kube::Error>>,
+{
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let mut lp = ListParams::default().limit(PAGE);
         lp.continue_token = token.take();
-        let page = api.list_metadata(&lp).await?;
-        out.extend(page.items.into_iter().map(|mut n| {
-            narrow_node_meta(&mut n.metadata);
-            n.metadata
-        }));
+        let page = list(lp).await?;
+        out.extend(page.items.into_iter().map(&mut keep));
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(c) => token = Some(c),
             None => return Ok(out),
@@ -119,25 +118,34 @@ pub async fn node_metas(
     }
 }
 
+/// Every node's metadata as the node watch keeps it: listed metadata-only,
+/// in pages.
+pub async fn node_metas(
+    client: &::kube::Client,
+) -> Result<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>, ::kube::Error> {
+    let api: &Api<Node> = &Api::all(client.clone());
+    paged(
+        |lp| async move { api.list_metadata(&lp).await },
+        |mut n| {
+            narrow_node_meta(&mut n.metadata);
+            n.metadata
+        },
+    )
+    .await
+}
+
 /// Terway's Node CRs, in pages, each decoded straight into the narrow
 /// [`TerwayNode`] (`spec.nodeCap` only).
 pub async fn terway_nodes(client: &::kube::Client) -> Result<Vec<TerwayNode>, ::kube::Error> {
-    let api: Api<TerwayNode> = Api::all(client.clone());
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut lp = ListParams::default().limit(PAGE);
-        lp.continue_token = token.take();
-        let page = api.list(&lp).await?;
-        out.extend(page.items.into_iter().map(|mut t| {
+    let api: &Api<TerwayNode> = &Api::all(client.clone());
+    paged(
+        |lp| async move { api.list(&lp).await },
+        |mut t| {
             narrow_terway_node(&mut t);
             t
-        }));
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(c) => token = Some(c),
-            None => return Ok(out),
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// Every node's facts; capacities from Terway's Node resources where the

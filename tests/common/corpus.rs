@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use terway_guard::config::ConfigObject;
+use terway_guard::inventory::{KubeadmServiceCidr, StaticInventory};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +101,26 @@ pub fn minimal_base(mode: &str) -> ConfigObject {
         .into(),
         ..Default::default()
     }
+}
+
+/// The inventory the corpus cases are judged against (tests/terway/inventory.yaml).
+pub fn inventory() -> StaticInventory {
+    StaticInventory::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/terway/inventory.yaml"
+    ))
+    .expect("tests/terway/inventory.yaml")
+}
+
+/// What the kubeadm-config watch reports for a case's `kubeadm` state
+/// (`absent` when the case names none); `None` while it is `offline`.
+pub fn kubeadm(state: Option<&str>) -> Option<KubeadmServiceCidr> {
+    Some(match state.unwrap_or("absent") {
+        "offline" => return None,
+        "absent" => KubeadmServiceCidr::Unusable("configmaps \"kubeadm-config\" not found".into()),
+        "no-subnet" => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
+        subnet => KubeadmServiceCidr::Usable(subnet.into()),
+    })
 }
 
 /// Every case, with the name of the file it is in, files in name order.

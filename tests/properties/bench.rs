@@ -15,12 +15,9 @@ pub struct Bench {
 impl Bench {
     pub fn load() -> Self {
         quiet_panics();
-        let inv = StaticInventory::load(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/terway/inventory.yaml"
-        ))
-        .expect("inventory");
-        Bench { inv }
+        Bench {
+            inv: crate::terway_corpus::inventory(),
+        }
     }
 
     pub fn judge(
