@@ -164,23 +164,10 @@ impl Replay {
     }
 }
 
-fn kubeadm(state: Option<&str>) -> Option<KubeadmServiceCidr> {
-    Some(match state.unwrap_or("absent") {
-        "offline" => return None,
-        "absent" => KubeadmServiceCidr::Unusable("configmaps \"kubeadm-config\" not found".into()),
-        "no-subnet" => KubeadmServiceCidr::Unusable("it has no networking.serviceSubnet".into()),
-        subnet => KubeadmServiceCidr::Usable(subnet.into()),
-    })
-}
-
 #[test]
 fn the_fast_path_answers_what_kube_core_answers() {
     let mut replay = Replay {
-        inv: StaticInventory::load(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/terway/inventory.yaml"
-        ))
-        .unwrap(),
+        inv: terway_corpus::inventory(),
         memo: Memo::default(),
         reviews: 0,
         mismatches: Vec::new(),
@@ -204,7 +191,7 @@ fn the_fast_path_answers_what_kube_core_answers() {
             old: old.as_ref(),
             base: base.as_ref(),
             version: c.version.as_deref().map(|v| v.parse().unwrap()),
-            kubeadm: kubeadm(c.kubeadm.as_deref()),
+            kubeadm: terway_corpus::kubeadm(c.kubeadm.as_deref()),
         };
         replay.send(&r, &format!("{file}: {}", c.name));
     }
@@ -235,7 +222,7 @@ fn the_fast_path_answers_what_kube_core_answers() {
                 old,
                 base: s.base.as_ref(),
                 version: s.version,
-                kubeadm: kubeadm(None),
+                kubeadm: terway_corpus::kubeadm(None),
             };
             replay.send(&r, &format!("{} edit {} ({})", s.name, i, e.class));
         }
