@@ -7,17 +7,11 @@
 
 use serde_json::Value;
 
-use crate::config::fields::{Kind, Member};
+use crate::config::fields::{Kind, Member, m};
 
-use super::libcni::NET_CONF;
+use super::libcni::{NET_CONF, STRINGS};
 use super::terway_cli::Plugin;
 use super::{Reader, Report, decode_as, folded, shown};
-
-const fn m(name: &'static str, kind: Kind) -> Member {
-    Member { name, kind }
-}
-
-const STRINGS: Kind = Kind::List(&Kind::String);
 
 /// plugin/terway/cni/runtime_config.go `RuntimeConfig`.
 const RUNTIME_CONFIG: Kind = Kind::Struct(&[
