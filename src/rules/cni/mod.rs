@@ -250,11 +250,11 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
     report.into_findings(out);
 }
 
-/// Checks `conf` against a Go struct as `encoding/json` decodes it (keys
+/// Checks `conf`'s entries against a Go struct as `encoding/json` decodes it (keys
 /// matched case-insensitively), reporting every key with a type error;
 /// `false` if there was one.
-pub(super) fn decode_as(
-    conf: &Map<String, Value>,
+pub(super) fn decode_as<'v>(
+    conf: impl IntoIterator<Item = (&'v String, &'v Value)>,
     schema: Kind,
     at: &Path,
     reader: Reader,
