@@ -269,17 +269,6 @@ pub fn survives_map_decode(v: &Value, steps: &[Step], what: &Hidden) -> bool {
     }
 }
 
-/// The notes under `prefix` (steps from the document's root), with their
-/// paths relative to it: for a sub-document, such as one CNI plugin's entry.
-pub fn notes_below<'a>(
-    notes: &'a [Note],
-    prefix: &'a [Step],
-) -> impl Iterator<Item = (&'a [Step], &'a Hidden)> + 'a {
-    notes
-        .iter()
-        .filter_map(move |n| n.path.strip_prefix(prefix).map(|rest| (rest, &n.what)))
-}
-
 /// The notes under the top-level key `key` of a decoded document, with
 /// their paths relative to that key's value.
 pub fn notes_under<'a>(
