@@ -40,13 +40,7 @@ const BACKOFF_USED: &[(&str, Option<&str>)] = &[
 /// waiting for the condition" without calling the condition once when
 /// Steps < 1.
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
-    if d.mode == Some(Mode::Crd) {
-        return;
-    }
-    let Some(e) = d.new.get("backoff_override") else {
-        return;
-    };
-    let Some(entries) = e.value.as_object() else {
+    let Some((e, entries)) = super::limits::legacy_map(d, "backoff_override") else {
         return;
     };
     for (key, value) in entries {
