@@ -5,7 +5,7 @@
 //! commit 89aadf8 (v1.17.2-42); versions from the same file at each release tag.
 
 use super::go_json::fold_eq;
-use super::go_types::{Kind, m};
+use super::go_types::{Kind, Member, m};
 use super::version::Version;
 
 #[derive(Debug, Clone, Copy)]
@@ -49,14 +49,15 @@ const fn secret(name: &'static str) -> Field {
 /// backoff.ExtendedBackoff (pkg/backoff/backoff.go): `InitialDelay` plus the
 /// embedded k8s `wait.Backoff`, whose fields have no json tags, so the keys
 /// are the Go field names. Durations are integer nanoseconds.
-const BACKOFF: Kind = Kind::Struct(&[
+pub const BACKOFF_MEMBERS: &[Member] = &[
     m("InitialDelay", Kind::Int),
     m("Duration", Kind::Int),
     m("Factor", Kind::Float),
     m("Jitter", Kind::Float),
     m("Steps", Kind::Int),
     m("Cap", Kind::Int),
-]);
+];
+const BACKOFF: Kind = Kind::Struct(BACKOFF_MEMBERS);
 /// route.Route (types/route/route.go).
 const ROUTE: Kind = Kind::Struct(&[m("dst", Kind::String)]);
 /// v1beta1.ENITagBlockListItem (pkg/apis/network.alibabacloud.com/v1beta1/node_types.go).

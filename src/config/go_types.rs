@@ -96,6 +96,17 @@ impl Kind {
         }
     }
 
+    /// Whether how keys are matched ([`Keys`]) can change a decode: only a
+    /// struct with members matches keys, so for any other type a folded
+    /// decode finds exactly what an exact one finds.
+    pub fn matches_keys(self) -> bool {
+        match self {
+            Kind::List(item) | Kind::Map(item) => item.matches_keys(),
+            Kind::Struct(members) => !members.is_empty(),
+            _ => false,
+        }
+    }
+
     /// The first place where Go would refuse to decode `v` into this type.
     /// `null` decodes into anything (the zero value). The path is built only
     /// for a mismatch: most values match, and are checked on every review.
@@ -258,17 +269,6 @@ pub fn survives_map_decode(v: &Value, steps: &[Step], what: &Hidden) -> bool {
     }
 }
 
-/// The notes under `prefix` (steps from the document's root), with their
-/// paths relative to it: for a sub-document, such as one CNI plugin's entry.
-pub fn notes_below<'a>(
-    notes: &'a [Note],
-    prefix: &'a [Step],
-) -> impl Iterator<Item = (&'a [Step], &'a Hidden)> + 'a {
-    notes
-        .iter()
-        .filter_map(move |n| n.path.strip_prefix(prefix).map(|rest| (rest, &n.what)))
-}
-
 /// The notes under the top-level key `key` of a decoded document, with
 /// their paths relative to that key's value.
 pub fn notes_under<'a>(
@@ -339,5 +339,36 @@ mod tests {
                 "{v} {steps:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_struct_members_make_key_matching_matter() {
+        const ROUTE: Kind = Kind::Struct(&[m("dst", Kind::String)]);
+        let cases = [
+            (Kind::String, false),
+            (Kind::List(&Kind::String), false),
+            (Kind::Map(&Kind::List(&Kind::Int)), false),
+            (Kind::Struct(&[]), false),
+            (ROUTE, true),
+            (Kind::List(&ROUTE), true),
+            (Kind::Map(&ROUTE), true),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(kind.matches_keys(), want, "{kind:?}");
+        }
+        // Where it does not matter, the two decodes agree.
+        let v = json!({"Dst": [1], "dst": 2});
+        let root = || Path::root("x");
+        for kind in [Kind::Map(&Kind::List(&Kind::Int)), Kind::Struct(&[])] {
+            assert_eq!(
+                kind.mismatch(&v, root, Keys::Exact),
+                kind.mismatch(&v, root, Keys::Fold),
+                "{kind:?}"
+            );
+        }
+        assert_ne!(
+            ROUTE.mismatch(&v, root, Keys::Exact),
+            ROUTE.mismatch(&v, root, Keys::Fold)
+        );
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::{Doc, Finding, Mode, Severity, id};
+use crate::config::fields::BACKOFF_MEMBERS;
 use crate::config::path::quote_short;
 
 /// The `backoff_override` keys the legacy daemon waits on, and what fails
@@ -39,13 +40,7 @@ const BACKOFF_USED: &[(&str, Option<&str>)] = &[
 /// waiting for the condition" without calling the condition once when
 /// Steps < 1.
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
-    if d.mode == Some(Mode::Crd) {
-        return;
-    }
-    let Some(e) = d.new.get("backoff_override") else {
-        return;
-    };
-    let Some(entries) = e.value.as_object() else {
+    let Some((e, entries)) = super::limits::legacy_map(d, "backoff_override") else {
         return;
     };
     for (key, value) in entries {
@@ -53,16 +48,10 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
             Value::Null => Some(0),
             // An entry Go cannot decode is the field-type rule's finding.
             Value::Object(o)
-                if [
-                    "InitialDelay",
-                    "Duration",
-                    "Factor",
-                    "Jitter",
-                    "Steps",
-                    "Cap",
-                ]
-                .iter()
-                .any(|f| o.get(*f).is_some_and(|v| !v.is_null() && !v.is_number())) =>
+                if BACKOFF_MEMBERS.iter().any(|m| {
+                    o.get(m.name)
+                        .is_some_and(|v| !v.is_null() && !v.is_number())
+                }) =>
             {
                 None
             }

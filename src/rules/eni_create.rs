@@ -259,13 +259,7 @@ mod tests {
             ),
         ];
         for (old, new, want) in cases {
-            let f = run(
-                Operation::Update,
-                Some(&base(new)),
-                Some(&base(old)),
-                None,
-                None,
-            );
+            let f = update(&base(old), &base(new));
             assert_denies(&f, want);
         }
         // A dynamic config is judged merged onto its base.

@@ -97,14 +97,19 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
         ));
     }
     let Some(facts) = d.facts else { return };
+    if max <= 0 && d.op != Operation::Update {
+        // Neither the capacity check nor the zone budget applies.
+        return;
+    }
     let mode = d.mode.unwrap_or(Mode::Legacy);
     let groups = facts.groups();
     let nodes: Vec<&NodeGroup> = groups
         .iter()
         .filter(|g| g.node.config.as_deref() == d.dynamic)
         .collect();
+    // Read once for both the capacity check and the zone budget.
+    let pool = Pool::of(d.new, mode);
     if max > 0 {
-        let pool = Pool::of(d.new, mode);
         let caps: Vec<(&NodeGroup, u64)> = nodes
             .iter()
             .filter_map(|g| Some((*g, pool.pod_ips(&g.node)?)))
@@ -132,10 +137,10 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
             ));
         }
     }
-    zone_budget(d, mode, &nodes, out);
+    zone_budget(d, mode, &pool, &nodes, out);
 }
 
-fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeGroup], out: &mut Vec<Finding>) {
+fn zone_budget(d: &Doc, mode: Mode, new_pool: &Pool, nodes: &[&NodeGroup], out: &mut Vec<Finding>) {
     // Free IPs are already net of what Terway holds now; without the old
     // config (a CREATE) the extra cost of the edit is unknown, not "all of it".
     if d.op != Operation::Update {
@@ -143,7 +148,6 @@ fn zone_budget(d: &Doc, mode: Mode, nodes: &[&NodeGroup], out: &mut Vec<Finding>
     }
     let Some(facts) = d.facts else { return };
     let mut per_zone: BTreeMap<&str, (i128, usize)> = BTreeMap::new();
-    let new_pool = Pool::of(d.new, mode);
     let old_pool = d.old.map(|o| Pool::of(o, mode));
     for g in nodes {
         let n = &g.node;

@@ -14,23 +14,36 @@ use crate::config::strconv::parse_cidr;
 use crate::config::{ENI_CONF, Path};
 use crate::inventory::KubeadmServiceCidr;
 
-/// The blocks the daemon keeps, in order (IPv4 and IPv6, the last of each).
-pub fn parse_service_cidr(s: &str) -> Option<Vec<IpNet>> {
+/// `service_cidr` read once, part by part: the blocks the daemon keeps, in
+/// order (IPv4 and IPv6, the last of each), and the non-empty parts Go's
+/// `net.ParseCIDR` refuses, which the daemon drops.
+struct Read<'a> {
+    blocks: Vec<IpNet>,
+    dropped: Vec<&'a str>,
+}
+
+fn read(s: &str) -> Read<'_> {
     let mut v4 = None;
     let mut v6 = None;
+    let mut dropped = Vec::new();
     for part in s.split(',') {
         match parse_cidr(part) {
             Some(n @ IpNet::V4(_)) => v4 = Some(n),
             Some(n @ IpNet::V6(_)) => v6 = Some(n),
+            None if !part.is_empty() => dropped.push(part),
             None => {}
         }
     }
-    let out: Vec<IpNet> = v4.into_iter().chain(v6).collect();
-    (!out.is_empty()).then_some(out)
+    Read {
+        blocks: v4.into_iter().chain(v6).collect(),
+        dropped,
+    }
 }
 
-fn has_v4(s: &str) -> bool {
-    parse_service_cidr(s).is_some_and(|n| n.iter().any(|n| matches!(n, IpNet::V4(_))))
+/// The blocks the daemon keeps, in order (IPv4 and IPv6, the last of each).
+pub fn parse_service_cidr(s: &str) -> Option<Vec<IpNet>> {
+    let blocks = read(s).blocks;
+    (!blocks.is_empty()).then_some(blocks)
 }
 
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
@@ -42,29 +55,26 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
     let new_s = new.and_then(|e| e.value.as_str()).unwrap_or_default();
     // Built only for a finding.
     let path = || new.map_or_else(|| Path::root(ENI_CONF).key("service_cidr"), |e| e.path());
-    let v4 = !new_s.is_empty() && has_v4(new_s);
+    let read = read(new_s);
+    let v4 = read.blocks.iter().any(|n| matches!(n, IpNet::V4(_)));
     if !v4 {
-        no_ipv4(d, new_s, &path(), out);
+        no_ipv4(d, new_s, &path, out);
     }
-    let dropped: Vec<&str> = new_s
-        .split(',')
-        .filter(|p| !p.is_empty() && parse_cidr(p).is_none())
-        .collect();
-    if v4 && !dropped.is_empty() {
+    if v4 && !read.dropped.is_empty() {
         out.push(Finding::warn(
             id::SERVICE_CIDR,
             &path(),
-            format!("service_cidr part(s) {} are not CIDR blocks to Go's net.ParseCIDR (no spaces, no leading zeros) and are silently dropped; write them as \"172.16.0.0/16,fd00::/120\"", dropped.iter().map(|p| quote_short(p, 40)).collect::<Vec<_>>().join(", ")),
+            format!("service_cidr part(s) {} are not CIDR blocks to Go's net.ParseCIDR (no spaces, no leading zeros) and are silently dropped; write them as \"172.16.0.0/16,fd00::/120\"", read.dropped.iter().map(|p| quote_short(p, 40)).collect::<Vec<_>>().join(", ")),
         ));
     }
     if d.op == Operation::Update {
-        change(d, new_s, &path(), out);
+        change(d, new_s, &read.blocks, &path, out);
     }
 }
 
 /// No IPv4 block: the daemon asks kubeadm-config. Watched, we know whether
 /// that works; offline we only say that it is needed.
-fn no_ipv4(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
+fn no_ipv4(d: &Doc, new_s: &str, path: &dyn Fn() -> Path, out: &mut Vec<Finding>) {
     let what = if new_s.is_empty() {
         "service_cidr is not set".to_string()
     } else {
@@ -105,7 +115,7 @@ fn no_ipv4(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
     out.push(Finding::new(
         id::SERVICE_CIDR,
         severity,
-        path,
+        &path(),
         format!("{what}; {then}. Set the cluster's service range, e.g. \"172.16.0.0/16\""),
     ));
 }
@@ -113,7 +123,7 @@ fn no_ipv4(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
 /// terway-guard's own control: the daemon reads service_cidr once at start,
 /// so a change splits the cluster between old and new ranges. Adding the
 /// other family's block (dual stack) keeps every block the daemon had.
-fn change(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
+fn change(d: &Doc, new_s: &str, has: &[IpNet], path: &dyn Fn() -> Path, out: &mut Vec<Finding>) {
     let Some(old) = d
         .old
         .and_then(|o| o.str("service_cidr"))
@@ -125,7 +135,6 @@ fn change(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
         return;
     }
     let had = parse_service_cidr(old).unwrap_or_default();
-    let has = parse_service_cidr(new_s).unwrap_or_default();
     let same_family = |a: &IpNet, b: &IpNet| a.addr().is_ipv4() == b.addr().is_ipv4();
     let kept = had
         .iter()
@@ -140,7 +149,7 @@ fn change(d: &Doc, new_s: &str, path: &Path, out: &mut Vec<Finding>) {
     };
     out.push(Finding::deny(
         id::SERVICE_CIDR_CHANGE,
-        path,
+        &path(),
         format!("service_cidr was {} and is {now}; the cluster's service range cannot change under running pods (the daemon reads it once at start, pkg/k8s/k8s.go; terway-guard's own control). Keep {} (adding the other IP family's block for dual stack is fine)", quote(old), quote(old)),
     ));
 }

@@ -91,6 +91,11 @@ pub fn create(new: &ConfigObject) -> Vec<Finding> {
     run(Operation::Create, Some(new), None, None, None)
 }
 
+/// An UPDATE judged offline.
+pub fn update(old: &ConfigObject, new: &ConfigObject) -> Vec<Finding> {
+    run(Operation::Update, Some(new), Some(old), None, None)
+}
+
 /// An UPDATE judged with the test inventory.
 pub fn update_with_facts(old: &ConfigObject, new: &ConfigObject) -> Vec<Finding> {
     let facts = facts_for(&[old, new]);

@@ -289,7 +289,6 @@ mod tests {
 
     #[test]
     fn only_an_old_denial_softens_a_new_one() {
-        use crate::rules::Operation;
         let jitter = |v: &str| base(&format!(r#"{{"idle_ip_reclaim_jitter_factor": "{v}"}}"#));
         // (old value, new value, denied, softened to a warning)
         let cases: &[(&str, &str, &[&str], &[&str])] = &[
@@ -301,13 +300,7 @@ mod tests {
             ("0.1", "0.2", &[], &[]),
         ];
         for (old, new, deny, warn) in cases {
-            let f = run(
-                Operation::Update,
-                Some(&jitter(new)),
-                Some(&jitter(old)),
-                None,
-                None,
-            );
+            let f = update(&jitter(old), &jitter(new));
             assert_denies(&f, deny);
             assert_warns(&f, warn);
         }

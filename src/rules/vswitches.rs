@@ -213,6 +213,10 @@ fn vpc_and_overlap(d: &Doc, listed: &[Listed], out: &mut Vec<Finding>) {
             }
         }
     }
+    if found.is_empty() {
+        // Nothing to overlap: service_cidr is not worth parsing.
+        return;
+    }
     let service = d
         .new
         .str("service_cidr")

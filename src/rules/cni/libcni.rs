@@ -6,16 +6,12 @@
 //! into `types.NetConf` (`encoding/json`, keys matched case-insensitively),
 //! which also needs a non-empty `type`.
 
-use crate::config::fields::{Kind, Member};
+use crate::config::fields::{Kind, Member, m};
 
 use super::terway_cli::Plugin;
 use super::{Reader, Report, decode_as, folded};
 
-const fn m(name: &'static str, kind: Kind) -> Member {
-    Member { name, kind }
-}
-
-const STRINGS: Kind = Kind::List(&Kind::String);
+pub(super) const STRINGS: Kind = Kind::List(&Kind::String);
 
 /// `map[string]interface{}`: any object, no member typed.
 pub(super) const ANY_OBJECT: Kind = Kind::Struct(&[]);

@@ -250,11 +250,11 @@ pub(super) fn check(cm: &ConfigObject, old: Option<&ConfigObject>, out: &mut Vec
     report.into_findings(out);
 }
 
-/// Checks `conf` against a Go struct as `encoding/json` decodes it (keys
+/// Checks `conf`'s entries against a Go struct as `encoding/json` decodes it (keys
 /// matched case-insensitively), reporting every key with a type error;
 /// `false` if there was one.
-pub(super) fn decode_as(
-    conf: &Map<String, Value>,
+pub(super) fn decode_as<'v>(
+    conf: impl IntoIterator<Item = (&'v String, &'v Value)>,
     schema: Kind,
     at: &Path,
     reader: Reader,
@@ -268,11 +268,14 @@ pub(super) fn decode_as(
     // Each key checked on its own so that every bad key is reported, not
     // only the first one Go stops at: a key the edit breaks must not hide
     // behind one that was already broken. Which keys match a member is
-    // `Kind::mismatch`'s business (`Keys::Fold`), not repeated here.
+    // `Keys::member`'s business (`Keys::Fold`), as in `Kind::mismatch`;
+    // each value is checked in place, never copied.
     let mut ok = true;
     for (k, v) in conf {
-        let one = Value::Object(Map::from_iter([(k.clone(), v.clone())]));
-        if let Some(bad) = schema.mismatch(&one, || at.clone(), Keys::Fold) {
+        let Some(member) = Keys::Fold.member(members, k) else {
+            continue;
+        };
+        if let Some(bad) = member.kind.mismatch(v, || at.key(k), Keys::Fold) {
             let name = members
                 .iter()
                 .find(|m| go_json::fold_eq(m.name, k))

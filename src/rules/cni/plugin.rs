@@ -7,17 +7,11 @@
 
 use serde_json::Value;
 
-use crate::config::fields::{Kind, Member};
+use crate::config::fields::{Kind, Member, m};
 
-use super::libcni::NET_CONF;
+use super::libcni::{NET_CONF, STRINGS};
 use super::terway_cli::Plugin;
 use super::{Reader, Report, decode_as, folded, shown};
-
-const fn m(name: &'static str, kind: Kind) -> Member {
-    Member { name, kind }
-}
-
-const STRINGS: Kind = Kind::List(&Kind::String);
 
 /// plugin/terway/cni/runtime_config.go `RuntimeConfig`.
 const RUNTIME_CONFIG: Kind = Kind::Struct(&[
@@ -95,19 +89,16 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
     let reader = Reader::Plugin;
     // The embedded NetConf's fields are CNIConf's too: containerd's libcni
     // has judged them already, and the first reader to fail is the one named.
-    let replaced;
-    let conf = if runtime_config_injected(p) {
-        replaced = {
-            let mut c = p.conf.clone();
-            c.shift_remove("runtimeConfig");
-            c
-        };
-        &replaced
-    } else {
-        &p.conf
+    // An injected runtimeConfig never reaches the binary: it is left out by
+    // a filter, not by copying the plugin's map on every review.
+    let injected = runtime_config_injected(p);
+    let conf = || {
+        p.conf
+            .iter()
+            .filter(move |(k, _)| !(injected && k.as_str() == "runtimeConfig"))
     };
     let a = decode_as(
-        conf,
+        conf(),
         Kind::Struct(NET_CONF),
         &p.at,
         reader,
@@ -116,7 +107,7 @@ pub(super) fn check(p: &Plugin, report: &mut Report) {
         report,
     );
     let b = decode_as(
-        conf,
+        conf(),
         Kind::Struct(OWN),
         &p.at,
         reader,

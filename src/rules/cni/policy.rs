@@ -9,14 +9,10 @@
 
 use serde_json::Value;
 
-use crate::config::fields::{Kind, Member};
+use crate::config::fields::{Kind, Member, m};
 
 use super::terway_cli::Plugin;
 use super::{Reader, Report, decode_as, folded, shown};
-
-const fn m(name: &'static str, kind: Kind) -> Member {
-    Member { name, kind }
-}
 
 /// cmd/terway-cli/policy.go `CNIConfig`.
 const CNI_CONFIG: &[Member] = &[

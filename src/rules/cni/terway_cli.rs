@@ -84,6 +84,7 @@ pub(super) fn write(doc: &Value, at: &Path, report: &mut Report) -> Option<Vec<P
             continue;
         };
         let terway = kind == TERWAY;
+        // One copy, written back in place below.
         let mut conf = p.clone();
         conf.shift_remove("cniVersion");
         conf.shift_remove("name");
@@ -97,11 +98,8 @@ pub(super) fn write(doc: &Value, at: &Path, report: &mut Report) -> Option<Vec<P
                 format!("type is {}, not exactly \"terway\": terway-cli compares it exactly ({SOURCE}) and does not set it up as Terway's, and containerd then looks for a CNI binary of that name, which does not exist, so every pod sandbox on a new node fails. Write \"terway\"", quote_short(kind, 30)),
             );
         }
-        plugins.push(Plugin {
-            at,
-            conf: conf.into_iter().map(|(k, v)| (k, as_written(&v))).collect(),
-            terway,
-        });
+        conf.values_mut().for_each(write_back);
+        plugins.push(Plugin { at, conf, terway });
     }
     if failed {
         return None;
@@ -188,31 +186,27 @@ fn terway_plugin(conf: &mut Map<String, Value>, at: &Path, report: &mut Report) 
     ok
 }
 
-/// A value as terway-cli writes it back: through Go's `interface{}`, every
-/// number is a float64 marshalled in Go's float format (integral values
-/// below 1e21 without a fraction or exponent).
-pub(super) fn as_written(v: &Value) -> Value {
+/// A value made what terway-cli writes back, in place: through Go's
+/// `interface{}`, every number is a float64 marshalled in Go's float format
+/// (integral values below 1e21 without a fraction or exponent).
+pub(super) fn write_back(v: &mut Value) {
     match v {
         Value::Number(n) => {
             let Some(f) = n.as_f64() else {
-                return v.clone();
+                return;
             };
             // 2^63: the first integral float64 outside i64.
             const I64_END: f64 = 9_223_372_036_854_775_808.0;
-            if f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) {
+            *v = if f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) {
                 // In range by the check above: the cast is exact.
                 Value::from(f as i64)
             } else {
                 Number::from_f64(f).map_or(Value::Null, Value::Number)
-            }
+            };
         }
-        Value::Array(items) => Value::Array(items.iter().map(as_written).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), as_written(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Array(items) => items.iter_mut().for_each(write_back),
+        Value::Object(map) => map.values_mut().for_each(write_back),
+        _ => {}
     }
 }
 
@@ -380,7 +374,9 @@ mod tests {
             (json!({"a": [1.0, "x"]}), json!({"a": [1, "x"]})),
         ];
         for (v, want) in cases {
-            assert_eq!(super::as_written(&v), want, "{v}");
+            let mut got = v.clone();
+            super::write_back(&mut got);
+            assert_eq!(got, want, "{v}");
         }
     }
 }

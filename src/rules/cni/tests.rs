@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::check;
 use crate::rules::testing::*;
-use crate::rules::{Finding, Operation, Severity};
+use crate::rules::{Finding, Severity};
 
 pub(super) const TERWAY: &str = r#"{"cniVersion":"0.4.0","name":"terway","type":"terway"}"#;
 
@@ -59,16 +59,10 @@ pub(super) const CONF: &str = r#"data["10-terway.conf"]"#;
 fn a_missing_conf_blocks_only_its_removal() {
     let without = base_with(&[("eni_conf", "{}")]);
     let with = base_with(&[("eni_conf", "{}"), ("10-terway.conf", TERWAY)]);
-    let f = run(Operation::Update, Some(&without), Some(&with), None, None);
+    let f = update(&with, &without);
     assert_denies(&f, &["cni-conf"]);
     assert!(message(&f, "cni-conf").contains("removes"));
-    let f = run(
-        Operation::Update,
-        Some(&without),
-        Some(&without),
-        None,
-        None,
-    );
+    let f = update(&without, &without);
     assert_denies(&f, &[]);
     assert_warns(&f, &["cni-conf"]);
 }
@@ -83,7 +77,7 @@ fn removing_the_unused_conf_beside_a_conflist_is_denied() {
         ("10-terway.conflist", list),
     ]);
     let new = base_with(&[("eni_conf", "{}"), ("10-terway.conflist", list)]);
-    let f = run(Operation::Update, Some(&new), Some(&old), None, None);
+    let f = update(&old, &new);
     assert_denies(&f, &["cni-conf"]);
     assert!(message(&f, "cni-conf").contains("must exist"));
 }
@@ -96,12 +90,12 @@ fn a_broken_plugin_the_edit_keeps_does_not_block_it() {
         ("eni_conf", r#"{"max_pool_size":5}"#),
         ("10-terway.conf", bad),
     ]);
-    let f = run(Operation::Update, Some(&new), Some(&old), None, None);
+    let f = update(&old, &new);
     assert_denies(&f, &[]);
     // The same key newly failing in another reader is this edit's.
     let worse = r#"{"type":"terway","mtu":"1500","capabilities":{"bandwidth":"yes"}}"#;
     let new = base_with(&[("eni_conf", "{}"), ("10-terway.conf", worse)]);
-    let f = run(Operation::Update, Some(&new), Some(&old), None, None);
+    let f = update(&old, &new);
     assert_denies(&f, &["cni-conf"]);
     assert!(message(&f, "cni-conf").contains("libcni"));
 }

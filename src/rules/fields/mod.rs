@@ -57,6 +57,7 @@ fn types_and_names(conf: &EniConf, role: Role, version: Option<Version>, out: &m
             if let Some(m) = field.kind.mismatch_with(value, hidden(), path, Keys::Exact) {
                 out.push(type_finding(&m, field.secret || secret(), "the daemon (k8s.io/apimachinery/pkg/util/json, types/daemon/config.go) refuses it and Terway does not start"));
             } else if role == Role::Base
+                && field.kind.matches_keys()
                 && let Some(m) = field.kind.mismatch_with(value, hidden(), path, Keys::Fold)
             {
                 out.push(type_finding(&m, field.secret || secret(), "terway-init decodes eni-config with encoding/json, which matches keys case-insensitively (cmd/terway-cli/node.go), and fails on it"));
