@@ -40,7 +40,7 @@ const BACKOFF_USED: &[(&str, Option<&str>)] = &[
 /// waiting for the condition" without calling the condition once when
 /// Steps < 1.
 pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
-    let Some((e, entries)) = super::limits::legacy_map(d, "backoff_override") else {
+    let Some((e, entries)) = d.legacy_map("backoff_override") else {
         return;
     };
     for (key, value) in entries {

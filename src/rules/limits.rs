@@ -4,10 +4,7 @@
 //! burst is below 1 ("rate: Wait(n=1) exceeds limiter's burst 0"), so every
 //! call behind it fails.
 
-use serde_json::{Map, Value};
-
 use super::{Doc, Finding, Mode, Severity, id};
-use crate::config::eni_conf::Entry;
 use crate::config::fields::levenshtein;
 use crate::config::path::quote_short;
 
@@ -86,7 +83,7 @@ pub(super) fn check(d: &Doc, out: &mut Vec<Finding>) {
 /// CRD mode leaves cloud calls to terway-controlplane, which has its own
 /// limits.
 fn rate_limit(d: &Doc, out: &mut Vec<Finding>) {
-    let Some((e, limits)) = legacy_map(d, "rate_limit") else {
+    let Some((e, limits)) = d.legacy_map("rate_limit") else {
         return;
     };
     let dual = d.new.str("ip_stack") == Some("dual");
@@ -146,20 +143,6 @@ fn rate_limit(d: &Doc, out: &mut Vec<Finding>) {
             format!("rate_limit {name} is {n}: the legacy daemon makes it the burst of the call's limiter, and a burst below 1 fails every wait (\"rate: Wait(n=1) exceeds limiter's burst {n}\", pkg/aliyun/client/ratelimit.go); {effect}. Use a positive number of calls per minute or remove the entry"),
         ));
     }
-}
-
-/// A map of `eni_conf` only the legacy daemon reads (`rate_limit`,
-/// `backoff_override`), with its entries: `None` in CRD mode, or when it is
-/// not an object (the field-type rule's finding).
-pub(super) fn legacy_map<'a>(
-    d: &Doc<'a>,
-    key: &str,
-) -> Option<(Entry<'a>, &'a Map<String, Value>)> {
-    if d.mode == Some(Mode::Crd) {
-        return None;
-    }
-    let e = d.new.get(key)?;
-    Some((e, e.value.as_object()?))
 }
 
 /// The daemon builds its Kubernetes client with `kube_client_qps` and

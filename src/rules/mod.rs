@@ -147,7 +147,24 @@ pub(crate) struct Doc<'a> {
     pub version: Option<Version>,
 }
 
-impl Doc<'_> {
+impl<'a> Doc<'a> {
+    /// A map of `eni_conf` only the legacy daemon reads (`rate_limit`,
+    /// `backoff_override`), with its entries: `None` in CRD mode, or when it
+    /// is not an object (the field-type rule's finding).
+    pub fn legacy_map(
+        &self,
+        key: &str,
+    ) -> Option<(
+        crate::config::eni_conf::Entry<'a>,
+        &'a serde_json::Map<String, serde_json::Value>,
+    )> {
+        if self.mode == Some(Mode::Crd) {
+            return None;
+        }
+        let e = self.new.get(key)?;
+        Some((e, e.value.as_object()?))
+    }
+
     /// " (Terway v1.16.4)" for messages that depend on the version.
     pub fn version_note(&self) -> String {
         self.version
