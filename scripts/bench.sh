@@ -9,6 +9,12 @@
 # - floor: parses the review into serde_json::Value and answers with its uid
 #   (the work every webhook must do).
 # - fixed: a fixed answer, no JSON.
+# - terway-guard passing through: the same reviews moved to namespace
+#   `default`, which terway-guard decodes (the old object only scanned) and
+#   allows without judging: what its own plumbing costs, beside the
+#   framework's. The gap between this row
+#   and terway-guard's is the judging (Go-faithful parse, rules, hash, audit
+#   annotations, log line).
 # Each server gets ROUNDS runs, interleaved: terway-guard, the axum baseline
 # and the floor run back to back in each round (the order rotates), and the
 # headline ratios are medians of the per-round ratios. This machine's
@@ -46,6 +52,9 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
 LUA
+{ cat "$work/post.lua"; cat <<'LUA'; } > "$work/pass.lua"
+for i, b in ipairs(bodies) do bodies[i] = b:gsub('"namespace": "kube%-system"', '"namespace": "default"') end
+LUA
 
 rss() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -62,7 +71,7 @@ run() { # pid port -> "rps p50 p99 cpu"
 median() { sort -n -k1,1 | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 # Warm-up, then ROUNDS interleaved runs per server.
 wrk -t1 -c"$CONNS" -d2s -s "$work/post.lua" "https://127.0.0.1:18443/validate" >/dev/null
-: > "$work/g"; : > "$work/f"; : > "$work/b"; : > "$work/k"
+: > "$work/g"; : > "$work/f"; : > "$work/b"; : > "$work/k"; : > "$work/p"
 for r in $(seq "$ROUNDS"); do
   case $((r % 3)) in
     1) run $guard 18443 >> "$work/g"; run $kube 18446 >> "$work/k"; run $floor 18445 >> "$work/f" ;;
@@ -70,14 +79,16 @@ for r in $(seq "$ROUNDS"); do
     0) run $floor 18445 >> "$work/f"; run $guard 18443 >> "$work/g"; run $kube 18446 >> "$work/k" ;;
   esac
   run $base 18444 >> "$work/b"
+  run $guard 18443 pass >> "$work/p"
 done
 # Per-round ratios, in round order: to the floor, to the fixed answer, to axum.
-paste -d' ' "$work/g" "$work/f" "$work/b" "$work/k" |
-  awk '{printf "%.2f %.2f %.2f\n", $1 / $5, $1 / $9, $1 / $13}' > "$work/ratios"
+paste -d' ' "$work/g" "$work/f" "$work/b" "$work/k" "$work/p" |
+  awk '{printf "%.2f %.2f %.2f %.2f\n", $1 / $5, $1 / $9, $1 / $13, $17 / $13}' > "$work/ratios"
 read -r g_rps g_p50 g_p99 g_cpu <<< "$(median < "$work/g")"
 read -r k_rps k_p50 k_p99 k_cpu <<< "$(median < "$work/k")"
 read -r f_rps f_p50 f_p99 f_cpu <<< "$(median < "$work/f")"
 read -r b_rps b_p50 b_p99 b_cpu <<< "$(median < "$work/b")"
+read -r p_rps p_p50 p_p99 p_cpu <<< "$(median < "$work/p")"
 peak_rss=$(rss $guard VmHWM)
 
 # Server-side p99 from terway-guard's own latency histogram.
@@ -90,17 +101,20 @@ server_p99=$(curl -s http://127.0.0.1:19091/metrics | awk '
 ratio=$(cut -d' ' -f1 "$work/ratios" | median)
 ratio_fixed=$(cut -d' ' -f2 "$work/ratios" | median)
 ratio_kube=$(cut -d' ' -f3 "$work/ratios" | median)
+pass_kube=$(cut -d' ' -f4 "$work/ratios" | median)
 kube_floor=$(awk -v a="$k_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')
 of_medians=$(awk -v a="$g_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')
 cat <<TABLE
 | server | requests/s (median of $ROUNDS) | p50 ms | p99 ms | CPU (cores) | RSS |
 |---|---|---|---|---|---|
 | terway-guard serve | $g_rps | $g_p50 | $g_p99 | $g_cpu | idle $((idle_rss / 1024)) MiB, peak $((peak_rss / 1024)) MiB |
+| terway-guard serve, passing through (same reviews in namespace default: decoded, allowed, not judged) | $p_rps | $p_p50 | $p_p99 | $p_cpu | |
 | axum + kube-core (decode into AdmissionReview<DynamicObject>, answer allowed) | $k_rps | $k_p50 | $k_p99 | $k_cpu | |
 | floor (rustls + hyper, parse into serde_json::Value, echo uid) | $f_rps | $f_p50 | $f_p99 | $f_cpu | |
 | baseline (rustls + hyper, fixed answer) | $b_rps | $b_p50 | $b_p99 | $b_cpu | |
 
 Ratio to the axum + kube-core baseline: **$ratio_kube** (median of the per-round ratios $(cut -d' ' -f3 "$work/ratios" | tr '\n' ' ')); that baseline to the floor: $kube_floor.
+Passing through, terway-guard to the axum + kube-core baseline: **$pass_kube** (median of the per-round ratios $(cut -d' ' -f4 "$work/ratios" | tr '\n' ' ')).
 Ratio to the parse-and-echo floor: **$ratio** (median of the per-round ratios $(cut -d' ' -f1 "$work/ratios" | tr '\n' ' ')| ratio of the medians: $of_medians); to the fixed answer: $ratio_fixed. Server-side p99 (histogram bucket): ≤ ${server_p99} s.
 Each run: wrk -t1 -c$CONNS -d${DURATION}s on 127.0.0.1, keep-alive; per round: $(awk '{printf "%s ", $1}' "$work/g")req/s (terway-guard), $(awk '{printf "%s ", $1}' "$work/f")req/s (floor), $(awk '{printf "%s ", $1}' "$work/k")req/s (axum). 2 cores shared by wrk and the server, $(nproc) cores.
 TABLE
