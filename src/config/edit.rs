@@ -46,7 +46,7 @@ pub fn append_vswitch(text: &str, zone: &str, id: &str) -> Option<String> {
                 None => splice(text, list.span.start + 1..list.span.start + 1, &item),
             }),
             Node::Scalar => Some(splice(text, list.span.clone(), &format!("[{item}]"))),
-            Node::Object(_) => None,
+            Node::Object(_) | Node::Deep => None,
         },
     }
 }
