@@ -626,3 +626,88 @@ async fn in_crd_mode_no_pod_restarts_and_the_zones_terway_nodes_are_asked_to_rec
     let g = kube.get(&format!("{TERWAY_NODES}/node-g-1"));
     assert!(g["metadata"].get("annotations").is_none(), "{g}");
 }
+
+/// A zone larger than a page: its nodes (under either zone label) and their
+/// Terway pods are listed in pages of 50 (`limit`, then `continue`), as the
+/// watchers list, and only the zone's are kept.
+#[tokio::test]
+async fn a_large_zones_nodes_and_terway_pods_are_listed_in_pages() {
+    use terway_guard::expand::restart::{terway_pods, zone_nodes};
+    const NODES: &str = "/api/v1/nodes";
+    let kube = FakeKube::in_process();
+    let ds = cluster_ds();
+    kube.put(DS, ds);
+    // Zone f: 120 nodes with today's label, 60 with the old one; zone g: 70.
+    let mut nodes = Vec::new();
+    let mut want = std::collections::BTreeSet::new();
+    for (zone, label, n) in [
+        ("f", "topology.kubernetes.io/zone", 120),
+        ("g", "topology.kubernetes.io/zone", 70),
+        ("f", "failure-domain.beta.kubernetes.io/zone", 60),
+    ] {
+        for i in 0..n {
+            let name = format!("node-{zone}-{}-{i:03}", label.len());
+            nodes.push(json!({"metadata": {"name": name, "labels": {label: format!("cn-shanghai-{zone}")}}}));
+            put_terway_pod(&kube, &name);
+            if zone == "f" {
+                want.insert(name);
+            }
+        }
+    }
+    kube.put(
+        NODES,
+        json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1"}, "items": nodes}),
+    );
+    let client = kube.client();
+    let got = zone_nodes(&client, "cn-shanghai-f").await.unwrap();
+    assert_eq!(got, want);
+    let pods = terway_pods(&client, "kube-system", "terway-eniip", &got)
+        .await
+        .unwrap();
+    assert_eq!(pods.len(), 180);
+    assert!(
+        pods.iter()
+            .all(|(p, ready)| *ready && want.contains(&p.node))
+    );
+
+    let reads = kube.store.lock().unwrap().reads.clone();
+    let of = |path: &str| -> Vec<String> {
+        let prefix = format!("GET {path}?");
+        reads
+            .iter()
+            .filter(|r| r.starts_with(&prefix))
+            .cloned()
+            .collect()
+    };
+    let (node_reads, pod_reads) = (of(NODES), of(PODS));
+    // 120 nodes: pages of 50, 50 and 20; 60: 50 and 10.
+    assert_eq!(node_reads.len(), 5, "{node_reads:?}");
+    assert_eq!(
+        node_reads
+            .iter()
+            .filter(|r| r.contains("continue="))
+            .count(),
+        3,
+        "{node_reads:?}"
+    );
+    assert!(
+        node_reads
+            .iter()
+            .all(|r| r.contains("limit=50") && r.ends_with(" (metadata)")),
+        "{node_reads:?}"
+    );
+    // 250 Terway pods, every one the DaemonSet's: pages of 50.
+    assert_eq!(pod_reads.len(), 5, "{pod_reads:?}");
+    assert!(
+        pod_reads
+            .iter()
+            .all(|r| r.contains("limit=50") && r.contains("labelSelector=")),
+        "{pod_reads:?}"
+    );
+}
+
+/// The DaemonSet of [`cluster`], alone.
+fn cluster_ds() -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "terway-eniip", "namespace": "kube-system", "generation": 1},
+           "spec": {"selector": {"matchLabels": {"app": "terway-eniip"}}, "template": {"metadata": {"labels": {"app": "terway-eniip"}}, "spec": {"containers": []}}}})
+}

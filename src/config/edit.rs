@@ -11,12 +11,7 @@ pub fn append_vswitch(text: &str, zone: &str, id: &str) -> Option<String> {
         return None;
     };
     let item = quote(id);
-    // Go lets the last key matching "vswitches" case-insensitively win.
-    let Some((_, vsw)) = fields
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case("vswitches"))
-    else {
+    let Some(vsw) = vswitches(fields) else {
         return Some(insert_member(
             text,
             &root,
@@ -46,9 +41,28 @@ pub fn append_vswitch(text: &str, zone: &str, id: &str) -> Option<String> {
                 None => splice(text, list.span.start + 1..list.span.start + 1, &item),
             }),
             Node::Scalar => Some(splice(text, list.span.clone(), &format!("[{item}]"))),
-            Node::Object(_) => None,
+            Node::Object(_) | Node::Deep => None,
         },
     }
+}
+
+/// The member Terway reads its vSwitches from: the last key spelled exactly
+/// `vswitches`. The daemon and the controlplane decode `eni_conf` with
+/// k8s.io/apimachinery/pkg/util/json, whose keys are case-sensitive
+/// (sigs.k8s.io/json `UnmarshalCaseSensitivePreserveInts`), in
+/// types/daemon/config.go `MergeConfigAndUnmarshal` (AliyunContainerService/
+/// terway@89aadf8; daemon/config.go and pkg/eni/node_reconcile.go read
+/// `VSwitches` from it). `encoding/json` would also take a key that folds to
+/// it (decode.go: `byExactName`, else `byFoldedName[foldName(key)]`; `ſ`
+/// folds to `s`), but its one Terway reader, terway-init's
+/// cmd/terway-cli/node.go, never reads `VSwitches`: an id appended under
+/// `VSwitches` or `vſwitches` would reach no Terway code.
+fn vswitches(fields: &[(String, Spanned)]) -> Option<&Spanned> {
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "vswitches")
+        .map(|(_, v)| v)
 }
 
 /// Inserts `member` (`"key": value`) as the last member of the object `obj`.
@@ -102,20 +116,94 @@ mod tests {
                 r#"{"vswitches": {"z": null}}"#,
                 r#"{"vswitches": {"z": ["vsw-new"]}}"#,
             ),
+            // Keys as Go decodes them: escapes, lone surrogates (U+FFFD).
             (
-                r#"{"VSwitches": {"z": ["vsw-a"]}}"#,
-                r#"{"VSwitches": {"z": ["vsw-a", "vsw-new"]}}"#,
+                r#"{"vswitch\u0065s": {"z": ["vsw-a"]}}"#,
+                r#"{"vswitch\u0065s": {"z": ["vsw-a", "vsw-new"]}}"#,
+            ),
+            (
+                r#"{"\ud800": "\udc00", "vswitches": {"\u007a": []}}"#,
+                r#"{"\ud800": "\udc00", "vswitches": {"\u007a": ["vsw-new"]}}"#,
             ),
         ];
         for (text, want) in cases {
             let got = append_vswitch(text, "z", "vsw-new").unwrap();
             assert_eq!(got, want);
-            assert!(serde_json::from_str::<serde_json::Value>(&got).is_ok());
+            assert!(crate::config::go_json::decode(&got).is_ok(), "{got}");
         }
         assert_eq!(append_vswitch("[1]", "z", "vsw-new"), None);
         assert_eq!(
             append_vswitch(r#"{"vswitches": {"z": {"a": 1}}}"#, "z", "vsw-new"),
             None
         );
+    }
+
+    /// Only `vswitches` spelled exactly is Terway's list (the daemon's keys
+    /// are case-sensitive): a folded spelling (`VSwitches`, `vſwitches` with
+    /// U+017F, which `encoding/json` would fold to it) is left alone, and
+    /// where several exact ones are repeated, the last is the one read.
+    #[test]
+    fn appends_to_the_key_the_daemon_reads() {
+        let cases = [
+            (
+                r#"{"VSwitches": {"z": ["vsw-a"]}}"#,
+                r#"{"VSwitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-new"]}}"#,
+            ),
+            (
+                "{\"vſwitches\": {\"z\": [\"vsw-a\"]}}",
+                "{\"vſwitches\": {\"z\": [\"vsw-a\"]}, \"vswitches\": {\"z\": [\"vsw-new\"]}}",
+            ),
+            (
+                "{\"vswitches\": {\"z\": [\"vsw-a\"]}, \"vſwitches\": {\"z\": [\"vsw-b\"]}}",
+                "{\"vswitches\": {\"z\": [\"vsw-a\", \"vsw-new\"]}, \"vſwitches\": {\"z\": [\"vsw-b\"]}}",
+            ),
+            (
+                r#"{"VSWITCHES": {"z": ["vsw-b"]}, "vswitches": {"z": ["vsw-a"]}}"#,
+                r#"{"VSWITCHES": {"z": ["vsw-b"]}, "vswitches": {"z": ["vsw-a", "vsw-new"]}}"#,
+            ),
+            (
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-b"]}}"#,
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-b", "vsw-new"]}}"#,
+            ),
+        ];
+        for (text, want) in cases {
+            let got = append_vswitch(text, "z", "vsw-new").unwrap();
+            assert_eq!(got, want);
+            // The list Terway reads now ends with the new id.
+            let conf = crate::config::EniConf::parse(&got).unwrap();
+            let ids: Vec<&str> = conf.vswitches().iter().map(|l| l.id.as_str()).collect();
+            assert_eq!(ids.last(), Some(&"vsw-new"), "{got}");
+        }
+        // The spellings left alone are ones encoding/json would fold.
+        for k in ["VSwitches", "vſwitches", "VSWITCHES"] {
+            assert!(crate::config::go_json::fold_eq(k, "vswitches"), "{k}");
+        }
+    }
+
+    /// Texts only Go's decoder reads (lone surrogates, nesting past serde's
+    /// and jq's limits, up to Go's) are edited too, every other byte kept.
+    #[test]
+    fn appends_to_texts_only_go_reads() {
+        let nest = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let cases = [
+            (r#""\ud800": 1"#.to_string(), true),
+            (r#""x": "\ud800\u0041""#.to_string(), true),
+            (format!(r#""x": {}"#, nest(300)), true),
+            // With the root object and `x`'s lists, 10000 levels: Go's limit.
+            (format!(r#""x": {}"#, nest(9_999)), true),
+            (format!(r#""x": {}"#, nest(10_000)), false),
+        ];
+        for (member, go_reads) in cases {
+            let text = format!(r#"{{{member}, "vswitches": {{"z": ["vsw-a"]}}}}"#);
+            let name: String = member.chars().take(30).collect();
+            assert_eq!(
+                crate::config::EniConf::parse(&text).is_ok(),
+                go_reads,
+                "{name}"
+            );
+            let got = append_vswitch(&text, "z", "vsw-new");
+            let want = format!(r#"{{{member}, "vswitches": {{"z": ["vsw-a", "vsw-new"]}}}}"#);
+            assert_eq!(got, go_reads.then_some(want), "{name}");
+        }
     }
 }

@@ -1,14 +1,27 @@
 //! Byte spans of values inside a JSON text, so an edit can remove one array
 //! item and leave every other byte (formatting, key order, numbers) as the
 //! user wrote it. Only used on text that already parsed as valid JSON.
+//!
+//! It reads every text Terway reads: object keys decode as Go's
+//! `encoding/json` decodes them (decode.go unquote, through
+//! [`go_json::decode`]: a lone surrogate escape is U+FFFD, `"vswitch\u0065s"`
+//! is `vswitches`), so a key here is the key of [`super::EniConf`]; nesting
+//! goes to Go's limit (scanner.go maxNestingDepth, [`GO_MAX_DEPTH`]), with no
+//! recursion, as in [`go_json`].
 
 use std::ops::Range;
+
+use super::go_json::{self, GO_MAX_DEPTH};
 
 #[derive(Debug, Clone)]
 pub enum Node {
     Object(Vec<(String, Spanned)>),
     Array(Vec<Spanned>),
     Scalar,
+    /// A container nested deeper than [`KEEP_DEPTH`]: its span only. No
+    /// edit reaches that deep, and a 10000-deep tree would overflow the
+    /// stack of whatever drops or clones it.
+    Deep,
 }
 
 #[derive(Debug, Clone)]
@@ -17,16 +30,19 @@ pub struct Spanned {
     pub node: Node,
 }
 
-/// Spans of a valid JSON text; `None` if it is not valid JSON after all.
+/// Containers deeper than this (the top-level value is at depth 1) are
+/// [`Node::Deep`]; as deep as [`go_json`] keeps values.
+pub const KEEP_DEPTH: usize = 100;
+
+/// Spans of a valid JSON text; `None` if it is not valid JSON after all, or
+/// nests deeper than Go's decoder allows.
 pub fn scan(text: &str) -> Option<Spanned> {
     let mut s = Scanner {
         b: text.as_bytes(),
         text,
         i: 0,
     };
-    let v = s.value(0)?;
-    s.ws();
-    (s.i == s.b.len()).then_some(v)
+    s.run()
 }
 
 /// `text` with the listed array items removed, each with the comma before it.
@@ -48,6 +64,19 @@ pub fn remove_items(text: &str, items: &[(Range<usize>, Range<usize>)]) -> Strin
     out
 }
 
+/// An open container: where it starts and what it holds so far (nothing
+/// past [`KEEP_DEPTH`]).
+struct Frame {
+    start: usize,
+    open: Open,
+}
+
+enum Open {
+    /// The members so far and the key whose value is being read.
+    Object(Vec<(String, Spanned)>, String),
+    Array(Vec<Spanned>),
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     text: &'a str,
@@ -55,90 +84,145 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
+    /// One pass with an explicit stack, as go_json/parse.rs does: Go allows
+    /// 10000 levels, more than a thread's stack holds for a recursive scan.
+    fn run(&mut self) -> Option<Spanned> {
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            // A value starts here, inside `stack.len()` containers.
+            self.ws();
+            let start = self.i;
+            let mut done = match *self.b.get(self.i)? {
+                c @ (b'{' | b'[') => {
+                    if stack.len() >= GO_MAX_DEPTH {
+                        return None;
+                    }
+                    self.i += 1;
+                    self.ws();
+                    let close = if c == b'{' { b'}' } else { b']' };
+                    if self.b.get(self.i) == Some(&close) {
+                        self.i += 1;
+                        let node = match c {
+                            _ if stack.len() >= KEEP_DEPTH => Node::Deep,
+                            b'{' => Node::Object(Vec::new()),
+                            _ => Node::Array(Vec::new()),
+                        };
+                        Spanned {
+                            span: start..self.i,
+                            node,
+                        }
+                    } else {
+                        let open = if c == b'{' {
+                            Open::Object(Vec::new(), self.key()?)
+                        } else {
+                            Open::Array(Vec::new())
+                        };
+                        stack.push(Frame { start, open });
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                    Spanned {
+                        span: start..self.i,
+                        node: Node::Scalar,
+                    }
+                }
+                _ => {
+                    self.scalar()?;
+                    Spanned {
+                        span: start..self.i,
+                        node: Node::Scalar,
+                    }
+                }
+            };
+            // Hand the value to its container; close containers that end here.
+            loop {
+                // The container on top is at depth `stack.len()`.
+                let keep = stack.len() <= KEEP_DEPTH;
+                let Some(top) = stack.last_mut() else {
+                    self.ws();
+                    return (self.i == self.b.len()).then_some(done);
+                };
+                let close = match &mut top.open {
+                    Open::Object(fields, key) => {
+                        let key = std::mem::take(key);
+                        if keep {
+                            fields.push((key, done));
+                        }
+                        b'}'
+                    }
+                    Open::Array(items) => {
+                        if keep {
+                            items.push(done);
+                        }
+                        b']'
+                    }
+                };
+                self.ws();
+                match *self.b.get(self.i)? {
+                    b',' => {
+                        self.i += 1;
+                        if let Open::Object(_, key) = &mut top.open {
+                            self.ws();
+                            *key = self.key()?;
+                        }
+                        break;
+                    }
+                    c if c == close => self.i += 1,
+                    _ => return None,
+                }
+                let frame = stack.pop()?;
+                let node = match frame.open {
+                    _ if !keep => Node::Deep,
+                    Open::Object(fields, _) => Node::Object(fields),
+                    Open::Array(items) => Node::Array(items),
+                };
+                done = Spanned {
+                    span: frame.start..self.i,
+                    node,
+                };
+            }
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<Spanned> {
-        if depth > 256 {
-            return None;
-        }
-        self.ws();
-        let start = self.i;
-        let node = match *self.b.get(self.i)? {
-            b'{' => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        let k = self.string()?;
-                        let key: String = serde_json::from_str(&self.text[k]).ok()?;
-                        self.ws();
-                        (self.b.get(self.i) == Some(&b':')).then_some(())?;
-                        self.i += 1;
-                        fields.push((key, self.value(depth + 1)?));
-                        self.ws();
-                        match self.b.get(self.i)? {
-                            b',' => self.i += 1,
-                            b'}' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                Node::Object(fields)
+    /// A key, decoded as Go decodes it, and its colon.
+    fn key(&mut self) -> Option<String> {
+        let k = self.string()?;
+        let raw = self.text.get(k.start + 1..k.end - 1)?;
+        // Most keys have no escape: they are their own text.
+        let key = if raw.contains('\\') {
+            match go_json::decode(self.text.get(k)?).ok()?.value {
+                serde_json::Value::String(s) => s,
+                _ => return None,
             }
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        items.push(self.value(depth + 1)?);
-                        self.ws();
-                        match self.b.get(self.i)? {
-                            b',' => self.i += 1,
-                            b']' => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                Node::Array(items)
-            }
-            b'"' => {
-                self.string()?;
-                Node::Scalar
-            }
-            _ => {
-                while self.i < self.b.len()
-                    && !matches!(
-                        self.b[self.i],
-                        b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'
-                    )
-                {
-                    self.i += 1;
-                }
-                (self.i > start).then_some(())?;
-                Node::Scalar
-            }
+        } else {
+            raw.to_string()
         };
-        Some(Spanned {
-            span: start..self.i,
-            node,
-        })
+        self.ws();
+        (self.b.get(self.i) == Some(&b':')).then_some(())?;
+        self.i += 1;
+        Some(key)
+    }
+
+    /// A number or literal: syntax was checked by the parse this follows.
+    fn scalar(&mut self) -> Option<()> {
+        let start = self.i;
+        while self.i < self.b.len()
+            && !matches!(
+                self.b[self.i],
+                b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'
+            )
+        {
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
     }
 
     fn string(&mut self) -> Option<Range<usize>> {
@@ -159,45 +243,4 @@ impl Scanner<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn arr(text: &str, key: &str) -> Vec<Range<usize>> {
-        let root = scan(text).unwrap();
-        let Node::Object(fields) = root.node else {
-            panic!()
-        };
-        let (_, v) = fields.into_iter().find(|(k, _)| k == key).unwrap();
-        let Node::Array(items) = v.node else { panic!() };
-        items.into_iter().map(|i| i.span).collect()
-    }
-
-    #[test]
-    fn removes_items_keeping_the_rest_byte_for_byte() {
-        let cases = [
-            (r#"{"a": ["x", "y", "x"]}"#, vec![2], r#"{"a": ["x", "y"]}"#),
-            (
-                "{\"a\": [\n  \"x\",\n  \"x\",\n  \"y\"\n], \"n\": 1.50}",
-                vec![1],
-                "{\"a\": [\n  \"x\",\n  \"y\"\n], \"n\": 1.50}",
-            ),
-            (r#"{"a": ["x","x","x"]}"#, vec![1, 2], r#"{"a": ["x"]}"#),
-            (r#"{"a": ["x\"]", "x\"]"]}"#, vec![1], r#"{"a": ["x\"]"]}"#),
-        ];
-        for (text, drop, want) in cases {
-            let spans = arr(text, "a");
-            let items: Vec<_> = drop
-                .iter()
-                .map(|&i| (spans[i - 1].clone(), spans[i].clone()))
-                .collect();
-            assert_eq!(remove_items(text, &items), want);
-        }
-    }
-
-    #[test]
-    fn refuses_invalid_text() {
-        for text in ["{", "[1,]", "{\"a\" 1}", "[1] 2"] {
-            assert!(scan(text).is_none(), "{text}");
-        }
-    }
-}
+mod tests;

@@ -17,9 +17,7 @@
 //! is deleted, and pods are deleted with a UID precondition, so a run killed
 //! mid-batch finishes that batch without deleting a replacement pod.
 
-use ::kube::api::{
-    Api, DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams, Preconditions,
-};
+use ::kube::api::{Api, DeleteParams, PartialObjectMeta, Patch, PatchParams, Preconditions};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::json;
@@ -30,6 +28,7 @@ use super::state::{ApplyError, State, Step};
 pub use super::state::{BatchPod, RestartScope, ZoneRestart};
 use super::target::{Target, save, wait_for};
 use crate::kube::nodes::ZONE_LABELS;
+use crate::kube::snapshot::paged;
 use crate::kube::terway_node::TerwayNode;
 
 /// At least one pod; `percent` of them, rounded up.
@@ -44,15 +43,20 @@ pub fn next_batch(pods: &[BatchPod], done: &[String], size: usize) -> Vec<BatchP
     left.into_iter().take(size).cloned().collect()
 }
 
-/// Names of the nodes in `zone` (either zone label).
+/// Names of the nodes in `zone` (either zone label), listed metadata-only in
+/// pages as every other node listing is ([`paged`]): a large zone never
+/// comes back in one response, and only the names are kept of each page.
 pub async fn zone_nodes(kube: &::kube::Client, zone: &str) -> Result<BTreeSet<String>, ApplyError> {
-    let api: Api<PartialObjectMeta<Node>> = Api::all(kube.clone());
+    let api: &Api<PartialObjectMeta<Node>> = &Api::all(kube.clone());
     let mut out = BTreeSet::new();
     for label in ZONE_LABELS {
-        let list = api
-            .list_metadata(&ListParams::default().labels(&format!("{label}={zone}")))
-            .await?;
-        out.extend(list.items.into_iter().filter_map(|n| n.metadata.name));
+        let selector = &format!("{label}={zone}");
+        let names = paged(
+            |lp| async move { api.list_metadata(&lp.labels(selector)).await },
+            |n| n.metadata.name,
+        )
+        .await?;
+        out.extend(names.into_iter().flatten());
     }
     Ok(out)
 }
@@ -80,13 +84,13 @@ pub async fn terway_pods(
             "DaemonSet {namespace}/{daemonset} has no matchLabels selector; restart its pods by hand, or run with --restart all"
         )));
     }
-    let pods = Api::<Pod>::namespaced(kube.clone(), namespace)
-        .list(&ListParams::default().labels(&selector))
-        .await?;
-    Ok(pods
-        .items
-        .into_iter()
-        .filter_map(|p| {
+    // One Terway pod per node of the cluster: paged like the nodes, and of
+    // each page only the zone's pods are kept.
+    let api: &Api<Pod> = &Api::namespaced(kube.clone(), namespace);
+    let selector = &selector;
+    let pods = paged(
+        |lp| async move { api.list(&lp.labels(selector)).await },
+        |p| {
             let node = p.spec.as_ref()?.node_name.clone()?;
             if !nodes.contains(&node) || p.metadata.deletion_timestamp.is_some() {
                 return None;
@@ -104,8 +108,10 @@ pub async fn terway_pods(
                 },
                 ready,
             ))
-        })
-        .collect())
+        },
+    )
+    .await?;
+    Ok(pods.into_iter().flatten().collect())
 }
 
 /// Deletes the batch's pods, each only if it is still the pod recorded: a

@@ -96,7 +96,9 @@ pub async fn pod_nodes(
 /// Every item of a list asked for in pages as small as the watchers'
 /// ([`super::stores::PAGE`]), so no response holds thousands of objects;
 /// `keep` narrows each page's items before the next page is asked for.
-async fn paged<T, U, F>(
+/// `list` may add selectors to the page's parameters; it must keep `limit`
+/// and `continue`.
+pub(crate) async fn paged<T, U, F>(
     mut list: impl FnMut(ListParams) -> F,
     mut keep: impl FnMut(T) -> U,
 ) -> Result<Vec<U>, ::kube::Error>
