@@ -61,10 +61,10 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 tck=$(getconf CLK_TCK)
 idle_rss=$(rss $guard VmRSS)
 
-run() { # pid port -> "rps p50 p99 cpu"
+run() { # pid port [script] -> "rps p50 p99 cpu"
   local c0 c1 out
   c0=$(cpu "$1")
-  out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$work/post.lua" "https://127.0.0.1:$2/validate" | awk '/^RESULT/ {print $2, $3, $4}')
+  out=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$work/${3:-post}.lua" "https://127.0.0.1:$2/validate" | awk '/^RESULT/ {print $2, $3, $4}')
   c1=$(cpu "$1")
   echo "$out $(awk -v a="$c0" -v b="$c1" -v t="$tck" -v d="$DURATION" 'BEGIN {printf "%.2f", (b - a) / t / d}')"
 }
