@@ -11,7 +11,7 @@ COPY src ./src
 COPY examples ./examples
 COPY benches ./benches
 COPY tests ./tests
-ENV CC_x86_64_unknown_linux_musl=musl-gcc CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+ENV CC_x86_64_unknown_linux_musl=musl-gcc CARGO_PROFILE_RELEASE_STRIP=symbols
 RUN cargo build --release --locked --target x86_64-unknown-linux-musl --bin terway-guard \
  && cp target/x86_64-unknown-linux-musl/release/terway-guard /terway-guard
 
