@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::spans::{self, Node, Spanned};
+use crate::config::spans::{self, Node};
 use crate::config::{BYPASS_ANNOTATION, ConfigObject, EniConf, HASH_ANNOTATION, Role};
 use crate::rules::{self, Finding, Input, Operation};
 
@@ -162,25 +162,16 @@ fn without_repeats(text: &str, conf: &EniConf) -> Option<String> {
         return None;
     }
     let root = spans::scan(text)?;
-    let entry = conf.get("vswitches")?;
-    let vsw = last_field(&root, entry.key)?;
     let mut cuts = Vec::new();
     for r in repeats {
-        let Node::Array(items) = &last_field(vsw, &r.zone)?.node else {
+        // The zone's list may sit in any repeated `vswitches` member.
+        let Node::Array(items) = &crate::config::edit::zone_list(&root, &r.zone)?.node else {
             return None;
         };
         let prev = items.get(r.index.checked_sub(1)?)?;
         cuts.push((prev.span.clone(), items.get(r.index)?.span.clone()));
     }
     Some(spans::remove_items(text, &cuts))
-}
-
-/// Go and serde both let the last of repeated keys win.
-fn last_field<'a>(node: &'a Spanned, key: &str) -> Option<&'a Spanned> {
-    match &node.node {
-        Node::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
 }
 
 /// Applies `patch` to the ConfigMap JSON `object` (used to prove idempotence).
