@@ -251,6 +251,32 @@ mod tests {
         }
     }
 
+    /// The daemon merges repeated `vswitches` maps (sigs.k8s.io/json decode.go
+    /// `object`): a repeat in a zone only an earlier member lists is the
+    /// daemon's too, and is removed where it is written.
+    #[test]
+    fn repeats_are_removed_in_the_member_the_daemon_reads_them_from() {
+        let cases = [
+            (
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-b": ["vsw-2"]}}"#,
+                r#"{"vswitches": {"cn-a": ["vsw-1"]}, "vswitches": {"cn-b": ["vsw-2"]}}"#,
+            ),
+            // The earlier cn-a list is replaced by the later one: only the
+            // later one's repeat is the daemon's.
+            (
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-a": ["vsw-2", "vsw-2"]}}"#,
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-a": ["vsw-2"]}}"#,
+            ),
+        ];
+        for (text, want) in cases {
+            let v = cm_json(text, None);
+            let once = apply(&v, &mutation(&object(&v))).unwrap();
+            assert_eq!(once["data"]["eni_conf"].as_str(), Some(want), "{text}");
+            let twice = mutation(&object(&once));
+            assert!(twice.0.is_empty(), "{text}: {twice:?}");
+        }
+    }
+
     #[test]
     fn credentials_are_never_copied_into_a_patch() {
         let text = r#"{"access_secret": "s3cr3t-value", "vswitches": {"z": ["vsw-1", "vsw-1"]}}"#;
