@@ -60,7 +60,10 @@ fn vswitches(fields: &[(String, Spanned)]) -> Option<&Spanned> {
 }
 
 fn members(fields: &[(String, Spanned)]) -> impl Iterator<Item = &Spanned> {
-    fields.iter().filter(|(k, _)| k == "vswitches").map(|(_, v)| v)
+    fields
+        .iter()
+        .filter(|(k, _)| k == "vswitches")
+        .map(|(_, v)| v)
 }
 
 /// The value the daemon takes `zone`'s vSwitch list from: its last
