@@ -433,6 +433,43 @@ mod tests {
         assert_eq!(Value::Object(merged.doc), want);
     }
 
+    /// The daemon's typed decode merges repeats (unlabelled nodes);
+    /// json-patch keeps the last top-level occurrence of the base and the
+    /// last occurrence of everything in a dynamic config (labelled nodes).
+    #[test]
+    fn repeats_read_as_each_reader_reads_them() {
+        let base = EniConf::parse(
+            r#"{"vswitches": {"a": ["vsw-1"]}, "max_pool_size": 5, "vswitches": {"b": ["vsw-2"]}, "max_pool_size": null}"#,
+        )
+        .unwrap();
+        let ids: Vec<&str> = base.vswitches().iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids, ["vsw-1", "vsw-2"]);
+        assert_eq!(base.int("max_pool_size"), Some(5), "null keeps an int");
+        let patch = EniConf::parse(r#"{"eni_tags": {"x": "1"}, "eni_tags": {"y": "2"}}"#).unwrap();
+        let want: Value = serde_json::from_str(
+            r#"{"vswitches": {"b": ["vsw-2"]}, "max_pool_size": null, "eni_tags": {"y": "2"}}"#,
+        )
+        .unwrap();
+        assert_eq!(Value::Object(base.merged(&patch).doc), want);
+        let as_patch = patch.as_merge_patch().unwrap();
+        assert_eq!(
+            as_patch
+                .get("eni_tags")
+                .unwrap()
+                .value
+                .as_object()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(base.merged(&as_patch) == base.merged(&patch));
+        // The hash is of the last-wins value, as it always was.
+        let last =
+            EniConf::parse(r#"{"vswitches": {"b": ["vsw-2"]}, "max_pool_size": null}"#).unwrap();
+        assert_eq!(base.normalized_sha256(), last.normalized_sha256());
+        assert_eq!(last.as_merge_patch(), None);
+    }
+
     #[test]
     fn hash_ignores_formatting_and_key_order() {
         let a = EniConf::parse(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
