@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::spans::{self, Node, Spanned};
+use crate::config::spans::{self, Node};
 use crate::config::{BYPASS_ANNOTATION, ConfigObject, EniConf, HASH_ANNOTATION, Role};
 use crate::rules::{self, Finding, Input, Operation};
 
@@ -162,25 +162,16 @@ fn without_repeats(text: &str, conf: &EniConf) -> Option<String> {
         return None;
     }
     let root = spans::scan(text)?;
-    let entry = conf.get("vswitches")?;
-    let vsw = last_field(&root, entry.key)?;
     let mut cuts = Vec::new();
     for r in repeats {
-        let Node::Array(items) = &last_field(vsw, &r.zone)?.node else {
+        // The zone's list may sit in any repeated `vswitches` member.
+        let Node::Array(items) = &crate::config::edit::zone_list(&root, &r.zone)?.node else {
             return None;
         };
         let prev = items.get(r.index.checked_sub(1)?)?;
         cuts.push((prev.span.clone(), items.get(r.index)?.span.clone()));
     }
     Some(spans::remove_items(text, &cuts))
-}
-
-/// Go and serde both let the last of repeated keys win.
-fn last_field<'a>(node: &'a Spanned, key: &str) -> Option<&'a Spanned> {
-    match &node.node {
-        Node::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
 }
 
 /// Applies `patch` to the ConfigMap JSON `object` (used to prove idempotence).
@@ -257,6 +248,32 @@ mod tests {
                 mutation(&object(&once)).0.is_empty(),
                 "second pass must be empty"
             );
+        }
+    }
+
+    /// The daemon merges repeated `vswitches` maps (sigs.k8s.io/json decode.go
+    /// `object`): a repeat in a zone only an earlier member lists is the
+    /// daemon's too, and is removed where it is written.
+    #[test]
+    fn repeats_are_removed_in_the_member_the_daemon_reads_them_from() {
+        let cases = [
+            (
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-b": ["vsw-2"]}}"#,
+                r#"{"vswitches": {"cn-a": ["vsw-1"]}, "vswitches": {"cn-b": ["vsw-2"]}}"#,
+            ),
+            // The earlier cn-a list is replaced by the later one: only the
+            // later one's repeat is the daemon's.
+            (
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-a": ["vsw-2", "vsw-2"]}}"#,
+                r#"{"vswitches": {"cn-a": ["vsw-1", "vsw-1"]}, "vswitches": {"cn-a": ["vsw-2"]}}"#,
+            ),
+        ];
+        for (text, want) in cases {
+            let v = cm_json(text, None);
+            let once = apply(&v, &mutation(&object(&v))).unwrap();
+            assert_eq!(once["data"]["eni_conf"].as_str(), Some(want), "{text}");
+            let twice = mutation(&object(&once));
+            assert!(twice.0.is_empty(), "{text}: {twice:?}");
         }
     }
 

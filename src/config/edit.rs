@@ -18,31 +18,29 @@ pub fn append_vswitch(text: &str, zone: &str, id: &str) -> Option<String> {
             &format!("{}: {{{}: [{item}]}}", quote("vswitches"), quote(zone)),
         ));
     };
-    if matches!(vsw.node, Node::Scalar) {
-        // `"vswitches": null` reads as empty: replace the null.
-        return Some(splice(
-            text,
-            vsw.span.clone(),
-            &format!("{{{}: [{item}]}}", quote(zone)),
-        ));
-    }
-    let Node::Object(zones) = &vsw.node else {
-        return None;
+    let Some(list) = zone_list(&root, zone) else {
+        return match &vsw.node {
+            // `"vswitches": null` reads as empty: replace the null.
+            Node::Scalar => Some(splice(
+                text,
+                vsw.span.clone(),
+                &format!("{{{}: [{item}]}}", quote(zone)),
+            )),
+            Node::Object(_) => Some(insert_member(
+                text,
+                vsw,
+                &format!("{}: [{item}]", quote(zone)),
+            )),
+            Node::Array(_) | Node::Deep => None,
+        };
     };
-    match zones.iter().rev().find(|(k, _)| k == zone) {
-        None => Some(insert_member(
-            text,
-            vsw,
-            &format!("{}: [{item}]", quote(zone)),
-        )),
-        Some((_, list)) => match &list.node {
-            Node::Array(items) => Some(match items.last() {
-                Some(last) => splice(text, last.span.end..last.span.end, &format!(", {item}")),
-                None => splice(text, list.span.start + 1..list.span.start + 1, &item),
-            }),
-            Node::Scalar => Some(splice(text, list.span.clone(), &format!("[{item}]"))),
-            Node::Object(_) | Node::Deep => None,
-        },
+    match &list.node {
+        Node::Array(items) => Some(match items.last() {
+            Some(last) => splice(text, last.span.end..last.span.end, &format!(", {item}")),
+            None => splice(text, list.span.start + 1..list.span.start + 1, &item),
+        }),
+        Node::Scalar => Some(splice(text, list.span.clone(), &format!("[{item}]"))),
+        Node::Object(_) | Node::Deep => None,
     }
 }
 
@@ -58,11 +56,36 @@ pub fn append_vswitch(text: &str, zone: &str, id: &str) -> Option<String> {
 /// cmd/terway-cli/node.go, never reads `VSwitches`: an id appended under
 /// `VSwitches` or `vſwitches` would reach no Terway code.
 fn vswitches(fields: &[(String, Spanned)]) -> Option<&Spanned> {
+    members(fields).last()
+}
+
+fn members(fields: &[(String, Spanned)]) -> impl Iterator<Item = &Spanned> {
     fields
         .iter()
-        .rev()
-        .find(|(k, _)| k == "vswitches")
+        .filter(|(k, _)| k == "vswitches")
         .map(|(_, v)| v)
+}
+
+/// The value the daemon takes `zone`'s vSwitch list from: its last
+/// occurrence in any exact `vswitches` member after the last `null` one.
+/// The daemon's typed decode merges repeated `vswitches` maps (sigs.k8s.io/json
+/// decode.go `object`: a non-nil map is decoded into, each entry replaced
+/// whole), and a `null` resets the map (`literalStore`), see
+/// [`super::typed`]. `None` when the daemon lists no such zone.
+pub fn zone_list<'a>(root: &'a Spanned, zone: &str) -> Option<&'a Spanned> {
+    let Node::Object(fields) = &root.node else {
+        return None;
+    };
+    members(fields).fold(None, |found, member| match &member.node {
+        Node::Object(zones) => zones
+            .iter()
+            .rev()
+            .find(|(k, _)| k == zone)
+            .map(|(_, v)| v)
+            .or(found),
+        // null resets the map; anything else fails the decode.
+        _ => None,
+    })
 }
 
 /// Inserts `member` (`"key": value`) as the last member of the object `obj`.
@@ -165,14 +188,47 @@ mod tests {
                 r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-b"]}}"#,
                 r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-b", "vsw-new"]}}"#,
             ),
+            // The daemon merges repeated vswitches maps: the zone's list is
+            // its last occurrence, in whichever member that is.
+            (
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"y": ["vsw-b"]}}"#,
+                r#"{"vswitches": {"z": ["vsw-a", "vsw-new"]}, "vswitches": {"y": ["vsw-b"]}}"#,
+            ),
+            (
+                r#"{"vswitches": {"z": ["vsw-a"], "z": null}, "vswitches": {"y": []}}"#,
+                r#"{"vswitches": {"z": ["vsw-a"], "z": ["vsw-new"]}, "vswitches": {"y": []}}"#,
+            ),
+            (
+                r#"{"vswitches": {"y": ["vsw-b"]}, "vswitches": {"x": []}}"#,
+                r#"{"vswitches": {"y": ["vsw-b"]}, "vswitches": {"x": [], "z": ["vsw-new"]}}"#,
+            ),
+            // null resets the map: what came before is not the daemon's.
+            (
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": null}"#,
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": {"z": ["vsw-new"]}}"#,
+            ),
+            (
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": null, "vswitches": {"y": []}}"#,
+                r#"{"vswitches": {"z": ["vsw-a"]}, "vswitches": null, "vswitches": {"y": [], "z": ["vsw-new"]}}"#,
+            ),
         ];
         for (text, want) in cases {
             let got = append_vswitch(text, "z", "vsw-new").unwrap();
             assert_eq!(got, want);
-            // The list Terway reads now ends with the new id.
-            let conf = crate::config::EniConf::parse(&got).unwrap();
-            let ids: Vec<&str> = conf.vswitches().iter().map(|l| l.id.as_str()).collect();
-            assert_eq!(ids.last(), Some(&"vsw-new"), "{got}");
+            // The daemon's view is the old one with the new id last in z.
+            let zones = |t: &str| {
+                let conf = crate::config::EniConf::parse(t).unwrap();
+                conf.get("vswitches").map(|e| e.value.clone())
+            };
+            let mut expect = zones(text).filter(|v| v.is_object()).unwrap_or_default();
+            let list = &mut expect["z"];
+            if !list.is_array() {
+                *list = serde_json::json!([]);
+            }
+            if let Some(ids) = list.as_array_mut() {
+                ids.push("vsw-new".into());
+            }
+            assert_eq!(zones(&got), Some(expect), "{text}");
         }
         // The spellings left alone are ones encoding/json would fold.
         for k in ["VSwitches", "vſwitches", "VSWITCHES"] {

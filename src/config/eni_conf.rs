@@ -14,7 +14,11 @@ use super::path::Path;
 /// vSwitch listing) is derived once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EniConf {
+    /// The daemon's typed decode (unlabelled nodes): for a repeated key, the
+    /// occurrences merged as Go merges them ([`super::typed`]).
     doc: Map<String, Value>,
+    /// Set when the text repeats a key: the Go-map views that then differ.
+    repeated: Option<Box<Repeated>>,
     /// What Go's typed decode sees beyond `doc`: earlier repeats, overflows.
     notes: Vec<Note>,
     /// Why jq 1.7.1 (hack/init.sh) refuses the text Go accepts.
@@ -23,6 +27,17 @@ pub struct EniConf {
     null: bool,
     listed: Derived<Vec<Listed>>,
     secret_keys: Derived<Vec<String>>,
+}
+
+/// The views of a text that repeats a key where they differ from the daemon's.
+#[derive(Debug, Clone, PartialEq)]
+struct Repeated {
+    /// Last of repeated keys at every level: json-patch's view of a dynamic
+    /// config (merge.go `pruneNulls`/`mergeDocs` decode every object it
+    /// reaches into a Go map), and what the hash is taken of.
+    last_wins: Map<String, Value>,
+    /// json-patch's view of a base ([`super::typed::Views::merge_base`]).
+    merge_base: Map<String, Value>,
 }
 
 /// A value computed from the document on first use; not part of equality.
@@ -78,6 +93,7 @@ impl EniConf {
     fn of(doc: Map<String, Value>) -> Self {
         EniConf {
             doc,
+            repeated: None,
             notes: Vec::new(),
             jq: None,
             null: false,
@@ -113,10 +129,27 @@ impl EniConf {
                         });
                     }
                 };
+                let repeated = decoded
+                    .notes
+                    .iter()
+                    .any(|n| matches!(n.what, Hidden::Earlier(_)))
+                    .then(|| super::typed::views(text, &doc))
+                    .flatten();
+                let (doc, repeated) = match repeated {
+                    Some(v) => (
+                        v.daemon,
+                        Some(Box::new(Repeated {
+                            last_wins: doc,
+                            merge_base: v.merge_base,
+                        })),
+                    ),
+                    None => (doc, None),
+                };
                 Ok(EniConf {
                     notes: decoded.notes,
                     jq: decoded.jq,
                     null,
+                    repeated,
                     ..EniConf::of(doc)
                 })
             }
@@ -156,7 +189,8 @@ impl EniConf {
 
     /// The entry the daemon uses for `field`. It decodes with
     /// `k8s.io/apimachinery/pkg/util/json`, which matches keys exactly
-    /// (types/daemon/config.go); a repeated key keeps its last value, as here.
+    /// (types/daemon/config.go); a repeated key holds its occurrences merged
+    /// as that typed decode merges them ([`super::typed`]).
     pub fn get(&self, field: &str) -> Option<Entry<'_>> {
         // The rules ask for dozens of fields per review; for a document of a
         // few keys, comparing them is cheaper than hashing the name.
@@ -253,11 +287,33 @@ impl EniConf {
         self.vswitches().iter().map(|l| l.id.clone()).collect()
     }
 
+    /// This document as json-patch reads a dynamic config: the last of
+    /// repeated keys at every level; `None` when that is [`Self::doc`].
+    pub fn as_merge_patch(&self) -> Option<EniConf> {
+        let r = self.repeated.as_ref()?;
+        Some(EniConf {
+            doc: r.last_wins.clone(),
+            repeated: None,
+            notes: self.notes.clone(),
+            jq: self.jq.clone(),
+            null: self.null,
+            listed: Derived::default(),
+            secret_keys: Derived::default(),
+        })
+    }
+
     /// RFC 7396 merge of `patch` onto this document (how Terway applies a
-    /// dynamic config onto the base).
+    /// dynamic config onto the base: json-patch `MergePatch`, whose Go maps
+    /// keep the last of repeated keys of the patch, and of the base's top
+    /// level; nested repeats in a base value the patch leaves alone reach
+    /// the daemon's typed decode). Known gap: where the patch reaches into a
+    /// base object, json-patch resolves that object's repeats last-wins,
+    /// here they stay merged.
     pub fn merged(&self, patch: &EniConf) -> EniConf {
-        let mut target = Value::Object(self.doc.clone());
-        super::canonical::merge_patch(&mut target, &Value::Object(patch.doc.clone()));
+        let base = self.repeated.as_ref().map_or(&self.doc, |r| &r.merge_base);
+        let own = patch.repeated.as_ref().map_or(&patch.doc, |r| &r.last_wins);
+        let mut target = Value::Object(base.clone());
+        super::canonical::merge_patch(&mut target, &Value::Object(own.clone()));
         match target {
             Value::Object(doc) => EniConf::of(doc),
             _ => unreachable!("merging two objects yields an object"),
@@ -267,8 +323,11 @@ impl EniConf {
     /// Hex SHA-256 of the document with keys sorted and no whitespace, so
     /// formatting and key order do not change it.
     pub fn normalized_sha256(&self) -> String {
+        // Of the last-wins value, as before repeats were merged: the hash is
+        // stamped on objects and must not change between releases.
+        let doc = self.repeated.as_ref().map_or(&self.doc, |r| &r.last_wins);
         let mut canon = Vec::with_capacity(512);
-        super::canonical::canonical_map(&self.doc, &mut canon);
+        super::canonical::canonical_map(doc, &mut canon);
         let digest = ring::digest::digest(&ring::digest::SHA256, &canon);
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut hex = String::with_capacity(64);
@@ -293,105 +352,4 @@ pub fn type_name(v: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_errors_name_line_and_column() {
-        let cases = [
-            ("{\n  \"a\": 1,\n}", 3, "trailing comma"),
-            (
-                "{\n  \"version\": \"1\",  # v\n  \"b\": 2\n}",
-                2,
-                "comments",
-            ),
-            ("{'a': 1}", 1, "double quotes"),
-            ("", 1, "unexpected end of JSON input"),
-            ("[1]", 1, "cannot unmarshal array into Go value"),
-            (
-                "{\"a\": 1} x",
-                1,
-                "invalid character 'x' after top-level value",
-            ),
-        ];
-        for (text, line, want) in cases {
-            let err = EniConf::parse(text).unwrap_err();
-            assert_eq!(err.line, line, "{text:?}");
-            assert!(err.message.contains(want), "{text:?}: {}", err.message);
-        }
-    }
-
-    #[test]
-    fn fields_match_like_the_daemon() {
-        let conf = EniConf::parse(r#"{"max_pool_size": 5, "MAX_POOL_SIZE": 7}"#).unwrap();
-        let entry = conf.get("max_pool_size").unwrap();
-        assert_eq!(entry.key, "max_pool_size");
-        assert_eq!(conf.int("max_pool_size"), Some(5));
-        let conf = EniConf::parse(r#"{"max_pool_size": 5, "max_pool_size": 7}"#).unwrap();
-        assert_eq!(conf.int("max_pool_size"), Some(7), "the last repeat wins");
-        assert_eq!(conf.int("min_pool_size"), None);
-        let conf = EniConf::parse(r#"{"max_pool_size": 5.0}"#).unwrap();
-        assert_eq!(conf.int("max_pool_size"), None);
-    }
-
-    #[test]
-    fn earlier_repeats_of_secrets_are_secrets() {
-        let conf = EniConf::parse(
-            r#"{"access_secret": "TOPSECRET1", "access_secret": "", "x": {"token": "T2", "token": 1}}"#,
-        )
-        .unwrap();
-        assert!(conf.has_inline_credentials());
-        let values: Vec<String> = conf.secret_entries().map(|(_, v)| v.to_string()).collect();
-        assert_eq!(values, ["\"\"", "\"TOPSECRET1\""]);
-    }
-
-    #[test]
-    fn lists_vswitches_with_paths() {
-        let conf =
-            EniConf::parse(r#"{"vswitches": {"cn-a": ["vsw-1", 3, "vsw-2"], "cn-b": null}}"#)
-                .unwrap();
-        let listed = conf.vswitches();
-        assert_eq!(listed.len(), 2);
-        assert_eq!(listed[1].id, "vsw-2");
-        assert_eq!(listed[1].index, 2);
-        assert_eq!(
-            listed[1].path().as_str(),
-            r#"eni_conf.vswitches["cn-a"][2]"#
-        );
-    }
-
-    #[test]
-    fn merge_follows_rfc7396() {
-        let base =
-            EniConf::parse(r#"{"a": 1, "vswitches": {"z1": ["vsw-1"], "z2": ["vsw-2"]}}"#).unwrap();
-        let patch =
-            EniConf::parse(r#"{"a": null, "b": 2, "vswitches": {"z1": null, "z3": ["vsw-3"]}}"#)
-                .unwrap();
-        let merged = base.merged(&patch);
-        let want: Value =
-            serde_json::from_str(r#"{"vswitches": {"z2": ["vsw-2"], "z3": ["vsw-3"]}, "b": 2}"#)
-                .unwrap();
-        assert_eq!(Value::Object(merged.doc), want);
-    }
-
-    #[test]
-    fn hash_ignores_formatting_and_key_order() {
-        let a = EniConf::parse(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
-        let b = EniConf::parse("{\n \"b\": [1,2],\n \"a\": 1\n}").unwrap();
-        let c = EniConf::parse(r#"{"a": 1, "b": [2, 1]}"#).unwrap();
-        assert_eq!(a.normalized_sha256(), b.normalized_sha256());
-        assert_ne!(a.normalized_sha256(), c.normalized_sha256());
-        assert_eq!(a.normalized_sha256().len(), 64);
-        // Pinned: the hash is stamped on objects and pod templates, so it
-        // must not change between releases. Same as Python's
-        // json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).
-        let d = EniConf::parse(
-            r#"{"vswitches": {"cn-b": ["vsw-2"], "cn-a": ["vsw-1"]}, "max_pool_size": 5, "name": "x\"y é", "f": 1.5, "n": null, "t": true}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            d.normalized_sha256(),
-            "0e9bd3f71348ff1d5aa51c1e50b391647e61fe1d3248b02bc280ef79d4e21819"
-        );
-    }
-}
+mod tests;

@@ -16,6 +16,7 @@ pub mod path;
 pub mod redact;
 pub mod spans;
 pub mod strconv;
+pub mod typed;
 pub mod version;
 
 use std::collections::BTreeMap;

@@ -130,11 +130,11 @@ pub fn plan(r: &Request) -> Result<Plan, PlanError> {
 
     let new_text = edit::append_vswitch(text, r.zone, &id)
         .ok_or_else(|| bad("its vswitches cannot be edited"))?;
-    // Read as Terway reads it: serde_json refuses what Go accepts (lone
-    // surrogates, nesting past 128, `1e400` under an unknown key).
-    let eni_conf: Value = crate::config::go_json::decode(&new_text)
-        .map_err(|e| bad(&e.message))?
-        .value;
+    // Read as the daemon reads it: serde_json refuses what Go accepts (lone
+    // surrogates, nesting past 128, `1e400` under an unknown key), and
+    // repeated `vswitches` are merged (config::typed).
+    let eni_conf = EniConf::parse(&new_text).map_err(|e| bad(&e.message))?;
+    let eni_conf = Value::Object(eni_conf.doc().clone());
     let plan = Plan {
         zone: r.zone.to_string(),
         vswitch,

@@ -20,6 +20,7 @@ mod values;
 mod vswitches;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -211,6 +212,14 @@ fn evaluate_alone(input: &Input, scope: Scope, kept: Option<&dyn Kept>) -> Vec<F
         return out;
     };
     let own_old = input.old.and_then(ConfigObject::eni_conf);
+    // json-patch reads a dynamic config into Go maps (last of repeated
+    // keys) before the daemon's typed decode merges anything.
+    let as_patch = |c: Arc<EniConf>| match (role, c.as_merge_patch()) {
+        (Role::Dynamic, Some(p)) => Arc::new(p),
+        _ => c,
+    };
+    let own = as_patch(own);
+    let own_old = own_old.map(as_patch);
     scope.run(raises::FIELDS, &mut out, |out| {
         fields::check(&own, role, version, out)
     });

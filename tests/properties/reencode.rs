@@ -9,7 +9,10 @@ use crate::edits::render;
 
 /// `eni_conf` written differently but read identically by Go's decoder (and
 /// jq): compact, pretty, keys in reverse order, `/` as `\/`, every string
-/// character as a `\uXXXX` escape. Empty when it is not a JSON object.
+/// character as a `\uXXXX` escape. Empty when it is not a JSON object, or
+/// when it repeats a key in a way the daemon's typed decode merges (its
+/// view differs from the last-wins one json-patch and jq read): then no text
+/// without the repeat reads the same for all of them.
 pub fn reencodings(
     data: &BTreeMap<String, String>,
 ) -> Vec<(&'static str, BTreeMap<String, String>)> {
@@ -22,6 +25,13 @@ pub fn reencodings(
     else {
         return Vec::new();
     };
+    let merged_differently = terway_guard::config::EniConf::parse(text)
+        .ok()
+        .and_then(|c| c.as_merge_patch().map(|p| p.doc() != c.doc()))
+        .unwrap_or(false);
+    if merged_differently {
+        return Vec::new();
+    }
     let compact = Value::Object(map.clone()).to_string();
     let mut reversed: Vec<(String, String)> = map
         .iter()

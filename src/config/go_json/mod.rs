@@ -5,8 +5,8 @@
 //!
 //! | reader | decoder | keys | fails on |
 //! |---|---|---|---|
-//! | daemon, unlabelled node (types/daemon/config.go MergeConfigAndUnmarshal, `len(topCfg) == 0`) | `k8s.io/apimachinery/pkg/util/json.Unmarshal` = sigs.k8s.io/json `UnmarshalCaseSensitivePreserveInts` | exact | syntax, depth > 10000, a wrong type in ANY occurrence of a key |
-//! | daemon, labelled node (daemon/builder.go LoadDynamicConfig → GetConfigFromFileWithMerge) | evanphx/json-patch v5.6.0 `MergePatch(base, dynamic)` (merge.go doMergePatch, `encoding/json` into maps), then the same typed decode | exact | as above, plus a `null` patch (`ErrBadJSONPatch` "Invalid JSON Patch") or `null` base (`ErrBadJSONDoc`); the maps keep the LAST of repeated keys, so earlier repeats in a dynamic config never reach the typed decode |
+//! | daemon, unlabelled node (types/daemon/config.go MergeConfigAndUnmarshal, `len(topCfg) == 0`) | `k8s.io/apimachinery/pkg/util/json.Unmarshal` = sigs.k8s.io/json `UnmarshalCaseSensitivePreserveInts` | exact | syntax, depth > 10000, a wrong type in ANY occurrence of a key; repeats are merged into the typed fields ([`super::typed`]) |
+//! | daemon, labelled node (daemon/builder.go LoadDynamicConfig → GetConfigFromFileWithMerge) | evanphx/json-patch v5.6.0 `MergePatch(base, dynamic)` (merge.go doMergePatch, `encoding/json` into maps), then the same typed decode | exact | as above, plus a `null` patch (`ErrBadJSONPatch` "Invalid JSON Patch") or `null` base (`ErrBadJSONDoc`); the maps keep the LAST of repeated keys, so earlier repeats in a dynamic config, and in the base's top level, never reach the typed decode |
 //! | terway-init `terway-cli nodeconfig` (cmd/terway-cli/node.go getENIConfig) | `encoding/json.Unmarshal` into `daemon.Config` | exact, else Unicode simple case folding (Go ≥ 1.21 `foldName`; go.mod says go 1.26.2) | as the daemon, with folded keys also typed |
 //! | terway-init hack/init.sh, `jq '.enable_erdma' -r </etc/eni/eni_conf` under `set -o errexit` | jq 1.7.1 (Ubuntu 24.04) src/jv_parse.c | — | a lone high surrogate escape, nesting past `MAX_PARSING_DEPTH` (256 stack slots) |
 //!
@@ -17,10 +17,14 @@
 //!   jq refuses to open a container when its parse stack already holds 256
 //!   entries, where an array takes one entry and an object two (it pushes the
 //!   key being read): 256 nested arrays load, 129 nested objects do not;
-//! - a repeated key: the value is the last one, at the position of the first
-//!   (serde_json's preserve_order map does the same), and every earlier one is
+//! - a repeated key: the value is the last one, at the position of the first,
+//!   as a Go map of `interface{}` keeps it (json-patch's MergePatch, jq;
+//!   serde_json's preserve_order map does the same), and every earlier one is
 //!   kept as a [`Note`] because decode.go `saveError` keeps a type error from any
-//!   occurrence and fails the whole Unmarshal;
+//!   occurrence and fails the whole Unmarshal. A decode into TYPED fields
+//!   writes each occurrence into what the field holds (maps and structs
+//!   merged, `null` ignored by a plain field): [`super::typed`] builds that
+//!   view, which [`super::EniConf`] holds for the daemon;
 //! - `\uD800`–`\uDFFF` not in a valid pair decode to U+FFFD (decode.go unquote);
 //!   jq accepts a lone LOW surrogate (U+FFFD too) but refuses a high one not
 //!   followed by `\uDC00`–`\uDFFF` ("Invalid \uXXXX\uXXXX surrogate pair escape");
@@ -51,7 +55,7 @@ pub use parse::decode;
 /// A JSON text as Go decodes it, and what the value alone does not tell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
-    /// The value Terway ends with (last of repeated keys, first position).
+    /// The value a Go map ends with (last of repeated keys, first position).
     pub value: Value,
     /// Earlier occurrences and out-of-range numbers, in document order.
     pub notes: Vec<Note>,
@@ -75,7 +79,9 @@ pub struct Note {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hidden {
-    /// An earlier occurrence of a repeated key (the value is the last one).
+    /// An earlier occurrence of a repeated key. The value is the last one;
+    /// a typed decode may still merge this one into it ([`super::typed`]),
+    /// and reads it for type errors either way.
     Earlier(Value),
     /// A number beyond float64 range, as written; the value holds
     /// `standin` (±f64::MAX) in its place.

@@ -221,3 +221,16 @@ fn snat_follows_source_cidrs_too() {
     assert_eq!(snat_for(&view, &["vsw-a".into()]).len(), 1);
     assert!(snat_for(&view, &["vsw-other".into()]).is_empty());
 }
+
+/// The daemon merges repeated `vswitches` maps (sigs.k8s.io/json decode.go
+/// `object`): a zone only an earlier member lists gets the new id there, and
+/// the plan shows the merged view the daemon will read.
+#[test]
+fn a_zone_in_an_earlier_vswitches_member_gets_the_new_id_there() {
+    let conf = r#"{"service_cidr": "172.16.0.0/16", "vswitches": {"cn-shanghai-f": ["vsw-f1"]}, "vswitches": {"cn-shanghai-g": ["vsw-g1"]}}"#;
+    let p = run(conf, 19, |_| {}).unwrap();
+    assert_eq!(
+        p.eni_conf["vswitches"],
+        serde_json::json!({"cn-shanghai-f": ["vsw-f1", PLANNED_ID], "cn-shanghai-g": ["vsw-g1"]})
+    );
+}
