@@ -17,6 +17,10 @@ pub struct Field {
     /// The first Terway release whose daemon reads it; `None` = every release
     /// terway-guard knows of (v1.4.3 and later).
     pub since: Option<Version>,
+    /// Typed as a pointer in `daemon.Config` (`*int`, `*string`, `*bool`):
+    /// a `null` resets it to nil, where a plain field keeps what an earlier
+    /// occurrence of its key wrote (`super::typed`).
+    pub pointer: bool,
 }
 
 const fn f(name: &'static str, kind: Kind) -> Field {
@@ -25,6 +29,7 @@ const fn f(name: &'static str, kind: Kind) -> Field {
         kind,
         secret: false,
         since: None,
+        pointer: false,
     }
 }
 
@@ -34,6 +39,7 @@ const fn since(name: &'static str, kind: Kind, v: Version) -> Field {
         kind,
         secret: false,
         since: Some(v),
+        pointer: false,
     }
 }
 
@@ -43,6 +49,15 @@ const fn secret(name: &'static str) -> Field {
         kind: Kind::String,
         secret: true,
         since: None,
+        pointer: false,
+    }
+}
+
+/// `field`, typed as a pointer in types/daemon/config.go (89aadf8).
+const fn pointer(field: Field) -> Field {
+    Field {
+        pointer: true,
+        ..field
     }
 }
 
@@ -78,11 +93,15 @@ pub const FIELDS: &[Field] = &[
     f("eni_tags", Kind::Map(&Kind::String)),
     f("max_pool_size", Kind::Int),
     f("min_pool_size", Kind::Int),
-    since("ip_warm_up_size", Kind::Int, v(1, 16, 4)),
-    since("idle_ip_reclaim_after", Kind::String, v(1, 16, 0)),
-    since("idle_ip_reclaim_interval", Kind::String, v(1, 16, 0)),
+    pointer(since("ip_warm_up_size", Kind::Int, v(1, 16, 4))),
+    pointer(since("idle_ip_reclaim_after", Kind::String, v(1, 16, 0))),
+    pointer(since("idle_ip_reclaim_interval", Kind::String, v(1, 16, 0))),
     since("idle_ip_reclaim_batch_size", Kind::Int, v(1, 16, 0)),
-    since("idle_ip_reclaim_jitter_factor", Kind::String, v(1, 16, 0)),
+    pointer(since(
+        "idle_ip_reclaim_jitter_factor",
+        Kind::String,
+        v(1, 16, 0),
+    )),
     f("min_eni", Kind::Int),
     f("max_eni", Kind::Int),
     f("prefix", Kind::String),
@@ -107,7 +126,7 @@ pub const FIELDS: &[Field] = &[
     f("kube_client_burst", Kind::Int),
     since("resource_group_id", Kind::String, v(1, 8, 0)),
     since("rate_limit", Kind::Map(&Kind::Int), v(1, 10, 0)),
-    since("enable_patch_pod_ips", Kind::Bool, v(1, 13, 4)),
+    pointer(since("enable_patch_pod_ips", Kind::Bool, v(1, 13, 4))),
     since("ip_pool_sync_period", Kind::String, v(1, 15, 0)),
     since("enable_ip_prefix", Kind::Bool, v(1, 17, 1)),
     since("ipv4_prefix_count", Kind::Int, v(1, 17, 1)),
@@ -274,6 +293,22 @@ mod tests {
         for (name, kind) in cases {
             assert_eq!(lookup(name).map(|f| f.kind), Some(kind), "{name}");
         }
+        // Config's pointer fields at 89aadf8, in struct order.
+        let pointers: Vec<&str> = FIELDS
+            .iter()
+            .filter(|f| f.pointer)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "ip_warm_up_size",
+                "idle_ip_reclaim_after",
+                "idle_ip_reclaim_interval",
+                "idle_ip_reclaim_jitter_factor",
+                "enable_patch_pod_ips",
+            ]
+        );
         let Some(Kind::Map(Kind::Struct(backoff))) = lookup("backoff_override").map(|f| f.kind)
         else {
             panic!("backoff_override is map[string]backoff.ExtendedBackoff");

@@ -36,17 +36,6 @@ use super::go_json;
 use super::go_types::{Keys, Kind};
 use super::spans::{self, Node, Spanned};
 
-/// `daemon.Config` fields typed as pointers (types/daemon/config.go, commit
-/// 89aadf8: `*int`, `*string`, `*bool`): `null` resets them to nil, where a
-/// `null` for a plain field keeps the earlier value.
-pub const POINTER_FIELDS: &[&str] = &[
-    "ip_warm_up_size",
-    "idle_ip_reclaim_after",
-    "idle_ip_reclaim_interval",
-    "idle_ip_reclaim_jitter_factor",
-    "enable_patch_pod_ips",
-];
-
 /// Views of a text that repeats a key, where they differ from the last-wins
 /// value.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,11 +85,17 @@ struct Want {
 }
 
 impl Want {
+    /// A key no field takes: the value is replaced.
+    const ANY: Want = Want {
+        kind: None,
+        pointer: false,
+    };
+
     fn field(key: &str) -> Want {
-        Want {
-            kind: field_table::lookup(key).map(|f| f.kind),
-            pointer: POINTER_FIELDS.contains(&key),
-        }
+        field_table::lookup(key).map_or(Want::ANY, |f| Want {
+            kind: Some(f.kind),
+            pointer: f.pointer,
+        })
     }
 
     fn of(kind: Kind) -> Want {
@@ -135,13 +130,9 @@ fn into(text: &str, want: Want, acc: Option<Value>, node: &Spanned) -> Value {
                 _ => Map::new(),
             };
             for (k, child) in members {
-                let want = match Keys::Exact.member(fields, k) {
-                    Some(member) => Want::of(member.kind),
-                    None => Want {
-                        kind: None,
-                        pointer: false,
-                    },
-                };
+                let want = Keys::Exact
+                    .member(fields, k)
+                    .map_or(Want::ANY, |m| Want::of(m.kind));
                 let acc = map.get_mut(k).map(std::mem::take);
                 let v = into(text, want, acc, child);
                 map.insert(k.clone(), v);
@@ -265,12 +256,5 @@ mod tests {
             merge_base(text),
             json!({"vswitches": {"b": ["vsw-3"]}, "backoff_override": {"x": {"Steps": 1}}})
         );
-    }
-
-    #[test]
-    fn pointer_fields_are_fields() {
-        for name in POINTER_FIELDS {
-            assert!(field_table::lookup(name).is_some(), "{name}");
-        }
     }
 }
