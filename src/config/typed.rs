@@ -113,32 +113,17 @@ fn into(text: &str, want: Want, acc: Option<Value>, node: &Spanned) -> Value {
         return last_wins(text, node);
     };
     match (&node.node, kind) {
+        // A map entry is decoded into a fresh zero value (`mapElem.SetZero`),
+        // a struct member into what the member holds.
         (Node::Object(members), Kind::Map(item)) => {
-            let mut map = match acc {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            for (k, child) in members {
-                let v = into(text, Want::of(*item), None, child);
-                map.insert(k.clone(), v);
-            }
-            Value::Object(map)
+            object(text, acc, members, |_, _| (Want::of(*item), None))
         }
-        (Node::Object(members), Kind::Struct(fields)) => {
-            let mut map = match acc {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            for (k, child) in members {
-                let want = Keys::Exact
-                    .member(fields, k)
-                    .map_or(Want::ANY, |m| Want::of(m.kind));
-                let acc = map.get_mut(k).map(std::mem::take);
-                let v = into(text, want, acc, child);
-                map.insert(k.clone(), v);
-            }
-            Value::Object(map)
-        }
+        (Node::Object(members), Kind::Struct(fields)) => object(text, acc, members, |k, map| {
+            let want = Keys::Exact
+                .member(fields, k)
+                .map_or(Want::ANY, |m| Want::of(m.kind));
+            (want, map.get_mut(k).map(std::mem::take))
+        }),
         (Node::Array(items), Kind::List(item)) => {
             let mut old = match acc {
                 Some(Value::Array(old)) => old,
@@ -162,6 +147,27 @@ fn into(text: &str, want: Want, acc: Option<Value>, node: &Spanned) -> Value {
         // kept: the value as written.
         _ => last_wins(text, node),
     }
+}
+
+/// An object occurrence decoded into the object `acc` holds (a new one if
+/// none): `slot` says, per key, the type its value decodes into and what it
+/// decodes onto.
+fn object(
+    text: &str,
+    acc: Option<Value>,
+    members: &[(String, Spanned)],
+    mut slot: impl FnMut(&str, &mut Map<String, Value>) -> (Want, Option<Value>),
+) -> Value {
+    let mut map = match acc {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    for (k, child) in members {
+        let (want, acc) = slot(k, &mut map);
+        let v = into(text, want, acc, child);
+        map.insert(k.clone(), v);
+    }
+    Value::Object(map)
 }
 
 /// The occurrence alone, repeats inside it resolved last-wins.
