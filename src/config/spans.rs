@@ -31,8 +31,8 @@ pub struct Spanned {
 }
 
 /// Containers deeper than this (the top-level value is at depth 1) are
-/// [`Node::Deep`]; as deep as [`go_json`] keeps values.
-pub const KEEP_DEPTH: usize = 100;
+/// [`Node::Deep`]: as deep as [`go_json`] keeps values.
+pub use super::go_json::KEEP_DEPTH;
 
 /// Spans of a valid JSON text; `None` if it is not valid JSON after all, or
 /// nests deeper than Go's decoder allows.

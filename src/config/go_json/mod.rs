@@ -107,6 +107,10 @@ pub struct SyntaxError {
 
 /// Go's nesting limit (scanner.go maxNestingDepth).
 pub const GO_MAX_DEPTH: usize = 10_000;
+/// Containers deeper than this are checked but kept empty here, and kept as
+/// their span only by [`super::spans`] (serde_json's own recursion limit is
+/// 128): no Terway type reaches that deep.
+pub const KEEP_DEPTH: usize = 100;
 /// jq 1.7.1's parse stack limit (jv_parse.c MAX_PARSING_DEPTH).
 pub const JQ_MAX_PARSING_DEPTH: usize = 256;
 

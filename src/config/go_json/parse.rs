@@ -4,7 +4,8 @@
 use serde_json::{Map, Number, Value};
 
 use super::{
-    Decoded, GO_MAX_DEPTH, Hidden, JQ_MAX_PARSING_DEPTH, JqRefusal, Note, Step, SyntaxError,
+    Decoded, GO_MAX_DEPTH, Hidden, JQ_MAX_PARSING_DEPTH, JqRefusal, KEEP_DEPTH, Note, Step,
+    SyntaxError,
 };
 
 /// Decodes `text` as Go's `encoding/json` does, or says where it refuses it.
@@ -33,10 +34,6 @@ pub fn decode(text: &str) -> Result<Decoded, SyntaxError> {
     });
     Ok(Decoded { value, notes, jq })
 }
-
-/// Containers deeper than this are checked but kept empty (serde_json's own
-/// recursion limit is 128).
-const KEEP_DEPTH: usize = 100;
 
 /// MaxFloat32 plus half its ulp (2^103): a float32 rounds this and above to
 /// infinity.
