@@ -56,7 +56,7 @@ pub async fn zone_nodes(kube: &::kube::Client, zone: &str) -> Result<BTreeSet<St
             |n| n.metadata.name,
         )
         .await?;
-        out.extend(names.into_iter().flatten());
+        out.extend(names);
     }
     Ok(out)
 }
@@ -111,7 +111,7 @@ pub async fn terway_pods(
         },
     )
     .await?;
-    Ok(pods.into_iter().flatten().collect())
+    Ok(pods)
 }
 
 /// Deletes the batch's pods, each only if it is still the pod recorded: a

@@ -95,12 +95,13 @@ pub async fn pod_nodes(
 
 /// Every item of a list asked for in pages as small as the watchers'
 /// ([`super::stores::PAGE`]), so no response holds thousands of objects;
-/// `keep` narrows each page's items before the next page is asked for.
+/// `keep` narrows each page's items, or drops them (`None`), before the next
+/// page is asked for.
 /// `list` may add selectors to the page's parameters; it must keep `limit`
 /// and `continue`.
 pub(crate) async fn paged<T, U, F>(
     mut list: impl FnMut(ListParams) -> F,
-    mut keep: impl FnMut(T) -> U,
+    mut keep: impl FnMut(T) -> Option<U>,
 ) -> Result<Vec<U>, ::kube::Error>
 where
     T: Clone,
@@ -112,7 +113,7 @@ where
         let mut lp = ListParams::default().limit(PAGE);
         lp.continue_token = token.take();
         let page = list(lp).await?;
-        out.extend(page.items.into_iter().map(&mut keep));
+        out.extend(page.items.into_iter().filter_map(&mut keep));
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(c) => token = Some(c),
             None => return Ok(out),
@@ -130,7 +131,7 @@ pub async fn node_metas(
         |lp| async move { api.list_metadata(&lp).await },
         |mut n| {
             narrow_node_meta(&mut n.metadata);
-            n.metadata
+            Some(n.metadata)
         },
     )
     .await
@@ -144,7 +145,7 @@ pub async fn terway_nodes(client: &::kube::Client) -> Result<Vec<TerwayNode>, ::
         |lp| async move { api.list(&lp).await },
         |mut t| {
             narrow_terway_node(&mut t);
-            t
+            Some(t)
         },
     )
     .await
