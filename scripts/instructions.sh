@@ -22,22 +22,19 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 bin=target/release/terway-guard
 $bin certs --out "$work/certs" --dns localhost --dns 127.0.0.1 >&2
-{ cat scripts/reviews.lua; cat <<'LUA'; } > "$work/pass.lua"
-for i, b in ipairs(bodies) do bodies[i] = b:gsub('"namespace": "kube%-system"', '"namespace": "default"') end
-LUA
-count() { # name port [script] cmd... -> "requests instructions"
-  local name=$1 port=$2 script=scripts/reviews.lua; shift 2
-  if [ "${1:-}" = pass ]; then script=$work/pass.lua; shift; fi
+count() { # name port [pass] cmd... -> "requests instructions"
+  local name=$1 port=$2 ns=; shift 2
+  if [ "${1:-}" = pass ]; then ns=default; shift; fi
   valgrind --tool=callgrind --callgrind-out-file="$work/$name.%p" "$@" 2> "$work/$name.err" > /dev/null &
   local pid=$!
   for _ in $(seq 60); do
     curl -sk "https://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
     sleep 1
   done
-  wrk -t1 -c4 -d3s -s "$script" "https://127.0.0.1:$port/validate" > /dev/null
+  REVIEWS_NAMESPACE=$ns wrk -t1 -c4 -d3s -s scripts/reviews.lua "https://127.0.0.1:$port/validate" > /dev/null
   callgrind_control -z "$pid" > /dev/null
   local n
-  n=$(wrk -t1 -c4 -d"${DURATION}s" --timeout 10s -s "$script" "https://127.0.0.1:$port/validate" | awk '/requests in/ {print $1}')
+  n=$(REVIEWS_NAMESPACE=$ns wrk -t1 -c4 -d"${DURATION}s" --timeout 10s -s scripts/reviews.lua "https://127.0.0.1:$port/validate" | awk '/requests in/ {print $1}')
   callgrind_control -d "$pid" > /dev/null
   kill "$pid"; wait "$pid" 2> /dev/null || true
   local dump
