@@ -113,6 +113,36 @@ fn repeats_read_as_each_reader_reads_them() {
     assert_eq!(last.as_merge_patch(), None);
 }
 
+/// A labelled node's merge takes the base's members with their own repeats
+/// merged as the daemon merges them, where json-patch's MergePatch reads a
+/// member the node's config also sets as an object last-wins (evanphx/json-patch
+/// v5.6.0, Terway's pin: merge.go merge → lazyNode.intoDoc into patch.go's
+/// `partialDoc`, a Go map). The two agree because every object-typed field of
+/// `daemon.Config` is a map, whose entries a typed decode replaces whole; a
+/// struct-typed field would need json-patch's reading here.
+#[test]
+fn merging_into_a_repeating_base_agrees_with_json_patch() {
+    use super::super::{field_table::FIELDS, go_types::Kind};
+    for f in FIELDS {
+        assert!(
+            !matches!(f.kind, Kind::Struct(_)),
+            "{} is a struct: model json-patch's last-wins reading below the top level",
+            f.name
+        );
+    }
+    let base = r#"{"vswitches": {"a": ["vsw-1"], "a": ["vsw-2"], "b": ["vsw-3"], "b": null},
+        "eni_tags": {"k": "1", "k": "2"},
+        "backoff_override": {"x": {"Steps": 1}, "x": {"Duration": "1s"}}}"#;
+    let patch = r#"{"vswitches": {"c": ["vsw-4"]}, "eni_tags": {"j": "3"},
+        "backoff_override": {"y": {"Steps": 2}}}"#;
+    let mut json_patch = go_json::decode(base).unwrap().value;
+    super::super::canonical::merge_patch(&mut json_patch, &go_json::decode(patch).unwrap().value);
+    let merged = EniConf::parse(base)
+        .unwrap()
+        .merged(&EniConf::parse(patch).unwrap());
+    assert_eq!(Value::Object(merged.doc), json_patch);
+}
+
 #[test]
 fn hash_ignores_formatting_and_key_order() {
     let a = EniConf::parse(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
