@@ -46,7 +46,13 @@ pub struct Views {
     /// (labelled nodes): its top level is a Go map (merge.go `partialDoc`), so
     /// only the last occurrence of each top-level key is kept, and that
     /// value is copied raw (`lazyNode`) into the text the daemon decodes,
-    /// with the repeats inside it merged as above.
+    /// with the repeats inside it merged as above. Where the node's config
+    /// also sets a member to an object, MergePatch recurses into it and reads
+    /// it as a Go map too (evanphx/json-patch v5.6.0, Terway's pin: merge.go
+    /// `merge` → patch.go `lazyNode.intoDoc`), last-wins at that level; this
+    /// view still agrees, because every object-typed field of `daemon.Config`
+    /// is a map, whose entries a typed decode replaces whole. A struct-typed
+    /// field would need that level read last-wins here.
     pub merge_base: Map<String, Value>,
 }
 

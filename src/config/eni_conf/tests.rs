@@ -113,16 +113,11 @@ fn repeats_read_as_each_reader_reads_them() {
     assert_eq!(last.as_merge_patch(), None);
 }
 
-/// A labelled node's merge takes the base's members with their own repeats
-/// merged as the daemon merges them, where json-patch's MergePatch reads a
-/// member the node's config also sets as an object last-wins (evanphx/json-patch
-/// v5.6.0, Terway's pin: merge.go merge → lazyNode.intoDoc into patch.go's
-/// `partialDoc`, a Go map). The two agree because every object-typed field of
-/// `daemon.Config` is a map, whose entries a typed decode replaces whole; a
-/// struct-typed field would need json-patch's reading here.
+/// What [`crate::config::typed::Views::merge_base`] says of the members
+/// json-patch recurses into: read last-wins there, they merge the same.
 #[test]
 fn merging_into_a_repeating_base_agrees_with_json_patch() {
-    use super::super::{field_table::FIELDS, go_types::Kind};
+    use crate::config::{canonical::merge_patch, field_table::FIELDS, go_types::Kind};
     for f in FIELDS {
         assert!(
             !matches!(f.kind, Kind::Struct(_)),
@@ -136,7 +131,7 @@ fn merging_into_a_repeating_base_agrees_with_json_patch() {
     let patch = r#"{"vswitches": {"c": ["vsw-4"]}, "eni_tags": {"j": "3"},
         "backoff_override": {"y": {"Steps": 2}}}"#;
     let mut json_patch = go_json::decode(base).unwrap().value;
-    super::super::canonical::merge_patch(&mut json_patch, &go_json::decode(patch).unwrap().value);
+    merge_patch(&mut json_patch, &go_json::decode(patch).unwrap().value);
     let merged = EniConf::parse(base)
         .unwrap()
         .merged(&EniConf::parse(patch).unwrap());
